@@ -1,0 +1,33 @@
+# kikan-hub — two commands do all the set-up on a fresh machine:
+#   make demo   a complete 住民記録 migration rehearsal on the bundled sample (SQLite)
+#   make test   the test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+KIKAN  := $(VENV)/bin/kikan
+DEMO_DIR ?= var/demo
+DEMO_RESIDENTS ?= 2000
+
+.PHONY: demo test test-fast bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(KIKAN) sample --residents $(DEMO_RESIDENTS) --out $(DEMO_DIR)/extract --seed 42
+	$(KIKAN) rehearse $(DEMO_DIR)/extract/manifest.yaml --store sqlite:///$(DEMO_DIR)/kikan.db --run-dir $(DEMO_DIR)/run
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q -n 2
+
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -q -n 2 -m "not slow"
+
+bench: $(VENV)/.installed
+	$(PY) bench/rehearsal.py
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,140 @@
+"""The `kikan` command line: the one entry point that wires the hub's parts to a user."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from kikan_hub.api.cli_support import fail, install_subcommands
+
+app = typer.Typer(
+    name="kikan",
+    help="kikan-hub: 基幹システムのデータ移行・連携ハブ (migration rehearsals, interfaces, reports, handover).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+@app.command()
+def rehearse(
+    manifest: Path = typer.Argument(..., help="rehearsal manifest (manifest.yaml)"),
+    store: Optional[str] = typer.Option(None, "--store", help="SQLAlchemy URL of the canonical store (default sqlite:///var/kikan.db)"),
+    run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="where summary.json, quarantine/ and report/ go"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars, only the final line"),
+) -> None:
+    """移行リハーサル: read → map → resolve characters → check → load. Exit 0 loaded, 1 gate failed, 2 usage error."""
+    from kikan_hub.layouts.errors import LayoutError
+    from kikan_hub.pipeline.errors import ConfigError
+    from kikan_hub.pipeline.manifest import load_manifest
+    from kikan_hub.pipeline.rehearsal import rehearse as run_rehearsal
+    from kikan_hub.store.engine import StoreError, default_store_url
+
+    store_url = store or default_store_url()
+    try:
+        m = load_manifest(manifest)
+    except ConfigError as exc:
+        fail(f"{exc.path}: {exc.message}" if exc.path else exc.message)
+    except LayoutError as exc:
+        fail(f"{exc.path}: {exc.message}")
+    try:
+        if quiet:
+            result = run_rehearsal(m, store_url, run_dir)
+        else:
+            from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+            with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                          TimeRemainingColumn(), console=console, transient=False) as prog:
+                tasks: dict[str, int] = {}
+
+                def progress(file_id: str, done: int, total: int) -> None:
+                    if file_id not in tasks:
+                        tasks[file_id] = prog.add_task(f"読込 {file_id}", total=total)
+                    prog.update(tasks[file_id], completed=done)
+
+                result = run_rehearsal(m, store_url, run_dir, progress=progress)
+    except (StoreError, ConfigError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or ''}: {exc.strerror} — ストアは変更されていません (the store was left as it was)")
+    s = result.summary
+    if not quiet:
+        _print_summary(s)
+    status = "LOADED" if result.exit_code == 0 else "REJECTED (critical gate failed; nothing was loaded)"
+    out.print(f"run {s['run_id']}: {status} — read {s['records_read']:,} = loaded {s['records_loaded']:,} "
+              f"+ quarantined {s['records_quarantined']:,}")
+    out.print(f"store:      {s['store']}")
+    out.print(f"quarantine: {result.run_dir / 'quarantine'}")
+    out.print(f"summary:    {result.run_dir / 'summary.json'}")
+    if (result.run_dir / "report" / "report.html").exists():
+        out.print(f"report:     {result.run_dir / 'report' / 'report.html'}")
+    raise typer.Exit(result.exit_code)
+
+
+def _print_summary(s: dict) -> None:
+    t = RichTable(title=f"移行リハーサル {s['run_id']} ({s['source_system']})")
+    for col in ("ファイル", "レコード種別", "読込", "ロード", "隔離"):
+        t.add_column(col, justify="right" if col in ("読込", "ロード", "隔離") else "left")
+    for fid, rts in s["files"].items():
+        for rt, c in rts.items():
+            t.add_row(fid, rt, f"{c['read']:,}", f"{c['loaded']:,}", f"{c['quarantined']:,}")
+    t.add_row("合計", "", f"{s['records_read']:,}", f"{s['records_loaded']:,}", f"{s['records_quarantined']:,}")
+    out.print(t)
+    if s["gate"]["rules"]:
+        g = RichTable(title=f"ゲート判定: {s['gate']['outcome']}")
+        for col in ("ルール", "内容", "件数", "水準"):
+            g.add_column(col)
+        for r in s["gate"]["rules"]:
+            g.add_row(r["rule_id"], r["title"], f"{r['failed']:,}", r["level"])
+        out.print(g)
+    for c in s.get("control", []):
+        mark = "一致" if c.get("ok") else "不一致"
+        out.print(f"トレーラ照合 {c['file_id']} {c.get('kind', '')}: {mark} (expected {c.get('expected')}, actual {c.get('actual')})")
+
+
+@app.command()
+def runs(store: Optional[str] = typer.Option(None, "--store"), limit: int = typer.Option(20, "--limit")) -> None:
+    """List the rehearsal ledger (移行リハーサル実行台帳) of a store."""
+    from sqlalchemy import select
+
+    from kikan_hub.store.engine import StoreError, default_store_url, open_engine
+    from kikan_hub.store.migrate import upgrade
+    from kikan_hub.store.schema import LEDGER, build_metadata
+
+    try:
+        engine = open_engine(store or default_store_url())
+        upgrade(engine)
+    except StoreError as exc:
+        fail(str(exc))
+    ledger = build_metadata().tables[LEDGER]
+    t = RichTable(title="実行台帳")
+    for col in ("run_id", "attempt", "status", "read", "loaded", "quarantined", "finished_at"):
+        t.add_column(col)
+    with engine.connect() as conn:
+        rows = conn.execute(select(ledger).order_by(ledger.c.finished_at.desc()).limit(limit)).mappings().all()
+    for r in rows:
+        t.add_row(r["run_id"], str(r["attempt"]), r["status"], f"{r['records_read']:,}", f"{r['records_loaded']:,}",
+                  f"{r['records_quarantined']:,}", str(r["finished_at"]))
+    out.print(t)
+
+
+install_subcommands(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("中断しました (interrupted)")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

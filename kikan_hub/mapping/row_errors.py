@@ -1,0 +1,35 @@
+"""Per-row rule failures collected by the vectorised stages (map, resolve, check)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class RowErrors:
+    """Every rule a row fails is kept (in order); the first failure's field and message explain it."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.rules = np.full(n, None, dtype=object)
+        self.fields = np.full(n, None, dtype=object)
+        self.messages = np.full(n, None, dtype=object)
+
+    def add(self, mask: np.ndarray, rule: str, field: str, message: str | np.ndarray) -> None:
+        idx = np.flatnonzero(mask)
+        for i in idx:
+            msg = message[i] if isinstance(message, np.ndarray) else message
+            if self.rules[i] is None:
+                self.rules[i] = rule
+                self.fields[i] = field
+                self.messages[i] = f"{field}: {msg}"
+            elif rule not in self.rules[i].split(","):
+                self.rules[i] = f"{self.rules[i]},{rule}"
+
+    def seed(self, rules, fields, messages) -> None:
+        """Take failures found upstream (the reader's) as the first ones."""
+        for i, r in enumerate(rules):
+            if r is not None:
+                self.rules[i], self.fields[i], self.messages[i] = r, fields[i], messages[i]
+
+    @property
+    def failed(self) -> np.ndarray:
+        return np.array([r is not None for r in self.rules], dtype=bool)

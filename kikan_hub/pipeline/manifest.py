@@ -1,0 +1,154 @@
+"""The rehearsal manifest: which legacy files, in which declared encoding, through which layout
+and mapping. Everything is checked here, before a single record is read."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from kikan_hub.adapters.codecs import get_codec
+from kikan_hub.adapters.encoding_alarm import check_declared_encoding
+from kikan_hub.layouts.errors import LayoutError
+from kikan_hub.layouts.isl import all_tables, load_code_table
+from kikan_hub.layouts.legacy import LegacyLayout, load_legacy_layout
+from kikan_hub.mapping.spec import MappingSpec, load_mapping
+from kikan_hub.pipeline.errors import ConfigError
+
+POLICIES = {"quarantine", "flag"}
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    id: str
+    path: Path
+    layout_path: Path
+    layout: LegacyLayout
+    encoding: str
+    sha256: str
+    size: int
+
+    @property
+    def role_of(self) -> dict[str, str]:
+        return {rt.name: rt.role for rt in self.layout.record_types}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    name: str
+    source_system: str
+    mapping: MappingSpec
+    register_path: Path | None
+    unresolved_gaiji: str
+    files: tuple[ManifestFile, ...]
+    sha256: str
+
+    def source_key(self, file_id: str) -> str:
+        return f"{self.source_system}/{file_id}"
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(8 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _resolve(base: Path, value: str | None, what: str, manifest: Path) -> Path:
+    if not value:
+        raise ConfigError(manifest, f"{what} is not given")
+    p = Path(value)
+    return p if p.is_absolute() else base / p
+
+
+def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(path, "マニフェストが見つかりません (manifest not found)")
+    raw = path.read_bytes()
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(path, "マニフェストは UTF-8 の YAML で書いてください") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(path, f"YAML として読めません (line {mark.line + 1 if mark else '?'}): {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list) or not data["files"]:
+        raise ConfigError(path, "a manifest needs name, source_system, mapping and a non-empty list of files")
+    base = path.parent
+    policy = data.get("unresolved_gaiji", "quarantine")
+    if policy not in POLICIES:
+        raise ConfigError(path, f"unresolved_gaiji must be one of {sorted(POLICIES)}, got {policy!r}")
+    try:
+        mapping = load_mapping(_resolve(base, data.get("mapping"), "mapping", path))
+        register = data.get("gaiji_register")
+        register_path = _resolve(base, register, "gaiji_register", path) if register else None
+        if register_path and not register_path.is_file():
+            raise ConfigError(register_path, "外字台帳が見つかりません (gaiji register not found)")
+        files = []
+        seen: set[str] = set()
+        for i, f in enumerate(data["files"], 1):
+            if not isinstance(f, dict) or not f.get("id") or not f.get("path") or not f.get("layout"):
+                raise ConfigError(path, f"files[{i}]: needs id, path, layout and encoding")
+            if f["id"] in seen:
+                raise ConfigError(path, f"files[{i}]: duplicate id {f['id']!r}")
+            seen.add(f["id"])
+            if not f.get("encoding"):
+                raise ConfigError(path, f"files[{i}] ({f['id']}): the encoding must be declared (e.g. encoding: cp932); it is never guessed")
+            fpath = _resolve(base, f["path"], "path", path)
+            if not fpath.is_file():
+                raise ConfigError(fpath, f"入力ファイルが見つかりません (file {f['id']} not found)")
+            layout_path = _resolve(base, f["layout"], "layout", path)
+            layout = load_legacy_layout(layout_path)
+            try:
+                get_codec(f["encoding"])
+            except Exception as exc:  # unknown codec name: the registry's message lists the known ones
+                raise ConfigError(path, f"files[{i}] ({f['id']}): {exc}") from None
+            if check_encoding:
+                alarm = check_declared_encoding(fpath, f["encoding"])
+                if alarm:
+                    raise ConfigError(fpath, alarm)
+            digest, size = sha256_of(fpath)
+            files.append(ManifestFile(id=str(f["id"]), path=fpath, layout_path=layout_path, layout=layout,
+                                      encoding=str(f["encoding"]), sha256=digest, size=size))
+        _check_mapping(path, mapping, files)
+    except LayoutError as exc:
+        raise ConfigError(exc.path, exc.message) from None
+    return Manifest(path=path, name=str(data.get("name", path.stem)), source_system=str(data.get("source_system", "legacy")),
+                    mapping=mapping, register_path=register_path, unresolved_gaiji=policy, files=tuple(files),
+                    sha256=hashlib.sha256(raw).hexdigest())
+
+
+def _check_mapping(manifest_path: Path, mapping: MappingSpec, files: list[ManifestFile]) -> None:
+    tables = all_tables()
+    by_id = {f.id: f for f in files}
+    for t in mapping.targets:
+        if t.table not in tables:
+            raise ConfigError(mapping.path, f"target table {t.table!r} is not an ISL table ({', '.join(sorted(tables))})")
+        f = by_id.get(t.file)
+        if f is None:
+            raise ConfigError(mapping.path, f"target {t.table}: file {t.file!r} is not in the manifest")
+        rts = {rt.name: rt for rt in f.layout.record_types}
+        if t.record_type not in rts:
+            raise ConfigError(mapping.path, f"target {t.table}: record type {t.record_type!r} is not in {f.layout_path.name}")
+        fields = {fl.name for fl in rts[t.record_type].fields}
+        cols = {c.name for c in tables[t.table].columns}
+        for c in t.columns:
+            if c.target not in cols:
+                raise ConfigError(mapping.path, f"target {t.table}: column {c.target!r} is not an item of {t.table}")
+            for src in (c.source, c.unknown_from):
+                if src and src not in fields:
+                    raise ConfigError(mapping.path, f"target {t.table}.{c.target}: source field {src!r} is not in record type {t.record_type}")
+        for it in tables[t.table].items:
+            if it.code:
+                load_code_table(it.code)
+    for f in files:
+        for rt in f.layout.record_types:
+            if rt.role == "data" and not mapping.targets_for(f.id, rt.name):
+                raise ConfigError(mapping.path, f"data record type {rt.name!r} of file {f.id} has no mapping target; "
+                                                "every data record must go somewhere")

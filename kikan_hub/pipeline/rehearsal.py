@@ -1,0 +1,353 @@
+"""A migration rehearsal: read → map → resolve characters → check → gate → load.
+
+Each stage works on Arrow batches. Canonical rows are staged to Parquet and quarantined
+records written to Parquet as they stream, so memory stays bounded; the load into the store
+is one transaction that replaces this source's earlier load, so a run either lands whole
+or not at all.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from kikan_hub.adapters.reader import read_file, reconcile_trailer
+from kikan_hub.layouts.isl import LINEAGE_COLUMNS, all_tables
+from kikan_hub.mapping.engine import arrow_type, map_batch
+from kikan_hub.mapping.row_errors import RowErrors
+from kikan_hub.pipeline.characters import CharacterStage
+from kikan_hub.pipeline.manifest import Manifest, ManifestFile
+from kikan_hub.store.loader import StagedRun, load_run, record_attempt
+from kikan_hub.validation.catalogue import level_for, load_catalogue
+from kikan_hub.validation.record_checks import run_record_checks
+
+QUARANTINE_SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("file_id", pa.string()), ("source_file", pa.string()),
+    ("source_sha256", pa.string()), ("record_no", pa.int64()), ("offset", pa.int64()),
+    ("record_type", pa.string()), ("raw", pa.binary()), ("rule_ids", pa.string()),
+    ("field", pa.string()), ("message", pa.string()),
+])
+
+Progress = Callable[[str, int, int], None]  # (file id, bytes done, bytes total)
+
+
+@dataclass
+class Counts:
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+
+    def as_dict(self) -> dict:
+        return {"read": self.read, "loaded": self.loaded, "quarantined": self.quarantined}
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    run_id: str
+    run_dir: Path
+    summary: dict
+    store_url: str
+
+
+@dataclass
+class _FileState:
+    counts: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    control_rows: list[dict] = field(default_factory=list)
+    data_values: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+
+
+def compute_run_id(manifest: Manifest) -> str:
+    """Same inputs (manifest, layouts, mapping, register, file bytes) → same run id."""
+    h = hashlib.sha256(manifest.sha256.encode())
+    for p in [manifest.mapping.path, manifest.register_path] + [f.layout_path for f in manifest.files]:
+        if p:
+            h.update(hashlib.sha256(Path(p).read_bytes()).hexdigest().encode())
+    for f in manifest.files:
+        h.update(f"{f.id}:{f.encoding}:{f.sha256}".encode())
+    return "R" + h.hexdigest()[:15]
+
+
+def _lineage(n: int, run_id: str, source_key: str, sha: str, offsets: pa.Array, record_nos: pa.Array,
+             flags: np.ndarray) -> dict[str, pa.Array]:
+    return {
+        "_run_id": pa.array([run_id] * n, pa.string()),
+        "_source_file": pa.array([source_key] * n, pa.string()),
+        "_source_sha256": pa.array([sha] * n, pa.string()),
+        "_source_offset": offsets,
+        "_record_no": record_nos,
+        "_flags": pa.array(np.where(flags, "gaiji-unresolved", None), pa.string()),
+    }
+
+
+class _Writers:
+    """Parquet writers opened on first use: staging per table, quarantine per file."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.staging: dict[str, pq.ParquetWriter] = {}
+        self.quarantine: dict[str, pq.ParquetWriter] = {}
+        self.paths: dict[str, Path] = {}
+        self.quarantine_paths: dict[str, Path] = {}
+
+    def stage(self, table_id: str, tbl: pa.Table) -> None:
+        if table_id not in self.staging:
+            path = self.run_dir / "staging" / f"{table_id}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.staging[table_id] = pq.ParquetWriter(path, tbl.schema)
+            self.paths[table_id] = path
+        self.staging[table_id].write_table(tbl)
+
+    def quarantine_rows(self, file_id: str, tbl: pa.Table) -> None:
+        if file_id not in self.quarantine:
+            path = self.run_dir / "quarantine" / f"{file_id}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.quarantine[file_id] = pq.ParquetWriter(path, QUARANTINE_SCHEMA)
+            self.quarantine_paths[file_id] = path
+        self.quarantine[file_id].write_table(tbl)
+
+    def close(self) -> None:
+        for w in list(self.staging.values()) + list(self.quarantine.values()):
+            w.close()
+
+
+def _quarantine_table(run_id: str, f: ManifestFile, rtype: str, batch: pa.RecordBatch, mask: np.ndarray,
+                      errors: RowErrors) -> pa.Table:
+    idx = np.flatnonzero(mask)
+    take = pa.array(idx, pa.int64())
+    n = len(idx)
+    return pa.table({
+        "run_id": pa.array([run_id] * n, pa.string()),
+        "file_id": pa.array([f.id] * n, pa.string()),
+        "source_file": pa.array([str(f.path)] * n, pa.string()),
+        "source_sha256": pa.array([f.sha256] * n, pa.string()),
+        "record_no": batch.column("_record_no").take(take).cast(pa.int64()),
+        "offset": batch.column("_offset").take(take).cast(pa.int64()),
+        "record_type": pa.array([rtype] * n, pa.string()),
+        "raw": batch.column("_raw").take(take).cast(pa.binary()),
+        "rule_ids": pa.array(errors.rules[idx].tolist(), pa.string()),
+        "field": pa.array(errors.fields[idx].tolist(), pa.string()),
+        "message": pa.array(errors.messages[idx].tolist(), pa.string()),
+    }, schema=QUARANTINE_SCHEMA)
+
+
+def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype: str, batch: pa.RecordBatch,
+                        chars: CharacterStage, writers: _Writers, counts: Counts, rule_counts: dict[str, int]) -> None:
+    n = batch.num_rows
+    errors = RowErrors(n)
+    errors.seed(batch.column("_error_rule").to_pylist(), batch.column("_error_field").to_pylist(),
+                batch.column("_error_message").to_pylist())
+    reader_bad = errors.failed
+    clean_idx = np.flatnonzero(~reader_bad)
+    tables = all_tables()
+    good_mask = ~reader_bad
+    if len(clean_idx):
+        clean = batch.take(pa.array(clean_idx, pa.int64()))
+        sub_errors = RowErrors(len(clean_idx))
+        for target in manifest.mapping.targets_for(f.id, rtype):
+            table = tables[target.table]
+            mapped = map_batch(clean, target, table, f.layout.era_codes, sub_errors)
+            flags = chars.apply(mapped.columns, table, sub_errors)
+            run_record_checks(mapped.columns, table, sub_errors)
+            ok = ~sub_errors.failed
+            if ok.any():
+                sel = pa.array(np.flatnonzero(ok), pa.int64())
+                data = {c.name: mapped.columns[c.name].take(sel).cast(arrow_type(c))
+                        for c in table.columns if c.role != "lineage"}
+                data.update(_lineage(int(ok.sum()), run_id, manifest.source_key(f.id), f.sha256,
+                                     clean.column("_offset").take(sel).cast(pa.int64()),
+                                     clean.column("_record_no").take(sel).cast(pa.int64()), flags[ok]))
+                writers.stage(table.id, pa.table(data))
+        # Fold the clean rows' failures back into the batch-wide view.
+        for j, i in enumerate(clean_idx):
+            if sub_errors.rules[j] is not None:
+                errors.rules[i], errors.fields[i], errors.messages[i] = (
+                    sub_errors.rules[j], sub_errors.fields[j], sub_errors.messages[j])
+        good_mask = ~errors.failed
+    bad = ~good_mask
+    if bad.any():
+        writers.quarantine_rows(f.id, _quarantine_table(run_id, f, rtype, batch, bad, errors))
+        for r in errors.rules[bad]:
+            for rid in r.split(","):
+                rule_counts[rid] += 1
+    counts.read += n
+    counts.loaded += int(good_mask.sum())
+    counts.quarantined += int(bad.sum())
+
+
+def _process_control_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype: str, batch: pa.RecordBatch,
+                           writers: _Writers, state: _FileState, counts: Counts, rule_counts: dict[str, int]) -> None:
+    n = batch.num_rows
+    errors = RowErrors(n)
+    errors.seed(batch.column("_error_rule").to_pylist(), batch.column("_error_field").to_pylist(),
+                batch.column("_error_message").to_pylist())
+    bad = errors.failed
+    field_names = [c for c in batch.schema.names if not c.startswith("_")]
+    rows = batch.to_pylist()
+    for i, row in enumerate(rows):
+        if bad[i]:
+            continue
+        fields = {k: (str(row[k]) if row[k] is not None and not isinstance(row[k], (int, str)) else row[k])
+                  for k in field_names}
+        state.control_rows.append({
+            "source_key": manifest.source_key(f.id), "record_no": int(row["_record_no"]), "record_type": rtype,
+            "source_offset": int(row["_offset"]), "source_sha256": f.sha256, "raw": bytes(row["_raw"]),
+            "fields_json": json.dumps(fields, ensure_ascii=False, sort_keys=True), "_run_id": run_id,
+            "_fields": fields,
+        })
+    if bad.any():
+        writers.quarantine_rows(f.id, _quarantine_table(run_id, f, rtype, batch, bad, errors))
+        for r in errors.rules[bad]:
+            for rid in r.split(","):
+                rule_counts[rid] += 1
+    counts.read += n
+    counts.loaded += int((~bad).sum())
+    counts.quarantined += int(bad.sum())
+
+
+def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
+             progress: Progress | None = None, engine_factory=None) -> RunResult:
+    from kikan_hub.store.engine import open_engine
+    from kikan_hub.store.migrate import upgrade
+
+    started = dt.datetime.now(dt.timezone.utc)
+    run_id = compute_run_id(manifest)
+    run_dir = Path(run_dir) if run_dir else Path("var") / "runs" / f"{started:%Y%m%dT%H%M%S}_{run_id}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for sub in ("staging", "quarantine"):
+        for old in (run_dir / sub).glob("*.parquet") if (run_dir / sub).exists() else []:
+            old.unlink()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    engine = open_engine(store_url)
+    upgrade(engine)
+    timings["prepare_store"] = time.perf_counter() - t0
+
+    chars = CharacterStage(manifest.register_path, manifest.unresolved_gaiji)
+    writers = _Writers(run_dir)
+    rule_counts: dict[str, int] = defaultdict(int)
+    states: dict[str, _FileState] = {}
+    controls: list[dict] = []
+    t0 = time.perf_counter()
+    try:
+        for f in manifest.files:
+            state = states[f.id] = _FileState()
+            roles = f.role_of
+            done = 0
+            for rtype, batch in read_file(f.path, f.layout, encoding=f.encoding):
+                role = roles.get(rtype, "data")
+                counts = state.counts[rtype]
+                if role == "data" and rtype in roles:
+                    _process_data_batch(run_id, manifest, f, rtype, batch, chars, writers, counts, rule_counts)
+                    _collect_control_values(f, rtype, batch, state)
+                else:
+                    _process_control_batch(run_id, manifest, f, rtype, batch, writers, state, counts, rule_counts)
+                if progress and batch.num_rows:
+                    done = max(done, int(batch.column("_offset")[batch.num_rows - 1].as_py()))
+                    progress(f.id, done, f.size)
+            if progress:
+                progress(f.id, f.size, f.size)
+    finally:
+        writers.close()
+    timings["read_map_check"] = time.perf_counter() - t0
+
+    # Trailer reconciliation: counts and hash totals the old system wrote against what was read.
+    control_results = []
+    for f in manifest.files:
+        state = states[f.id]
+        for res in reconcile_trailer(f.layout, [r["_fields"] | {"_record_type": r["record_type"]} for r in state.control_rows],
+                                     {k: v for k, v in state.data_values.items()},
+                                     {rt: c.read for rt, c in state.counts.items()}):
+            res = dict(res)
+            res["file_id"] = f.id
+            control_results.append(res)
+            if not res.get("ok", True):
+                rule = "CTL-COUNT" if res.get("kind") == "count" else "CTL-HASH"
+                rule_counts[rule] += 1
+        for r in state.control_rows:
+            controls.append({k: v for k, v in r.items() if k != "_fields"})
+
+    totals = Counts()
+    per_file = {}
+    for f in manifest.files:
+        st = states[f.id]
+        per_file[f.id] = {rt: c.as_dict() for rt, c in sorted(st.counts.items())}
+        for c in st.counts.values():
+            totals.read += c.read
+            totals.loaded += c.loaded
+            totals.quarantined += c.quarantined
+
+    catalogue = load_catalogue()
+    gate_rules = []
+    outcome = "ok"
+    order = {"ok": 0, "warn": 1, "error": 2, "critical": 3}
+    for rid, count in sorted(rule_counts.items()):
+        rule = catalogue.get(rid)
+        level = level_for(rule, count, totals.read) if rule else "error"
+        gate_rules.append({"rule_id": rid, "title": rule.title if rule else rid,
+                           "division": rule.division if rule else "", "failed": count, "level": level})
+        if order[level] > order[outcome]:
+            outcome = level
+
+    summary = {
+        "run_id": run_id,
+        "manifest": str(manifest.path),
+        "source_system": manifest.source_system,
+        "started_at": started.isoformat(),
+        "store": engine.url.render_as_string(hide_password=True),
+        "run_dir": str(run_dir),
+        "records_read": totals.read,
+        "records_loaded": totals.loaded,
+        "records_quarantined": totals.quarantined,
+        "inputs": [{"id": f.id, "path": str(f.path), "sha256": f.sha256, "bytes": f.size, "encoding": f.encoding,
+                    "layout": str(f.layout_path)} for f in manifest.files],
+        "files": per_file,
+        "control": control_results,
+        "characters": chars.stats.as_dict(),
+        "gate": {"outcome": outcome, "rules": gate_rules},
+        "quarantine": {fid: str(p) for fid, p in writers.quarantine_paths.items()},
+        "timings": timings,
+    }
+
+    status = "rejected" if outcome == "critical" else "loaded"
+    t0 = time.perf_counter()
+    staged = StagedRun(run_id=run_id, source_keys=[manifest.source_key(f.id) for f in manifest.files],
+                       tables=dict(writers.paths), controls=controls,
+                       target_tables=sorted({t.table for t in manifest.mapping.targets}))
+    ledger = {"run_id": run_id, "source_system": manifest.source_system, "manifest_path": str(manifest.path),
+              "manifest_sha256": manifest.sha256, "started_at": started, "records_read": totals.read,
+              "records_loaded": totals.loaded if status == "loaded" else 0,
+              "records_quarantined": totals.quarantined, "status": status}
+    if status == "loaded":
+        load_run(engine, staged, ledger, summary)
+    else:
+        record_attempt(engine, ledger, summary)
+    timings["load"] = time.perf_counter() - t0
+    summary["status"] = status
+    summary["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
+    tmp = run_dir / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, run_dir / "summary.json")
+    engine.dispose()
+    return RunResult(exit_code=0 if status == "loaded" else 1, run_id=run_id, run_dir=run_dir, summary=summary,
+                     store_url=store_url)
+
+
+def _collect_control_values(f: ManifestFile, rtype: str, batch: pa.RecordBatch, state: _FileState) -> None:
+    """Keep the data-field values trailers total over (hash totals); only the fields a trailer names."""
+    for rt in f.layout.record_types:
+        ctl = getattr(rt, "control", None) or {}
+        ht = ctl.get("hash_total") if isinstance(ctl, dict) else None
+        if ht and ht.get("of") in batch.schema.names:
+            col = batch.column(ht["of"])
+            state.data_values[ht["of"]].append(col)
