@@ -38,15 +38,3 @@ def open_engine(url: str | None = None) -> Engine:
             cur.close()
     return engine
 
-
-def adbc_connect(engine: Engine):
-    """A DB-API connection of the ADBC driver for the same database: the fast bulk path."""
-    url = engine.url
-    if engine.dialect.name == "sqlite":
-        import adbc_driver_sqlite.dbapi as adbc
-        return adbc.connect(url.database)
-    if engine.dialect.name == "postgresql":
-        import adbc_driver_postgresql.dbapi as adbc
-        uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return adbc.connect(uri)
-    raise StoreError(f"no bulk-load path for {engine.dialect.name}")

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, func, insert, select
 
-from kikan_hub.store.engine import StoreError, adbc_connect
+from kikan_hub.store.bulk_job import execute_job
+from kikan_hub.store.engine import StoreError
 from kikan_hub.store.schema import CONTROL, LEDGER, build_metadata
+
+CONTROL_SCHEMA = pa.schema([
+    ("source_key", pa.string()), ("record_no", pa.int64()), ("record_type", pa.string()),
+    ("source_offset", pa.int64()), ("source_sha256", pa.string()), ("raw", pa.binary()),
+    ("fields_json", pa.string()), ("_run_id", pa.string())])
 
 
 @dataclass
@@ -29,19 +36,8 @@ class StagedRun:
     target_tables: list[str] = field(default_factory=list)
 
 
-def _for_sqlite(tbl: pa.Table) -> pa.Table:
-    """SQLite keeps dates as ISO text and decimals as text (what SQLAlchemy reads back)."""
-    cols = []
-    for name, col in zip(tbl.column_names, tbl.columns):
-        if pa.types.is_date(col.type) or pa.types.is_decimal(col.type):
-            col = pc.cast(col, pa.string())
-        cols.append(col)
-    return pa.table(cols, names=tbl.column_names)
-
-
 def _next_attempt(engine: Engine, run_id: str) -> int:
-    md = build_metadata()
-    ledger = md.tables[LEDGER]
+    ledger = build_metadata().tables[LEDGER]
     with engine.connect() as conn:
         n = conn.execute(select(func.max(ledger.c.attempt)).where(ledger.c.run_id == run_id)).scalar()
     return (n or 0) + 1
@@ -62,57 +58,46 @@ def record_attempt(engine: Engine, ledger: dict, summary: dict) -> None:
         conn.execute(insert(md.tables[LEDGER]), [_ledger_row(ledger, summary, _next_attempt(engine, ledger["run_id"]))])
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _explain(msg: str) -> StoreError:
+    low = msg.lower()
+    if "full" in low or "no space" in low:
+        return StoreError(f"ディスクがいっぱいでロードできませんでした。ストアは変更されていません (disk full): {msg}")
+    if "readonly" in low or "read-only" in low or "permission" in low:
+        return StoreError(f"ストアに書き込む権限がありません。ストアは変更されていません (permission denied): {msg}")
+    return StoreError(f"ロードに失敗しました。ストアは変更されていません (load failed, store unchanged): {msg}")
 
 
-def load_run(engine: Engine, staged: StagedRun, ledger: dict, summary: dict) -> None:
-    md = build_metadata()
+def load_run(engine: Engine, staged: StagedRun, ledger: dict, summary: dict, work_dir: Path | None = None) -> None:
     dialect = engine.dialect.name
-    ph = "?" if dialect == "sqlite" else "$1"
-    attempt = _next_attempt(engine, staged.run_id)
-    row = _ledger_row(ledger, summary, attempt)
-    try:
-        conn = adbc_connect(engine)
-    except Exception as exc:
-        raise StoreError(f"ストアに接続できません: {exc}") from None
-    try:
-        cur = conn.cursor()
-        for table_id in sorted(set(staged.target_tables) | set(staged.tables)):
-            for key in staged.source_keys:
-                cur.execute(f"DELETE FROM {_q(table_id)} WHERE {_q('_source_file')} = {ph}", parameters=(key,))
-        for key in staged.source_keys:
-            cur.execute(f"DELETE FROM {_q(CONTROL)} WHERE source_key = {ph}", parameters=(key,))
-        for table_id, path in sorted(staged.tables.items()):
-            pf = pq.ParquetFile(path)
-            for batch in pf.iter_batches(batch_size=65536):
-                tbl = pa.Table.from_batches([batch])
-                if dialect == "sqlite":
-                    tbl = _for_sqlite(tbl)
-                cur.adbc_ingest(table_id, tbl, mode="append")
-        if staged.controls:
-            ctl = pa.Table.from_pylist(staged.controls, schema=pa.schema([
-                ("source_key", pa.string()), ("record_no", pa.int64()), ("record_type", pa.string()),
-                ("source_offset", pa.int64()), ("source_sha256", pa.string()), ("raw", pa.binary()),
-                ("fields_json", pa.string()), ("_run_id", pa.string())]))
-            cur.adbc_ingest(CONTROL, ctl, mode="append")
-        led_cols = [c.name for c in md.tables[LEDGER].columns]
-        values = [row.get(c) for c in led_cols]
-        if dialect == "sqlite":
-            values = [v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v for v in values]
-            marks = ", ".join("?" for _ in led_cols)
-        else:
-            marks = ", ".join(f"${i}" for i in range(1, len(led_cols) + 1))
-        cur.execute(f"INSERT INTO {_q(LEDGER)} ({', '.join(_q(c) for c in led_cols)}) VALUES ({marks})",
-                    parameters=tuple(values))
-        conn.commit()
-    except Exception as exc:
-        conn.rollback()
-        msg = str(exc)
-        if "disk" in msg.lower() or "full" in msg.lower():
-            raise StoreError(f"ディスクがいっぱいでロードできませんでした。ストアは変更されていません: {msg}") from None
-        if "readonly" in msg.lower() or "permission" in msg.lower():
-            raise StoreError(f"ストアに書き込む権限がありません。ストアは変更されていません: {msg}") from None
-        raise
-    finally:
-        conn.close()
+    row = _ledger_row(ledger, summary, _next_attempt(engine, staged.run_id))
+    deletes = [[t, "_source_file", key] for t in sorted(set(staged.target_tables) | set(staged.tables))
+               for key in staged.source_keys]
+    deletes += [[CONTROL, "source_key", key] for key in staged.source_keys]
+    ingest = [[t, str(p)] for t, p in sorted(staged.tables.items())]
+    if staged.controls:
+        ctl_path = (work_dir or Path(next(iter(staged.tables.values()), Path(".")).parent)) / "_control_records.parquet"
+        ctl_path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(staged.controls, schema=CONTROL_SCHEMA), ctl_path)
+        ingest.append([CONTROL, str(ctl_path)])
+    if dialect == "sqlite":
+        row = {k: (v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v) for k, v in row.items()}
+        job = {"dialect": "sqlite", "database": engine.url.database}
+    elif dialect == "postgresql":
+        job = {"dialect": "postgresql",
+               "database": engine.url.set(drivername="postgresql").render_as_string(hide_password=False)}
+    else:
+        raise StoreError(f"no bulk-load path for {dialect}")
+    job.update(deletes=deletes, ingest=ingest, inserts=[[LEDGER, row]])
+    if dialect == "sqlite":
+        engine.dispose()  # no pooled sqlite3 connection stays open across the child's transaction
+        proc = subprocess.run([sys.executable, "-m", "kikan_hub.store.bulk_job"], input=json.dumps(job, default=str),
+                              capture_output=True, text=True)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        result = json.loads(lines[-1]) if lines else {"error": proc.stderr.strip()[-2000:] or f"exit {proc.returncode}"}
+        if proc.returncode != 0 or "error" in result:
+            raise _explain(result.get("error", ""))
+    else:
+        try:
+            execute_job(job)
+        except Exception as exc:
+            raise _explain(f"{type(exc).__name__}: {exc}") from None
