@@ -5,7 +5,11 @@ from pathlib import Path
 
 
 class LayoutError(Exception):
-    """A layout, mapping or code-table file a user must fix; str() is the user-facing message."""
+    """A layout, mapping or code-table file a user must fix; str() is the user-facing message.
+
+    ``message`` names what is wrong and where inside the file (record type, field, line);
+    ``path`` is the file. ``str(exc)`` is ``"<path>: <message>"``.
+    """
 
     def __init__(self, path: str | Path, message: str) -> None:
         self.path = Path(path)
