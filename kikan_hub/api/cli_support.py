@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import NoReturn
 
 import typer
@@ -24,6 +25,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def install_subcommands(app: typer.Typer) -> None:
     for name, module, attr in SUBCOMMANDS:
+        if importlib.util.find_spec(module) is None:  # an area not built yet; tests list what must exist
+            continue
         sub = getattr(importlib.import_module(module), attr)
         if isinstance(sub, typer.Typer):
             if sub.registered_commands and len(sub.registered_commands) == 1 and not sub.registered_groups and name == "sample":

@@ -59,4 +59,6 @@ def build_metadata() -> MetaData:
     for t in all_tables().values():
         canonical_table(md, t)
     system_tables(md)
+    from kikan_hub.store.module_tables import module_tables; module_tables(md)  # modules/ own these
+    from kikan_hub.store.security_tables import security_tables; security_tables(md)  # api/ owns these
     return md

@@ -1,14 +1,29 @@
-"""The rule catalogue (data files in rules/) and the threshold logic of a gate."""
+"""The rule catalogue (data files in rules/) and the threshold logic of a gate.
+
+Two kinds of entries live in ``rules/*.yaml``:
+
+* ``rules:`` — one rule each (id, Japanese title, 業務, responsible division, severity,
+  description, thresholds and, for gate rules, the ``check`` that implements it as data:
+  ``{kind: <registered check>, table: <canonical table>, ...parameters}``).
+* ``templates:`` — rules generated from the ISL layout definitions, one per canonical table
+  (``ISL-CODE.juki_jumin`` …). Their title, division and thresholds come from the template and
+  the ``divisions:`` map (業務 → responsible division).
+
+``load_catalogue()`` keeps its old meaning (the hand-written rules, keyed by id) and
+``level_for()`` is unchanged; ``full_catalogue()`` adds the generated rules.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 RULES_DIR = Path(__file__).parent / "rules"
 LEVELS = ("ok", "warn", "error", "critical")
+LEVEL_ORDER = {name: i for i, name in enumerate(LEVELS)}
 
 
 @dataclass(frozen=True)
@@ -19,18 +34,136 @@ class Rule:
     severity: str
     description: str
     thresholds: dict[str, float] = field(default_factory=dict)
+    gyomu: str = ""                 # gyomu_id (juki, zei_kojin …); "" = rehearsal-wide (read/map stage)
+    table: str = ""                 # canonical table the check runs on ("" = not a table check)
+    unit: str = "件"                # what `failed` counts: 件 (rows), 人 (宛名), 世帯 (households)
+    check: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    template: str = ""              # generated rules: the template id (ISL-CODE …)
+
+
+def _rule_from(rid: str, r: dict, template: str = "") -> Rule:
+    return Rule(id=rid, title=r["title"], division=r.get("division", ""), severity=r.get("severity", "error"),
+                description=r.get("description", ""), thresholds=dict(r.get("thresholds") or {}),
+                gyomu=str(r.get("gyomu", "") or ""), table=str((r.get("check") or {}).get("table", r.get("table", "")) or ""),
+                unit=str(r.get("unit", "件")), check=dict(r.get("check") or {}), template=template)
+
+
+@lru_cache(maxsize=1)
+def _rule_files() -> tuple[dict, ...]:
+    return tuple(yaml.safe_load(p.read_text(encoding="utf-8")) or {} for p in sorted(RULES_DIR.glob("*.yaml")))
 
 
 @lru_cache(maxsize=1)
 def load_catalogue() -> dict[str, Rule]:
     rules: dict[str, Rule] = {}
-    for path in sorted(RULES_DIR.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for data in _rule_files():
         for rid, r in (data.get("rules") or {}).items():
-            rules[rid] = Rule(id=rid, title=r["title"], division=r.get("division", ""),
-                              severity=r.get("severity", "error"), description=r.get("description", ""),
-                              thresholds=dict(r.get("thresholds") or {}))
+            rules[rid] = _rule_from(rid, r)
     return rules
+
+
+@lru_cache(maxsize=1)
+def templates() -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for data in _rule_files():
+        out.update(data.get("templates") or {})
+    return out
+
+
+@lru_cache(maxsize=1)
+def divisions() -> dict[str, str]:
+    """業務 id → responsible division (担当課)."""
+    out: dict[str, str] = {}
+    for data in _rule_files():
+        out.update(data.get("divisions") or {})
+    return out
+
+
+def division_for(gyomu_id: str) -> str:
+    return divisions().get(gyomu_id, divisions().get("default", "情報政策課"))
+
+
+def generated_rules() -> dict[str, Rule]:
+    """Rules derived from the ISL layout definitions: one per template and table that has such items."""
+    from kikan_hub.layouts.isl import all_tables
+
+    covered = {c for r in load_catalogue().values() for c in (r.check.get("covers") or [])}
+    out: dict[str, Rule] = {}
+    for tid, table in all_tables().items():
+        for tmpl_id, tmpl in templates().items():
+            kind = tmpl["check"]["kind"]
+            items = [it.id for it in table.items if _template_applies(kind, it) and f"{tid}.{it.id}" not in covered]
+            if not items:
+                continue
+            rid = f"{tmpl_id}.{tid}"
+            data = dict(tmpl)
+            data["title"] = tmpl["title"].format(table=table.name, table_id=tid)
+            data["description"] = tmpl.get("description", "").format(table=table.name, table_id=tid)
+            data["gyomu"] = table.gyomu_id
+            data["division"] = tmpl.get("division") or division_for(table.gyomu_id)
+            data["check"] = {**tmpl["check"], "table": tid, "items": items}
+            out[rid] = _rule_from(rid, data, template=tmpl_id)
+    # Hand-written rule families that run once per table (check.per_table).
+    for rid, rule in load_catalogue().items():
+        for tid in rule.check.get("per_table") or []:
+            table = all_tables().get(tid)
+            if table is None:
+                continue
+            check = {k: v for k, v in rule.check.items() if k != "per_table"}
+            check["table"] = tid
+            data = {"title": f"{rule.title}（{table.name}）", "description": rule.description,
+                    "severity": rule.severity, "thresholds": rule.thresholds, "gyomu": table.gyomu_id,
+                    "division": division_for(table.gyomu_id), "unit": rule.unit, "check": check}
+            out[f"{rid}.{tid}"] = _rule_from(f"{rid}.{tid}", data, template=rid)
+    return out
+
+
+def _template_applies(kind: str, item) -> bool:
+    if kind == "isl_required":
+        return item.required
+    if kind == "isl_type":
+        return item.type in ("digits", "kana", "integer", "code", "flag", "decimal")
+    if kind == "isl_chars":
+        return item.type in ("text", "kana", "digits", "code")
+    if kind == "isl_bytes":
+        return item.type in ("text", "kana", "digits", "code")
+    if kind == "isl_code":
+        return bool(item.code)
+    if kind == "isl_m11":
+        return item.check == "m11"
+    if kind == "isl_mynumber":
+        return item.check == "mynumber"
+    return False
+
+
+@lru_cache(maxsize=1)
+def full_catalogue() -> dict[str, Rule]:
+    """Hand-written rules and the rules generated from the layouts, keyed by id."""
+    return {**load_catalogue(), **generated_rules()}
+
+
+def gate_rules(gyomu: str | None = None) -> list[Rule]:
+    """The rules that run on canonical tables (those with a check), optionally for one 業務."""
+    rules = [r for r in full_catalogue().values() if r.check.get("kind") and not r.check.get("per_table")]
+    if gyomu:
+        rules = [r for r in rules if gyomu in (r.gyomu, _gyomu_name(r.gyomu))]
+    return sorted(rules, key=lambda r: (r.gyomu, r.table, r.id))
+
+
+def _gyomu_name(gyomu_id: str) -> str:
+    from kikan_hub.layouts.isl import load_definitions
+
+    for d in load_definitions().values():
+        if d.gyomu_id == gyomu_id:
+            return d.gyomu
+    return gyomu_id
+
+
+def gyomu_name(gyomu_id: str) -> str:
+    try:
+        return _gyomu_name(gyomu_id) if gyomu_id else "移行リハーサル共通"
+    except Exception:  # a layout problem must not hide a report
+        return gyomu_id
 
 
 def level_for(rule: Rule, failed: int, total: int) -> str:
@@ -44,3 +177,11 @@ def level_for(rule: Rule, failed: int, total: int) -> str:
         if reached:
             level = name
     return level
+
+
+def worst(levels) -> str:
+    out = "ok"
+    for lv in levels:
+        if LEVEL_ORDER.get(lv, 2) > LEVEL_ORDER[out]:
+            out = lv
+    return out

@@ -1,0 +1,78 @@
+"""Interface tables: API clients, the read audit, the change log, and lookup indexes.
+
+Called from ``build_metadata()`` so Alembic's ``create_all`` makes them with the canonical
+tables. The canonical tables themselves stay derived from the ISL definitions; this module
+only adds indexes on them for the interface look-ups (個人番号, カナ氏名＋生年月日, 世帯番号).
+"""
+from __future__ import annotations
+
+from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, PrimaryKeyConstraint, String, Table,
+                        Text, UniqueConstraint)
+
+CLIENTS = "kikan_api_clients"
+AUDIT = "kikan_audit"
+AUDIT_SUBJECT = "kikan_audit_subject"
+CHANGE_LOG = "kikan_change_log"
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+_SERIAL = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def security_tables(md: MetaData) -> None:
+    Table(CLIENTS, md,
+          Column("client_id", String(64), nullable=False),
+          Column("name", Text),
+          Column("scopes", Text, nullable=False, comment="space-separated 業務ID:resource:operation"),
+          Column("generation", Integer, nullable=False, comment="secret generation; +1 on rotate"),
+          Column("rest_secret_hash", Text, nullable=False, comment="scrypt$N$r$p$salt$hash of the REST client_secret"),
+          Column("soap_secret_hash", Text, nullable=False, comment="scrypt hash of the SOAP UsernameToken password"),
+          Column("created_at", DateTime(timezone=True), nullable=False),
+          Column("rotated_at", DateTime(timezone=True)),
+          Column("revoked_at", DateTime(timezone=True)),
+          PrimaryKeyConstraint("client_id", name="pk_kikan_api_clients"),
+          comment="連携クライアント (SOAP / REST)")
+    Table(AUDIT, md,
+          Column("audit_id", _SERIAL, primary_key=True, autoincrement=True),
+          Column("at", DateTime(timezone=True), nullable=False),
+          Column("client_id", String(64)),
+          Column("interface", String(8), nullable=False, comment="soap | rest | cli"),
+          Column("operation", String(64), nullable=False),
+          Column("outcome", String(32), nullable=False, comment="ok | not_found | denied | fault | error"),
+          Column("subject_count", Integer, nullable=False),
+          Column("detail", Text),
+          Index("ix_kikan_audit_at", "at"),
+          Index("ix_kikan_audit_client", "client_id", "at"),
+          comment="個人情報の参照記録 (1 呼出し 1 行)")
+    Table(AUDIT_SUBJECT, md,
+          Column("audit_id", BigInteger, nullable=False),
+          Column("atena_no", String(15), nullable=False),
+          PrimaryKeyConstraint("audit_id", "atena_no", name="pk_kikan_audit_subject"),
+          Index("ix_kikan_audit_subject_atena", "atena_no"),
+          comment="参照記録の対象宛名番号")
+    Table(CHANGE_LOG, md,
+          Column("serial", _SERIAL, primary_key=True, autoincrement=True),
+          Column("table_id", String(64), nullable=False),
+          Column("atena_no", String(15), nullable=False),
+          Column("rireki_no", BigInteger, nullable=False),
+          Column("run_id", String(40)),
+          Column("recorded_at", DateTime(timezone=True), nullable=False),
+          UniqueConstraint("table_id", "atena_no", "rireki_no", name="uq_kikan_change_log_row"),
+          comment="異動連番: 履歴行をハブが初めて見た順の単調増加番号")
+    jumin = md.tables.get("juki_jumin")
+    if jumin is not None:
+        for idx in interface_indexes(jumin):
+            pass  # constructing an Index with Column objects attaches it to the table
+
+
+def interface_indexes(jumin: Table) -> list[Index]:
+    names = {i.name for i in jumin.indexes}
+    specs = [("ix_juki_jumin_kojin_bango", ("kojin_bango",)),
+             ("ix_juki_jumin_kana_birth", ("shimei_kana", "birth_date")),
+             ("ix_juki_jumin_setai", ("setai_no",))]
+    out = []
+    for name, cols in specs:
+        if name in names:
+            out.extend(i for i in jumin.indexes if i.name == name)
+        else:
+            out.append(Index(name, *(jumin.c[c] for c in cols)))
+    return out
