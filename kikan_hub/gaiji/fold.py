@@ -13,6 +13,7 @@ left as it is and reported with ``to=None`` and category :data:`UNFOLDABLE`.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jntajis
@@ -91,9 +92,8 @@ def check_target(target: str) -> str:
 
 
 @functools.lru_cache(maxsize=65536)
-def fold_candidates(unit: str) -> tuple[tuple[str, str], ...]:
-    """All (target character, category) the MJ縮退マップ offers for this unit, in selection order."""
-    own = jntajis.mj_shrink_candidates(unit, 0)
+def _jntajis_candidates(unit: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    own = tuple(jntajis.mj_shrink_candidates(unit, 0))
     out: list[tuple[str, str]] = []
     seen: set[str] = {unit}
     for name, bit in CATEGORIES:
@@ -104,22 +104,43 @@ def fold_candidates(unit: str) -> tuple[tuple[str, str], ...]:
                 continue
             seen.add(cand)
             out.append((cand, name))
+    return own, tuple(out)
+
+
+def fold_candidates(unit: str, related: Mapping[str, str] | None = None) -> tuple[tuple[str, str], ...]:
+    """All (target character, category) the MJ縮退マップ offers for this unit, in selection order.
+
+    ``related`` (unit → fold targets, e.g. ``MJIndex.shrink_map()`` from mojikiban_moji.csv) adds
+    the targets jntajis-python does not carry: jntajis compiles four of the five categories, so a
+    target of the full map that is in none of them belongs to 辞書類等による関連字."""
+    own, cands = _jntajis_candidates(unit)
+    by_cat: dict[str, list[str]] = {name: [] for name in CATEGORY_NAMES}
+    seen = {unit}
+    for cand, cat in cands:
+        seen.add(cand)
+        by_cat[cat].append(cand)
     # a glyph that needs an IVS folds to its UCS-unified form (the base character)
     for cand in own:
         if cand not in seen:
             seen.add(cand)
-            out.append((cand, UCS_UNIFICATION))
+            by_cat[UCS_UNIFICATION].append(cand)
+    if related:
+        for cand in related.get(unit, ""):
+            if cand not in seen:
+                seen.add(cand)
+                by_cat["辞書類等による関連字"].append(cand)
+    out = [(c, name) for name in CATEGORY_NAMES for c in by_cat[name]]
     return tuple(out)
 
 
-def fold_unit(unit: str, target: str) -> tuple[str | None, str]:
-    for cand, category in fold_candidates(unit):
+def fold_unit(unit: str, target: str, related: Mapping[str, str] | None = None) -> tuple[str | None, str]:
+    for cand, category in fold_candidates(unit, related):
         if in_target(cand, target):
             return cand, category
     return None, UNFOLDABLE
 
 
-def fold_text(text: str, target: str) -> tuple[str, list[FoldRecord]]:
+def fold_text(text: str, target: str, related: Mapping[str, str] | None = None) -> tuple[str, list[FoldRecord]]:
     """Fold ``text`` for a receiver limited to ``target`` (jisx0208, jisx0213 or a codec name).
 
     Returns the folded text and one FoldRecord per changed character — and per character that
@@ -131,7 +152,7 @@ def fold_text(text: str, target: str) -> tuple[str, list[FoldRecord]]:
         if in_target(unit, target):
             out.append(unit)
             continue
-        to, category = fold_unit(unit, target)
+        to, category = fold_unit(unit, target, related)
         records.append(FoldRecord(pos, unit, to, category))
         out.append(unit if to is None else to)
     return "".join(out), records

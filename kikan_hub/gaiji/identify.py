@@ -9,7 +9,8 @@ MJ文字図形名            ``MJ028902``                            1.0
 住基ネット統一文字コード  ``J+xxxx``                              1.0
 戸籍統一文字番号         ``戸籍:123456``                          1.0
 入管コード              ``入管:xxxx``                            1.0
-look-alike character   ``似:高`` / ``「高」`` / ``U+9AD8``       0.6 (same code point), 0.4 (folds to it)
+same character         ``「髙」`` / ``U+9AD9``                   0.6 (same code point), 0.3 (folds to it)
+look-alike character   ``似:高``                               0.6 (a variant folding to it), 0.3 (itself)
 reading                ``読み:たか``                             0.2
 stroke count           ``11画`` / ``画数:11``                   0.2 (exact), 0.1 (±1)
 =====================  =====================================  =====
@@ -25,7 +26,7 @@ from .codes import parse_ucs
 from .mj_index import MJIndex
 from .register import UNIDENTIFIED, GaijiRow
 
-W_CODE, W_SAME, W_VARIANT, W_READING, W_STROKES, W_STROKES_NEAR = 1.0, 0.6, 0.4, 0.2, 0.2, 0.1
+W_CODE, W_STRONG, W_WEAK, W_READING, W_STROKES, W_STROKES_NEAR = 1.0, 0.6, 0.3, 0.2, 0.2, 0.1
 
 
 @dataclass
@@ -46,11 +47,12 @@ class Evidence:
     koseki: list[str] = field(default_factory=list)
     nyukan: list[str] = field(default_factory=list)
     chars: list[str] = field(default_factory=list)
+    alike: list[str] = field(default_factory=list)
     readings: list[str] = field(default_factory=list)
     strokes: list[int] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not any((self.mj, self.juki, self.koseki, self.nyukan, self.chars, self.readings, self.strokes))
+        return not any((self.mj, self.juki, self.koseki, self.nyukan, self.chars, self.alike, self.readings, self.strokes))
 
 
 def parse_evidence(note: str) -> Evidence:
@@ -60,7 +62,8 @@ def parse_evidence(note: str) -> Evidence:
     ev.juki = [m.upper() for m in re.findall(r"J\+[0-9A-Fa-f]{4}", s)]
     ev.koseki = re.findall(r"戸籍(?:統一文字番号)?\s*[:：=]?\s*(\d{4,6})", s)
     ev.nyukan = re.findall(r"入管(?:正字|外字)?(?:コード)?\s*[:：=]\s*([0-9A-Za-z+\-]+)", s)
-    ev.chars = re.findall(r"(?:似|類似|字形)\s*[:：=]\s*(\S)", s) + re.findall(r"「(\S)」", s)
+    ev.alike = re.findall(r"(?:似|類似|字形)\s*[:：=]\s*(\S)", s)
+    ev.chars = re.findall(r"「(\S)」", s)
     ev.chars += [parse_ucs(u) for u in re.findall(r"U\+[0-9A-Fa-f]{4,6}", s)]
     ev.readings = re.findall(r"読み\s*[:：=]\s*([ぁ-んァ-ヶー]+)", s)
     ev.strokes = [int(n) for n in re.findall(r"(\d{1,2})\s*画(?!数)", s)]
@@ -92,10 +95,10 @@ def propose(row: GaijiRow, index: MJIndex, limit: int = 10) -> list[Candidate]:
         add(index.find("koseki", k), W_CODE, f"戸籍統一文字番号 {k}")
     for n in ev.nyukan:
         add(index.find("nyukan", n), W_CODE, f"入管コード {n}")
-    for ch in ev.chars:
+    for ch, same_w, variant_w in [(c, W_STRONG, W_WEAK) for c in ev.chars] + [(c, W_WEAK, W_STRONG) for c in ev.alike]:
         same = set(index.find("ucs", ch)) | set(index.find("taio", ch)) | set(index.find("char", ch))
-        add(sorted(same), W_SAME, f"字形 {ch} と同じ符号位置")
-        add(sorted(set(index.find("shrink", ch)) - same), W_VARIANT, f"{ch} に縮退する異体字")
+        add(sorted(same), same_w, f"{ch} と同じ符号位置")
+        add(sorted(set(index.find("shrink", ch)) - same), variant_w, f"{ch} に縮退する異体字")
     primary = bool(cands)
     reading_sets = [set(index.find("yomi", y)) for y in ev.readings]
     stroke_sets = [(s, set(index.find("strokes", str(s))), set(index.find("strokes", str(s - 1))) |

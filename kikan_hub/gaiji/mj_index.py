@@ -196,11 +196,8 @@ class MJIndex:
     def _iter_delimited(path: Path) -> Iterator[list[str]]:
         try:
             with open(path, encoding="utf-8-sig", newline="") as f:
-                first = f.readline()
-                delim = "\t" if "\t" in first else ","
+                delim = "\t" if "\t" in f.readline() else ","
                 f.seek(0)
-                # utf-8-sig strips the BOM only at the very start; re-open to keep it simple
-            with open(path, encoding="utf-8-sig", newline="") as f:
                 yield from csv.reader(f, delimiter=delim)
         except UnicodeDecodeError as exc:
             raise GaijiError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
@@ -433,4 +430,19 @@ class MJIndex:
                 out[mj] = parse_sequence(split_ivs(ivs)[0])
             else:
                 out[mj] = None
+        return out
+
+    def shrink_map(self) -> dict[str, str]:
+        """Character (with IVS where it needs one) → its MJ縮退マップ targets, where a source carried them
+        (mojikiban CSVs); for ``fold_text(..., related=...)``."""
+        out: dict[str, str] = {}
+        for mj, chars, jisso, ivs, shrink in self.conn.execute(
+                "SELECT mj, chars, jisso_ucs, ivs, shrink FROM mj WHERE shrink IS NOT NULL AND shrink != ''"):
+            keys = {chars} if chars else set()
+            if jisso:
+                keys.add(chr(int(jisso, 16)))
+            keys.update(parse_sequence(s) for s in split_ivs(ivs or ""))
+            for k in keys:
+                if k:
+                    out[k] = out.get(k, "") + "".join(c for c in shrink if c not in out.get(k, ""))
         return out

@@ -124,9 +124,9 @@ class GaijiRegister:
         before = self._rows.get((source_system, source_code))
         base = before or GaijiRow(source_system, source_code)
         at = _now()
+        if "status" not in changes and any(changes.get(k) for k in ("mj", "gj", "ucs")):
+            changes = {**changes, "status": IDENTIFIED}    # naming the character is the identification
         after = _check_row(replace(base, **changes, decided_by=by, decided_at=at), f"{source_system} {source_code}")
-        if after.status == UNIDENTIFIED and (after.mj or after.gj or after.ucs) and "status" not in changes:
-            after = replace(after, status=IDENTIFIED)
         self._append_log({"at": at, "by": by, "key": [source_system, source_code], "reason": reason,
                           "before": asdict(before) if before else None, "after": asdict(after)})
         self._rows[after.key] = after

@@ -49,11 +49,10 @@ def _translate(values: pa.Array, mapping: dict[str, str]) -> tuple[pa.Array, np.
 
 
 def _cast(values: pa.Array, typ: pa.DataType) -> pa.Array:
-    if values.type == typ:
-        return values
-    if pa.types.is_string(values.type) and not pa.types.is_string(typ):
+    # An empty (all-padding) field is absent, not an empty string: null in the store.
+    if pa.types.is_string(values.type):
         values = pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
-    return values.cast(typ)
+    return values if values.type == typ else values.cast(typ)
 
 
 def map_batch(batch: pa.RecordBatch, target: TargetSpec, table: Table,
@@ -85,7 +84,8 @@ def map_batch(batch: pa.RecordBatch, target: TargetSpec, table: Table,
             unknown_text = batch.column(spec.unknown_from) if spec.unknown_from else None
             parsed = parse_dates(values, spec.date, era_codes, unknown_allowed=bool(item and item.unknown_allowed),
                                  unknown_text=unknown_text)
-            errors.add(parsed.invalid, "MAP-DATE", f"{item.name if item else col.name}({spec.source})", parsed.reason)
+            errors.add(parsed.invalid, "MAP-DATE", f"{item.name if item else col.name}({spec.source})", parsed.reason,
+                       item=col.name)
             cols[col.name] = parsed.iso
             if item and item.type == "wareki_date":
                 cols[f"{col.name}_literal"] = parsed.literal
@@ -95,11 +95,12 @@ def map_batch(batch: pa.RecordBatch, target: TargetSpec, table: Table,
             values, unmapped = _translate(values.cast(pa.string()), spec.code_map)
             label = col.item.name if col.item else col.name
             errors.add(unmapped, "MAP-CODE", f"{label}({spec.source})",
-                       f"コード値が変換表{'「' + spec.code_map_name + '」' if spec.code_map_name else ''}にありません")
-        if col.item and col.item.code and not errors.failed.all():
+                       f"コード値が変換表{'「' + spec.code_map_name + '」' if spec.code_map_name else ''}にありません",
+                       item=col.name)
+        if col.item and col.item.code:
             table_codes = load_code_table(col.item.code).codes
             _, unknown = _translate(values.cast(pa.string()), {k: k for k in table_codes})
             errors.add(unknown, "MAP-CODE", f"{col.item.name}({spec.source})",
-                       f"コード値がコード表「{col.item.code}」にありません")
+                       f"コード値がコード表「{col.item.code}」にありません", item=col.name)
         cols[col.name] = _cast(values, typ)
     return MappedBatch(columns=cols, errors=errors)

@@ -12,10 +12,13 @@ class RowErrors:
         self.rules = np.full(n, None, dtype=object)
         self.fields = np.full(n, None, dtype=object)
         self.messages = np.full(n, None, dtype=object)
+        self.items: dict[int, set[str]] = {}  # row → items that already failed (to skip follow-on failures)
 
-    def add(self, mask: np.ndarray, rule: str, field: str, message: str | np.ndarray) -> None:
+    def add(self, mask: np.ndarray, rule: str, field: str, message: str | np.ndarray, item: str | None = None) -> None:
         idx = np.flatnonzero(mask)
         for i in idx:
+            if item:
+                self.items.setdefault(int(i), set()).add(item)
             msg = message[i] if isinstance(message, np.ndarray) else message
             if self.rules[i] is None:
                 self.rules[i] = rule
@@ -29,6 +32,13 @@ class RowErrors:
         for i, r in enumerate(rules):
             if r is not None:
                 self.rules[i], self.fields[i], self.messages[i] = r, fields[i], messages[i]
+
+    def item_failed(self, item: str) -> np.ndarray:
+        mask = np.zeros(self.n, dtype=bool)
+        for i, items in self.items.items():
+            if item in items:
+                mask[i] = True
+        return mask
 
     @property
     def failed(self) -> np.ndarray:

@@ -43,7 +43,7 @@ class CharacterStage:
             values = columns.get(item.id)
             if values is None or not pa.types.is_string(values.type):
                 continue
-            resolved, unresolved, hits = self.resolver.resolve_array(values)
+            resolved, unresolved, hits = self.resolver.resolve_array(values, with_hits=True)
             columns[item.id] = resolved
             for code, count in hits.items():
                 self.stats.resolved[(code, item.name)] += count

@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from kikan_hub.adapters.reader import read_file, reconcile_trailer
@@ -344,10 +345,27 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
 
 
 def _collect_control_values(f: ManifestFile, rtype: str, batch: pa.RecordBatch, state: _FileState) -> None:
-    """Keep the data-field values trailers total over (hash totals); only the fields a trailer names."""
+    """Keep the data-field values trailers total over (hash totals).
+
+    A record the reader could not parse (wrong length, bad bytes elsewhere) still carries the
+    field in its raw bytes when the record is long enough: take it from there, so the hash
+    total reconciles over every record the old system wrote, not only the clean ones.
+    """
     for rt in f.layout.record_types:
-        ctl = getattr(rt, "control", None) or {}
-        ht = ctl.get("hash_total") if isinstance(ctl, dict) else None
-        if ht and ht.get("of") in batch.schema.names:
-            col = batch.column(ht["of"])
-            state.data_values[ht["of"]].append(col)
+        of = rt.control.hash_total_of if rt.control else None
+        if not of or of not in batch.schema.names:
+            continue
+        col = batch.column(of)
+        missing = np.flatnonzero(pc.is_null(col).to_numpy(zero_copy_only=False))
+        if len(missing) and f.layout.format == "fixed":
+            fld = next((x for x in f.layout.record_type(rtype).fields if x.name == of), None)
+            if fld is not None:
+                values = col.to_pylist()
+                raws = batch.column("_raw")
+                for i in missing:
+                    raw = raws[int(i)].as_py()
+                    piece = raw[fld.start - 1: fld.start - 1 + fld.length]
+                    if len(piece) == fld.length and piece.isdigit():
+                        values[i] = piece.decode("ascii")
+                col = pa.array(values, col.type)
+        state.data_values[of].append(col)

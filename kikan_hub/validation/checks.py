@@ -32,6 +32,13 @@ class RowCheck:
     label: str         # Japanese item name
     fails: pl.Expr     # True where the row fails (nulls already resolved to False)
     message: str       # Japanese message
+    # Optional exact test, evaluated only on the rows `fails` marks (then `fails` is a cheap superset).
+    exact: pl.Expr | None = None
+
+    @property
+    def expr(self) -> pl.Expr:
+        """The one exact expression (for pandera and anyone who wants no two-stage evaluation)."""
+        return self.fails & self.exact if self.exact is not None else self.fails
 
 
 @dataclass
@@ -84,13 +91,13 @@ def _f(e: pl.Expr) -> pl.Expr:
 def m11_fails(col: str, length: int) -> pl.Expr:
     """True where a present value is not `length` digits with a correct M11 (weights 2–7) last digit."""
     s = pl.col(col).cast(pl.Utf8)
-    digits = [s.str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(length - 1)]
-    weights = [2 + i % 6 for i in range(length - 1)][::-1]
-    total = pl.sum_horizontal([d * w for d, w in zip(digits, weights)])
+    v = s.cast(pl.Int64, strict=False)
+    data = v // 10
+    weights = [2 + i % 6 for i in range(length - 1)]       # from the rightmost data digit
+    total = pl.sum_horizontal([((data // (10 ** i)) % 10) * w for i, w in enumerate(weights)])
     r = total % 11
     expected = pl.when(r <= 1).then(0).otherwise(11 - r)
-    last = s.str.slice(length - 1, 1).cast(pl.Int64, strict=False)
-    ok = s.str.contains(rf"^[0-9]{{{length}}}$") & (last == expected)
+    ok = (s.str.len_bytes() == length) & s.str.contains(r"^[0-9]+$") & ((v % 10) == expected)
     present = s.is_not_null() & (s != "")
     return _f(present & ~_f(ok))
 
@@ -150,8 +157,10 @@ def _isl_chars(table: Table, cols: set[str], check: dict) -> list[RowCheck]:
     for it in _items(table, check):
         if it.id in cols:
             s = _s(it.id)
-            n = s.str.len_chars() - s.str.count_matches(IVS)
-            out.append(RowCheck(it.id, it.name, _f(n > it.length), f"{it.length}文字を超えています"))
+            exact = (s.str.len_chars() - s.str.count_matches(IVS)) > it.length
+            # IVS selectors only lower the count: rows within the length uncounted cannot fail
+            out.append(RowCheck(it.id, it.name, _f(s.str.len_chars() > it.length), f"{it.length}文字を超えています",
+                                exact=_f(exact)))
     return out
 
 
@@ -161,8 +170,15 @@ def byte_limit(it: Item) -> int:
 
 @row_check("isl_bytes")
 def _isl_bytes(table: Table, cols: set[str], check: dict) -> list[RowCheck]:
-    return [RowCheck(it.id, it.name, _f(cp932_bytes(it.id) > byte_limit(it)), f"CP932 で {byte_limit(it)} バイトを超えます")
-            for it in _items(table, check) if it.id in cols]
+    out = []
+    for it in _items(table, check):
+        if it.id in cols:
+            s = _s(it.id)
+            # CP932 bytes ≤ UTF-8 bytes and ≤ 2 × characters: rows within both bounds cannot fail
+            bound = pl.min_horizontal(s.str.len_bytes(), s.str.len_chars() * 2)
+            out.append(RowCheck(it.id, it.name, _f(bound > byte_limit(it)), f"CP932 で {byte_limit(it)} バイトを超えます",
+                                exact=_f(cp932_bytes(it.id) > byte_limit(it))))
+    return out
 
 
 @row_check("isl_code")
@@ -280,7 +296,8 @@ def _zokugara(table: Table, cols: set[str], check: dict) -> list[RowCheck]:
     if col not in cols:
         return []
     s = _s(col)
-    bad = s.is_not_null() & (s != "") & ~s.str.contains(zokugara_pattern(check.get("code_table", "zokugara")))
+    vocab = list(load_code_table(check.get("code_table", "zokugara")).codes)
+    bad = s.is_not_null() & (s != "") & ~s.is_in(vocab)
     return [RowCheck(col, table.item(col).name, _f(bad), "続柄の語彙（4世代まで）にありません")]
 
 
@@ -306,10 +323,12 @@ def _history(frames: dict[str, pl.DataFrame], table: Table, check: dict) -> Grou
     if df is None or key not in df.columns or seq not in df.columns:
         return None
     g = (df.lazy().filter(pl.col(key).is_not_null())
-         .group_by(key).agg(n=pl.len(), lo=pl.col(seq).min(), hi=pl.col(seq).max(), u=pl.col(seq).n_unique(),
-                            seqs=pl.col(seq).sort().cast(pl.Utf8).str.join(","))
+         .group_by(key).agg(n=pl.len(), lo=pl.col(seq).min(), hi=pl.col(seq).max(), u=pl.col(seq).n_unique())
          .collect())
     bad = g.filter(~((pl.col("lo") == 1) & (pl.col("hi") == pl.col("n")) & (pl.col("u") == pl.col("n"))))
+    seqs = (df.lazy().join(bad.lazy().select(key), on=key, how="semi")
+            .group_by(key).agg(seqs=pl.col(seq).sort().cast(pl.Utf8).str.join(",")).collect())
+    bad = bad.join(seqs, on=key, how="left")
     failures = bad.select(pl.col(key), pl.col("n").alias("_rows"), pl.col("seqs").alias("_seqs"),
                           pl.format("履歴番号 {} （{}件）が 1..{} の連番でない", pl.col("seqs"), pl.col("n"), pl.col("n"))
                           .alias("_reason")).sort(key)
@@ -344,17 +363,39 @@ def _setainushi(frames: dict[str, pl.DataFrame], table: Table, check: dict) -> G
             .select("atena_no", "rireki_no", "setai_no", "zokugara", eff.alias("_from"), active.alias("_active"))
             .filter(pl.col("setai_no").is_not_null() & pl.col("_from").is_not_null())
             .sort("atena_no", "rireki_no")
-            .with_columns(_to=pl.col("_from").shift(-1).over("atena_no").fill_null(pl.lit(far)))
-            .filter(pl.col("_to") > pl.col("_from")))   # a row superseded on its own day never stands
-    points = pl.concat([rows.select("setai_no", pl.col("_from").alias("_at")),
-                        rows.filter(pl.col("_to") < pl.lit(far)).select("setai_no", pl.col("_to").alias("_at"))]).unique()
-    members = rows.filter(pl.col("_active")).select("setai_no", "atena_no", "zokugara", "_from", "_to")
-    at = (points.join(members, on="setai_no", how="left")
-          .filter((pl.col("_from") <= pl.col("_at")) & (pl.col("_at") < pl.col("_to")))
-          .group_by("setai_no", "_at")
-          .agg(_members=pl.len(), _heads=(pl.col("zokugara").cast(pl.Utf8) == head).sum(),
-               _head_atena=pl.col("atena_no").filter(pl.col("zokugara").cast(pl.Utf8) == head).sort().str.join(",")))
-    bad_points = at.filter(pl.col("_heads") != 1).collect().sort("setai_no", "_at")
+            .with_columns(_to=pl.when(pl.col("atena_no").shift(-1) == pl.col("atena_no"))
+                          .then(pl.col("_from").shift(-1)).otherwise(pl.lit(far)))
+            .filter(pl.col("_to") > pl.col("_from"))   # a row superseded on its own day never stands
+            .collect().lazy())
+    # Sweep: +1 at a current row's start, −1 at its end, per household; after all events of a
+    # date the running sums are the members and 世帯主 current at that date.
+    is_head = (pl.col("zokugara").cast(pl.Utf8) == head).cast(pl.Int64)
+    act = rows.filter(pl.col("_active"))
+    events = pl.concat([
+        rows.select("setai_no", pl.col("_from").alias("_at"), pl.lit(0, pl.Int64).alias("_dm"), pl.lit(0, pl.Int64).alias("_dh")),
+        act.select("setai_no", pl.col("_from").alias("_at"), pl.lit(1, pl.Int64).alias("_dm"), is_head.alias("_dh")),
+        act.filter(pl.col("_to") < pl.lit(far)).select("setai_no", pl.col("_to").alias("_at"), pl.lit(-1, pl.Int64).alias("_dm"),
+                                                       (-is_head).alias("_dh")),
+        rows.filter(pl.col("_to") < pl.lit(far)).select("setai_no", pl.col("_to").alias("_at"), pl.lit(0, pl.Int64).alias("_dm"),
+                                                        pl.lit(0, pl.Int64).alias("_dh")),
+    ])
+    at = (events.group_by("setai_no", "_at").agg(pl.col("_dm").sum(), pl.col("_dh").sum())
+          .sort("setai_no", "_at")
+          .with_columns(_cm=pl.col("_dm").cum_sum(), _ch=pl.col("_dh").cum_sum(),
+                        _first=pl.col("setai_no") != pl.col("setai_no").shift(1).fill_null(""))
+          # running sums within a household = global running sum − the sum before the household's first event
+          .with_columns(_bm=pl.when(pl.col("_first")).then(pl.col("_cm") - pl.col("_dm")).forward_fill(),
+                        _bh=pl.when(pl.col("_first")).then(pl.col("_ch") - pl.col("_dh")).forward_fill())
+          .with_columns(_members=pl.col("_cm") - pl.col("_bm"), _heads=pl.col("_ch") - pl.col("_bh")))
+    bad_points = at.filter((pl.col("_members") > 0) & (pl.col("_heads") != 1)).select("setai_no", "_at", "_members", "_heads").collect()
+    if bad_points.height:   # name the 世帯主 current at each failing point (few rows: a join is fine)
+        heads = (bad_points.lazy().join(act.filter(is_head == 1).select("setai_no", "atena_no", "_from", "_to"), on="setai_no")
+                 .filter((pl.col("_from") <= pl.col("_at")) & (pl.col("_at") < pl.col("_to")))
+                 .group_by("setai_no", "_at").agg(_head_atena=pl.col("atena_no").sort().str.join(",")).collect())
+        bad_points = bad_points.join(heads, on=["setai_no", "_at"], how="left")
+    else:
+        bad_points = bad_points.with_columns(_head_atena=pl.lit(None, pl.Utf8))
+    bad_points = bad_points.sort("setai_no", "_at")
     total = df.select(pl.col("setai_no").drop_nulls().n_unique()).item()
     failures = bad_points.with_columns(
         _reason=pl.when(pl.col("_heads") == 0).then(pl.format("{} 時点で世帯主がいません（世帯員{}人）", pl.col("_at"), pl.col("_members")))

@@ -18,7 +18,7 @@ CHECK_RULES = {"m11": "CHK-M11", "mynumber": "CHK-MYNUMBER"}
 
 def check_rule_id(table: Table, item_id: str, check: str) -> str:
     if check == "m11":
-        return "CHK-M11-SETAI" if item_id.startswith("setai") else "CHK-M11-ATENA"
+        return "CHK-M11-SETAI" if item_id == "setai_no" else "CHK-M11-ATENA"
     return CHECK_RULES[check]
 
 
@@ -34,7 +34,9 @@ def run_record_checks(columns: dict[str, pa.Array], table: Table, errors: RowErr
             literal = columns.get(f"{item.id}_literal")
             if literal is not None:  # an unknown wareki date is present, only not as ISO
                 missing = pc.and_(missing, pc.is_null(literal))
-            errors.add(missing.to_numpy(zero_copy_only=False), "CHK-REQUIRED", item.name, "必須項目が空です")
+            # A value the mapping already rejected is not missing a second time.
+            missing = missing.to_numpy(zero_copy_only=False) & ~errors.item_failed(item.id)
+            errors.add(missing, "CHK-REQUIRED", item.name, "必須項目が空です", item=item.id)
         if pa.types.is_string(values.type) and item.type in ("text", "kana", "digits", "code"):
             # Length in characters; an IVS selector belongs to its base character.
             length = pc.utf8_length(pc.replace_substring_regex(values, "[\U000E0100-\U000E01EF]", ""))

@@ -70,7 +70,8 @@ def test_each_defect_class_quarantined_under_its_rule(sample10k, rehearsed):
     expected = {(t["file_id"], t["record_no"]): t for t in truth if t["expected"] == "quarantined"}
     assert set(quarantined) == set(expected)
     classes = {t["defect_class"] for t in expected.values()}
-    assert {"wrong_length", "impossible_date", "bad_check_digit", "unknown_code", "undecodable"} <= classes
+    assert {"record_length", "impossible_date", "check_digit_atena", "check_digit_setai", "unknown_code",
+            "undecodable"} <= classes
     sources = {}
     for key, t in expected.items():
         q = quarantined[key]

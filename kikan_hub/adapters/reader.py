@@ -1,0 +1,838 @@
+"""Legacy file reader: fixed-width or delimited bytes → one Arrow RecordBatch stream per record type.
+
+``read_file(path, layout, encoding, batch_size)`` yields ``(record_type_name, RecordBatch)``
+pairs. Every batch has the columns ``_record_no`` (int64, 1-based in the file), ``_offset``
+(int64, byte offset of the record's first byte), ``_raw`` (binary, the record's bytes without
+terminator), ``_error_rule``, ``_error_message``, ``_error_field`` (strings, null when clean),
+then one column per (non-filler) field. Records whose record type cannot be told (unknown
+discriminator, record too short to hold it) come in the stream named ``_unknown``, with the
+six reader columns only.
+
+Every record is emitted exactly once, including bad ones (with their rule). Reader rules:
+``READ-LENGTH``, ``READ-DECODE``, ``READ-RECTYPE``, ``READ-NUMBER``. Several rules on one
+record are joined with commas; the field and message are the first failure's.
+
+The file is read in chunks (``chunk_size``, 32 MiB by default) with partial records carried
+across chunks, and hashed (SHA-256) while it streams: after iteration, ``.stats`` on the
+returned iterator holds the size, hash and records read per record type.
+
+Fixed-width decoding is columnar: records are cut with numpy (terminator positions or a
+stride), grouped by discriminator, and each field's n×w byte block is decoded at once with the
+strict codec (a separator appended to each value); only when that fails is the column decoded
+value by value to find the bad records.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field as dc_field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kikan_hub.adapters.codecs import Codec, DecodeFailure, get_codec
+from kikan_hub.adapters.numbers import decode_packed, decode_zoned
+from kikan_hub.layouts.legacy import Field, LegacyLayout, RecordType
+
+UNKNOWN_RECORD_TYPE = "_unknown"
+DEFAULT_CHUNK_SIZE = 32 << 20
+META_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("_record_no", pa.int64()),
+    pa.field("_offset", pa.int64()),
+    pa.field("_raw", pa.binary()),
+    pa.field("_error_rule", pa.string()),
+    pa.field("_error_message", pa.string()),
+    pa.field("_error_field", pa.string()),
+)
+META_COLUMNS = tuple(f.name for f in META_FIELDS)
+_TRIM = " \u3000\n"
+RecordBatchOf = tuple[str, pa.RecordBatch]
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def field_arrow_type(f: Field) -> pa.DataType:
+    if f.type in ("zoned", "packed"):
+        return pa.int64() if f.scale == 0 else pa.decimal128(18, f.scale)
+    if f.type == "integer":
+        return pa.int64()
+    return pa.string()
+
+
+def record_schema(rt: RecordType | None) -> pa.Schema:
+    """The Arrow schema of a record type's batches (``None`` → the ``_unknown`` stream)."""
+    fields = list(META_FIELDS)
+    if rt is not None:
+        fields += [pa.field(f.name, field_arrow_type(f)) for f in rt.emitted_fields]
+    return pa.schema(fields)
+
+
+# --------------------------------------------------------------------------- stats
+
+
+@dataclass
+class ReadStats:
+    """Facts about one read: bytes, SHA-256 (complete only once iteration finished) and counts."""
+
+    path: str
+    encoding: str
+    size: int = 0
+    sha256: str | None = None
+    records: dict[str, int] = dc_field(default_factory=lambda: defaultdict(int))
+    errors: dict[str, int] = dc_field(default_factory=lambda: defaultdict(int))
+    eof_marker_seen: bool = False
+    header_skipped: int = 0
+    complete: bool = False
+
+    @property
+    def records_total(self) -> int:
+        return sum(self.records.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "encoding": self.encoding, "bytes": self.size, "sha256": self.sha256,
+                "records": dict(sorted(self.records.items())), "records_total": self.records_total,
+                "errors": dict(sorted(self.errors.items())), "eof_marker_seen": self.eof_marker_seen,
+                "header_skipped": self.header_skipped, "complete": self.complete}
+
+
+class FileRead(Iterator[RecordBatchOf]):
+    """The iterator ``read_file`` returns; ``stats`` fills in as it streams."""
+
+    def __init__(self, path: Path, layout: LegacyLayout, codec: Codec, batch_size: int, chunk_size: int) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be >= 1")
+        self.path = path
+        self.layout = layout
+        self.codec = codec
+        self.batch_size = batch_size
+        self.chunk_size = chunk_size
+        self.stats = ReadStats(path=str(path), encoding=codec.name)
+        self._gen = _FixedReader(self).run() if layout.format == "fixed" else _DelimitedReader(self).run()
+
+    def __iter__(self) -> "FileRead":
+        return self
+
+    def __next__(self) -> RecordBatchOf:
+        rtype, batch = next(self._gen)
+        return rtype, batch
+
+    def close(self) -> None:
+        self._gen.close()
+
+    def _emit(self, rtype: str, batch: pa.RecordBatch) -> RecordBatchOf:
+        self.stats.records[rtype] += batch.num_rows
+        rules = batch.column("_error_rule")
+        if rules.null_count < batch.num_rows:
+            for r in rules.drop_null().to_pylist():
+                for rid in r.split(","):
+                    self.stats.errors[rid] += 1
+        return rtype, batch
+
+
+def read_file(path: str | Path, layout: LegacyLayout, encoding: str | None = None, batch_size: int = 65536,
+              chunk_size: int = DEFAULT_CHUNK_SIZE) -> FileRead:
+    """Stream a legacy file as ``(record_type_name, RecordBatch)`` pairs (see the module docstring).
+
+    ``encoding``: the declared encoding (a codec name); default the layout's. The returned
+    iterator's ``stats`` (:class:`ReadStats`) has size, SHA-256 and counts once exhausted.
+    """
+    codec = get_codec(encoding or layout.encoding)
+    return FileRead(Path(path), layout, codec, batch_size, chunk_size)
+
+
+def read_stats(path: str | Path, layout: LegacyLayout, encoding: str | None = None, **kw: Any) -> ReadStats:
+    """Read a whole file only for its facts (counts, hash)."""
+    r = read_file(path, layout, encoding, **kw)
+    for _ in r:
+        pass
+    return r.stats
+
+
+# --------------------------------------------------------------------------- error accumulation
+
+
+class _Errors:
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.any = False
+        self.rule = np.full(n, None, dtype=object)
+        self.field = np.full(n, None, dtype=object)
+        self.message = np.full(n, None, dtype=object)
+
+    def add(self, idx: Iterable[int], rule: str, field: str | None, messages: Any) -> None:
+        self.any = True
+        for j, i in enumerate(idx):
+            msg = messages[j] if isinstance(messages, (list, tuple, np.ndarray)) else messages
+            cur = self.rule[i]
+            if cur is None:
+                self.rule[i], self.field[i], self.message[i] = rule, field, msg
+            elif rule not in cur.split(","):
+                self.rule[i] = f"{cur},{rule}"
+
+    def arrays(self) -> list[pa.Array]:
+        if not self.any:
+            return [pa.nulls(self.n, pa.string())] * 3
+        return [pa.array(self.rule, pa.string()), pa.array(self.message, pa.string()),
+                pa.array(self.field, pa.string())]
+
+
+def _label(f: Field) -> str:
+    return f"{f.name} ({f.label})" if f.label else f.name
+
+
+# --------------------------------------------------------------------------- column decoding
+
+
+def _offsets_type(total: int) -> tuple[np.dtype, pa.DataType, pa.DataType]:
+    if total < (1 << 31) - 1:
+        return np.dtype(np.int32), pa.string(), pa.binary()
+    return np.dtype(np.int64), pa.large_string(), pa.large_binary()
+
+
+def _string_array_from_fixed(data: bytes, n: int, w: int) -> pa.Array:
+    odt, st, _ = _offsets_type(n * w)
+    offsets = np.arange(0, (n + 1) * w, w, dtype=odt)
+    return pa.Array.from_buffers(st, n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _decode_rows(block: np.ndarray, codec: Codec) -> tuple[list[str | None], dict[int, DecodeFailure]]:
+    values: list[str | None] = []
+    bad: dict[int, DecodeFailure] = {}
+    for i in range(block.shape[0]):
+        try:
+            values.append(codec.decode(block[i].tobytes()))
+        except DecodeFailure as exc:
+            values.append(None)
+            bad[i] = exc
+    return values, bad
+
+
+def decode_column(block: np.ndarray, codec: Codec, max_byte: int | None = None) -> tuple[pa.Array, dict[int, DecodeFailure]]:
+    """Decode an n×w byte block (one field of n records) → (string array, {row: failure}).
+
+    The values are not trimmed. Failures carry the byte position inside the field.
+    ``max_byte``: the block's largest byte when the caller already knows it.
+    """
+    n, w = block.shape
+    if n == 0:
+        return pa.array([], pa.string()), {}
+    if w == 0:
+        return pa.array([""] * n, pa.string()), {}
+    if codec.ascii_compatible and (int(block.max()) if max_byte is None else max_byte) < 0x80:
+        return _string_array_from_fixed(np.ascontiguousarray(block).tobytes(), n, w), {}
+    if codec.stateful:
+        values, bad = _decode_rows(block, codec)
+        return pa.array(values, pa.string()), bad
+    sep = codec.newline
+    ls = len(sep)
+    rowlen = w + ls
+    ext = np.empty((n, rowlen), dtype=np.uint8)
+    ext[:, :w] = block
+    ext[:, w:] = np.frombuffer(sep, dtype=np.uint8)
+    raw = ext.tobytes()
+    mv = memoryview(raw)
+    pieces: list[str] = []
+    bad: dict[int, DecodeFailure] = {}
+    pos = 0
+    total = len(raw)
+    while pos < total:
+        try:
+            pieces.append(codec.decode(mv[pos:]))
+            break
+        except DecodeFailure as exc:
+            i = (pos + exc.position) // rowlen
+            if i * rowlen > pos:
+                pieces.append(codec.decode(mv[pos:i * rowlen]))
+            try:
+                codec.decode(block[i].tobytes())
+                # the value decodes alone: the failure came from the separator; decode row by row
+                values, bad = _decode_rows(block, codec)
+                return pa.array(values, pa.string()), bad
+            except DecodeFailure as own:
+                bad[i] = own
+            pieces.append("\n")
+            pos = (i + 1) * rowlen
+    text = "".join(pieces)
+    u8 = text.encode("utf-8")
+    arr = np.frombuffer(u8, dtype=np.uint8)
+    nl = np.flatnonzero(arr == 0x0A)
+    if len(nl) != n:
+        # a value itself decodes to "\n": fall back to value-by-value decoding
+        values, bad = _decode_rows(block, codec)
+        return pa.array(values, pa.string()), bad
+    odt, st, _ = _offsets_type(len(u8))
+    offsets = np.empty(n + 1, dtype=odt)
+    offsets[0] = 0
+    offsets[1:] = nl + 1
+    strings = pa.Array.from_buffers(st, n, [None, pa.py_buffer(offsets), pa.py_buffer(u8)])
+    if bad:
+        mask = np.zeros(n, dtype=bool)
+        mask[list(bad)] = True
+        strings = pc.if_else(pa.array(mask), pa.scalar(None, st), strings)
+    return strings, bad
+
+
+def _all_equal_byte(block: np.ndarray, value: bytes) -> np.ndarray:
+    if len(value) != 1 or block.shape[1] == 0:
+        return np.zeros(block.shape[0], dtype=bool)
+    return np.all(block == value[0], axis=1)
+
+
+def _int_array(values: np.ndarray, valid: np.ndarray, scale: int) -> pa.Array:
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    mask = ~valid
+    if scale == 0:
+        return pa.array(values, pa.int64(), mask=mask)
+    n = len(values)
+    buf = np.empty((n, 2), dtype=np.int64)
+    buf[:, 0] = values
+    buf[:, 1] = values >> 63
+    validity = pa.array(valid, pa.bool_()).buffers()[1] if mask.any() else None
+    return pa.Array.from_buffers(pa.decimal128(18, scale), n, [validity, pa.py_buffer(buf.tobytes())])
+
+
+_SIGN_RE = {"none": r"^[0-9]+$", "leading": r"^[+-]?[0-9]+$", "trailing": r"^[0-9]+[+-]?$"}
+
+
+def convert_strings(f: Field, strings: pa.Array, errors: _Errors, messages_prefix: str = "") -> pa.Array:
+    """Untrimmed decoded values of one field → the field's output column (rules on errors)."""
+    out_type = field_arrow_type(f)
+    trimmed = pc.utf8_rtrim(strings, characters=_TRIM)
+    if f.type in ("text", "kana", "date", "code"):
+        return trimmed.cast(pa.string())
+    if f.type == "digits":
+        ok = pc.fill_null(pc.match_substring_regex(trimmed, r"^[0-9]*$"), True)
+        okn = ok.to_numpy(zero_copy_only=False)
+        if not okn.all():
+            bad = np.flatnonzero(~okn)
+            vals = trimmed.take(pa.array(bad)).to_pylist()
+            errors.add(bad, "READ-NUMBER", f.name,
+                       [f"{_label(f)}: {v!r} is not digits (数字以外の文字)" for v in vals])
+            trimmed = pc.if_else(ok, trimmed, pa.scalar(None, trimmed.type))
+        return trimmed.cast(pa.string())
+    if f.type in ("integer", "zoned"):
+        s = pc.utf8_trim(strings, characters=_TRIM)
+        blank = pc.fill_null(pc.equal(s, ""), False)
+        if f.type == "integer":
+            ok = pc.fill_null(pc.match_substring_regex(s, _SIGN_RE[f.sign]), False)
+            ok = pc.or_(ok, blank)
+            neg = pc.fill_null(pc.match_substring(s, "-"), False)
+            digits = pc.utf8_trim(s, characters="+-")
+            long = pc.fill_null(pc.greater(pc.utf8_length(digits), 18), False)
+            ok = pc.and_(ok, pc.invert(long))
+            good = pc.and_(ok, pc.invert(blank))
+            safe = pc.if_else(good, digits, pa.scalar("0", digits.type))
+            vals = pc.cast(pc.fill_null(safe, "0"), pa.int64()).to_numpy(zero_copy_only=False)
+            vals = np.where(neg.to_numpy(zero_copy_only=False), -vals, vals)
+            okn = ok.to_numpy(zero_copy_only=False) & ~pc.is_null(strings).to_numpy(zero_copy_only=False)
+            goodn = good.to_numpy(zero_copy_only=False)
+        else:  # zoned in a delimited file: decode each value's bytes
+            py = s.to_pylist()
+            vals = np.zeros(len(py), dtype=np.int64)
+            goodn = np.zeros(len(py), dtype=bool)
+            okn = np.zeros(len(py), dtype=bool)
+            for i, v in enumerate(py):
+                if v is None:
+                    continue
+                if v == "":
+                    okn[i] = True
+                    continue
+                try:
+                    b = v.encode("ascii")
+                except UnicodeEncodeError:
+                    continue
+                val, valid = decode_zoned(np.frombuffer(b, dtype=np.uint8).reshape(1, -1))
+                if valid[0]:
+                    vals[i], goodn[i], okn[i] = val[0], True, True
+        nulls = pc.is_null(strings).to_numpy(zero_copy_only=False)
+        bad = np.flatnonzero(~okn & ~nulls)
+        if len(bad):
+            raw = s.take(pa.array(bad)).to_pylist()
+            errors.add(bad, "READ-NUMBER", f.name, [f"{_label(f)}: {v!r} is not a valid {f.type} number" for v in raw])
+        return _int_array(vals, goodn, f.scale if f.type == "zoned" else 0).cast(out_type)
+    raise ValueError(f"field {f.name}: type {f.type} cannot be converted from text")
+
+
+def convert_fixed_field(f: Field, block: np.ndarray, codec: Codec, offsets: np.ndarray, errors: _Errors,
+                        max_byte: int | None = None) -> pa.Array:
+    """One field's n×w byte block → its output column. ``offsets``: absolute offsets of the records."""
+    n = block.shape[0]
+    if f.type in ("zoned", "packed"):
+        values, valid = decode_zoned(block) if f.type == "zoned" else decode_packed(block)
+        blank = _all_equal_byte(block, codec.space) | (_all_equal_byte(block, b" ") if codec.space != b" " else False)
+        bad = np.flatnonzero(~valid & ~blank)
+        if len(bad):
+            errors.add(bad, "READ-NUMBER", f.name,
+                       [f"{_label(f)}: bytes {block[i].tobytes().hex(' ').upper()} at byte offset "
+                        f"{int(offsets[i]) + f.offset} are not a valid {f.type} decimal" for i in bad])
+        return _int_array(values, valid & ~blank, f.scale)
+    strings, bad = decode_column(block, codec, max_byte)
+    if bad:
+        idx = sorted(bad)
+        errors.add(idx, "READ-DECODE", f.name,
+                   [f"{_label(f)}: bytes {bad[i].data.hex(' ').upper()} at byte offset "
+                    f"{int(offsets[i]) + f.offset + bad[i].position} cannot be decoded as {codec.name} "
+                    f"({bad[i].reason}); 宣言された文字コードで読めないバイト" for i in idx])
+    return convert_strings(f, strings, errors)
+
+
+def _binary_from_fixed(data: bytes, n: int, w: int) -> pa.Array:
+    odt, _, bt = _offsets_type(n * w)
+    arr = pa.Array.from_buffers(bt, n, [None, pa.py_buffer(np.arange(0, (n + 1) * w, w, dtype=odt)), pa.py_buffer(data)])
+    return arr if bt == pa.binary() else arr.cast(pa.binary())
+
+
+def _null_columns(rt: RecordType | None, n: int) -> list[pa.Array]:
+    if rt is None:
+        return []
+    return [pa.nulls(n, field_arrow_type(f)) for f in rt.emitted_fields]
+
+
+def _batch(schema: pa.Schema, record_no: np.ndarray, offsets: np.ndarray, raw: pa.Array, errors: _Errors,
+           columns: list[pa.Array]) -> pa.RecordBatch:
+    arrays = [pa.array(np.asarray(record_no, dtype=np.int64)), pa.array(np.asarray(offsets, dtype=np.int64)), raw,
+              *errors.arrays(), *columns]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+# --------------------------------------------------------------------------- fixed-width
+
+
+class _FixedReader:
+    def __init__(self, fr: FileRead) -> None:
+        self.fr = fr
+        self.layout = fr.layout
+        self.codec = fr.codec
+        self.L = int(fr.layout.record_length or 0)
+        self.record_no = 0
+        self.schemas = {rt.name: record_schema(rt) for rt in self.layout.record_types}
+        self.unknown_schema = record_schema(None)
+        d = self.layout.discriminator
+        self.disc = d
+        self.codes: list[tuple[RecordType, np.ndarray]] = []
+        if d is not None:
+            for rt in self.layout.record_types:
+                cb = self.codec.encode(rt.code or "")
+                if len(cb) != d.length:
+                    raise ValueError(f"record type {rt.name}: code {rt.code!r} encodes to {len(cb)} bytes in "
+                                     f"{self.codec.name}, the discriminator is {d.length}")
+                self.codes.append((rt, np.frombuffer(cb, dtype=np.uint8)))
+        self.by_code = {bytes(cb): rt for rt, cb in self.codes}
+
+    def run(self) -> Iterator[RecordBatchOf]:
+        fr = self.fr
+        sha = hashlib.sha256()
+        term = self.layout.terminator
+        base = 0
+        carry = b""
+        with open(fr.path, "rb") as fh:
+            while True:
+                chunk = fh.read(fr.chunk_size)
+                if not chunk:
+                    break
+                sha.update(chunk)
+                fr.stats.size += len(chunk)
+                data = carry + chunk if carry else chunk
+                buf = np.frombuffer(data, dtype=np.uint8)
+                if term == "none":
+                    n = len(data) // self.L
+                    cut = n * self.L
+                    starts = np.arange(n, dtype=np.int64) * self.L
+                    lengths = np.full(n, self.L, dtype=np.int64)
+                else:
+                    nl = np.flatnonzero(buf == 0x0A)
+                    if len(nl) == 0:
+                        carry = data
+                        continue
+                    cut = int(nl[-1]) + 1
+                    starts = np.empty(len(nl), dtype=np.int64)
+                    starts[0] = 0
+                    starts[1:] = nl[:-1] + 1
+                    ends = nl.astype(np.int64)
+                    if term == "crlf":
+                        has_cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 0x0D)
+                        ends = ends - has_cr
+                    lengths = ends - starts
+                if len(starts):
+                    yield from self.process(data, buf, starts, lengths, base)
+                carry = data[cut:]
+                base += cut
+        # the tail: a last record without terminator, and/or the EOF marker
+        tail = carry
+        marker = self.layout.eof_marker
+        if marker is not None and tail and tail[-1] == marker:
+            tail = tail[:-1]
+            fr.stats.eof_marker_seen = True
+        if term == "crlf" and tail.endswith(b"\r"):
+            tail = tail[:-1]
+        if tail:
+            buf = np.frombuffer(tail, dtype=np.uint8)
+            yield from self.process(tail, buf, np.zeros(1, dtype=np.int64), np.array([len(tail)], dtype=np.int64), base)
+        fr.stats.sha256 = sha.hexdigest()
+        fr.stats.complete = True
+
+    def _matrix(self, buf: np.ndarray, starts: np.ndarray, uniform_stride: int | None) -> np.ndarray:
+        n, L = len(starts), self.L
+        if n == 0:
+            return np.zeros((0, L), dtype=np.uint8)
+        if uniform_stride is not None:
+            s0 = int(starts[0])
+            if s0 + n * uniform_stride <= len(buf):
+                return buf[s0:s0 + n * uniform_stride].reshape(n, uniform_stride)[:, :L]
+            return np.lib.stride_tricks.as_strided(buf[s0:], shape=(n, L), strides=(uniform_stride, 1))
+        out = np.empty((n, L), dtype=np.uint8)
+        step = max(1, (8 << 20) // max(L, 1))
+        cols = np.arange(L, dtype=np.int64)
+        for a in range(0, n, step):
+            idx = starts[a:a + step, None] + cols
+            out[a:a + step] = buf[idx]
+        return out
+
+    def process(self, data: bytes, buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+                base: int) -> Iterator[RecordBatchOf]:
+        fr = self.fr
+        n = len(starts)
+        rec_no = self.record_no + 1 + np.arange(n, dtype=np.int64)
+        self.record_no += n
+        abs_off = base + starts
+        good = lengths == self.L
+        gidx = np.flatnonzero(good)
+        if len(gidx):
+            gstarts = starts[gidx]
+            stride = None
+            if len(gstarts) == 1:
+                stride = self.L
+            else:
+                d = np.diff(gstarts)
+                if d[0] >= self.L and np.all(d == d[0]):
+                    stride = int(d[0])
+            M = self._matrix(buf, gstarts, stride)
+            if self.disc is None:
+                tidx = np.zeros(len(gidx), dtype=np.int16)
+            else:
+                tidx = np.full(len(gidx), -1, dtype=np.int16)
+                d0, dl = self.disc.offset, int(self.disc.length or 1)
+                key = M[:, d0:d0 + dl]
+                for k, (_rt, cb) in enumerate(self.codes):
+                    match = key[:, 0] == cb[0] if dl == 1 else np.all(key == cb, axis=1)
+                    tidx[match] = k
+            types = [self.layout.record_types[0]] if self.disc is None else [rt for rt, _ in self.codes]
+            for k, rt in enumerate(types):
+                sel = np.flatnonzero(tidx == k)
+                if len(sel) == 0:
+                    continue
+                Mk = M[sel] if len(sel) != len(gidx) else M
+                yield from self.typed_batches(rt, Mk, rec_no[gidx[sel]], abs_off[gidx[sel]])
+            unk = np.flatnonzero(tidx < 0)
+            if len(unk):
+                for a in range(0, len(unk), fr.batch_size):
+                    part = unk[a:a + fr.batch_size]
+                    Mu = np.ascontiguousarray(M[part])
+                    errs = _Errors(len(part))
+                    codes = [Mu[j, self.disc.offset:self.disc.offset + self.disc.length].tobytes() for j in range(len(part))]
+                    errs.add(range(len(part)), "READ-RECTYPE", None,
+                             [f"record type code {c.hex(' ').upper()} ({c!r}) is not in layout {self.layout.id} "
+                              f"(known: {', '.join(repr(rt.code) for rt, _ in self.codes)}); 未知のレコード種別"
+                              for c in codes])
+                    raw = _binary_from_fixed(Mu.tobytes(), len(part), self.L)
+                    yield fr._emit(UNKNOWN_RECORD_TYPE, _batch(self.unknown_schema, rec_no[gidx[part]],
+                                                               abs_off[gidx[part]], raw, errs, []))
+        bidx = np.flatnonzero(~good)
+        if len(bidx):
+            yield from self.bad_length(data, starts, lengths, rec_no, abs_off, bidx)
+
+    def typed_batches(self, rt: RecordType, M: np.ndarray, rec_no: np.ndarray,
+                      abs_off: np.ndarray) -> Iterator[RecordBatchOf]:
+        fr = self.fr
+        schema = self.schemas[rt.name]
+        fields = rt.emitted_fields
+        total = M.shape[0]
+        for a in range(0, total, fr.batch_size):
+            Mb = M[a:a + fr.batch_size]
+            nb = Mb.shape[0]
+            offs = abs_off[a:a + nb]
+            errs = _Errors(nb)
+            Mc = np.ascontiguousarray(Mb)
+            raw = _binary_from_fixed(Mc.tobytes(), nb, self.L)
+            colmax = Mc.max(axis=0) if nb else np.zeros(self.L, dtype=np.uint8)  # one pass: which byte columns are ASCII
+            cols = [convert_fixed_field(f, Mc[:, f.offset:f.end], self.codec, offs, errs,
+                                        int(colmax[f.offset:f.end].max()) if f.length else 0) for f in fields]
+            yield fr._emit(rt.name, _batch(schema, rec_no[a:a + nb], offs, raw, errs, cols))
+
+    def bad_length(self, data: bytes, starts: np.ndarray, lengths: np.ndarray, rec_no: np.ndarray,
+                   abs_off: np.ndarray, bidx: np.ndarray) -> Iterator[RecordBatchOf]:
+        fr = self.fr
+        groups: dict[str | None, list[int]] = defaultdict(list)
+        raws: dict[int, bytes] = {}
+        for i in bidx:
+            s, ln = int(starts[i]), int(lengths[i])
+            raw = data[s:s + ln]
+            raws[int(i)] = raw
+            rt_name: str | None = None
+            if self.disc is None:
+                rt_name = self.layout.record_types[0].name
+            else:
+                d0, dl = self.disc.offset, int(self.disc.length or 1)
+                if len(raw) >= d0 + dl:
+                    rt = self.by_code.get(raw[d0:d0 + dl])
+                    rt_name = rt.name if rt else None
+            groups[rt_name].append(int(i))
+        for rt_name, idx in groups.items():
+            rt = self.layout.record_type(rt_name) if rt_name else None
+            schema = self.schemas[rt_name] if rt_name else self.unknown_schema
+            for a in range(0, len(idx), fr.batch_size):
+                part = idx[a:a + fr.batch_size]
+                errs = _Errors(len(part))
+                errs.add(range(len(part)), "READ-LENGTH", None,
+                         [f"record at byte offset {int(abs_off[i])} is {int(lengths[i])} bytes, layout "
+                          f"{self.layout.id} says {self.L}; レコード長が違います" for i in part])
+                raw = pa.array([raws[i] for i in part], pa.binary())
+                yield fr._emit(rt_name or UNKNOWN_RECORD_TYPE,
+                               _batch(schema, rec_no[part], abs_off[part], raw, errs, _null_columns(rt, len(part))))
+
+
+# --------------------------------------------------------------------------- delimited
+
+
+class _DelimitedReader:
+    def __init__(self, fr: FileRead) -> None:
+        self.fr = fr
+        self.layout = fr.layout
+        self.codec = fr.codec
+        if self.codec.stateful or not self.codec.ascii_compatible:
+            raise ValueError(f"delimited files in {self.codec.name} are not supported (needs an ASCII-compatible "
+                             f"encoding such as cp932, euc_jp or utf-8)")
+        self.quote = self.layout.quote.encode("ascii")[0]
+        self.record_no = 0
+        self.schemas = {rt.name: record_schema(rt) for rt in self.layout.record_types}
+        self.unknown_schema = record_schema(None)
+        self.by_code = self.layout.by_code()
+        self.header_pending = self.layout.header
+
+    def run(self) -> Iterator[RecordBatchOf]:
+        fr = self.fr
+        sha = hashlib.sha256()
+        base = 0
+        carry = b""
+        with open(fr.path, "rb") as fh:
+            while True:
+                chunk = fh.read(fr.chunk_size)
+                if not chunk:
+                    break
+                sha.update(chunk)
+                fr.stats.size += len(chunk)
+                data = carry + chunk if carry else chunk
+                buf = np.frombuffer(data, dtype=np.uint8)
+                nl = np.flatnonzero(buf == 0x0A)
+                if len(nl):
+                    parity = np.cumsum(buf == self.quote, dtype=np.uint8) & 1
+                    nl = nl[parity[nl] == 0]
+                if len(nl) == 0:
+                    carry = data
+                    continue
+                cut = int(nl[-1]) + 1
+                starts = np.concatenate([[0], nl[:-1] + 1]).astype(np.int64)
+                yield from self.process(data, starts, nl.astype(np.int64), base)
+                carry = data[cut:]
+                base += cut
+        tail = carry
+        marker = self.layout.eof_marker
+        if marker is not None and tail and tail[-1] == marker:
+            tail = tail[:-1]
+            fr.stats.eof_marker_seen = True
+        if tail:
+            yield from self.process(tail, np.zeros(1, dtype=np.int64), np.array([len(tail)], dtype=np.int64), base)
+        fr.stats.sha256 = sha.hexdigest()
+        fr.stats.complete = True
+
+    def process(self, data: bytes, starts: np.ndarray, ends: np.ndarray, base: int) -> Iterator[RecordBatchOf]:
+        fr = self.fr
+        crlf = self.layout.terminator == "crlf"
+        # per record type: rec_no, offset, raw, rule/field/message, values
+        pending: dict[str, dict[str, list]] = {}
+
+        def bucket(name: str) -> dict[str, list]:
+            b = pending.get(name)
+            if b is None:
+                b = pending[name] = {"no": [], "off": [], "raw": [], "err": [], "vals": []}
+            return b
+
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            raw = data[s:e]
+            if crlf and raw.endswith(b"\r"):
+                raw = raw[:-1]
+            if self.header_pending:
+                self.header_pending = False
+                fr.stats.header_skipped += 1
+                continue
+            self.record_no += 1
+            off = base + s
+            rt, err, values = self.parse(raw, off)
+            b = bucket(rt.name if rt else UNKNOWN_RECORD_TYPE)
+            b["no"].append(self.record_no)
+            b["off"].append(off)
+            b["raw"].append(raw)
+            b["err"].append(err)
+            b["vals"].append(values)
+            if len(b["no"]) >= fr.batch_size:
+                yield self.flush(rt.name if rt else UNKNOWN_RECORD_TYPE, pending.pop(rt.name if rt else UNKNOWN_RECORD_TYPE))
+        for name in list(pending):
+            yield self.flush(name, pending.pop(name))
+
+    def _split(self, text: str) -> list[str]:
+        rows = list(csv.reader([text], delimiter=self.layout.delimiter, quotechar=self.layout.quote, strict=True))
+        return rows[0] if rows else [""]
+
+    def _type_of(self, values: list[str], complete: bool = True) -> tuple[RecordType | None, str | None]:
+        lay = self.layout
+        if lay.discriminator is None:
+            return lay.record_types[0], None
+        c = lay.discriminator.column or 1
+        if len(values) < c or (not complete and len(values) == c):
+            return None, None
+        return self.by_code.get(values[c - 1]), values[c - 1]
+
+    def parse(self, raw: bytes, off: int) -> tuple[RecordType | None, tuple[str, str | None, str] | None,
+                                                    list[str] | None]:
+        """One record → (record type or None, first failure or None, column values or None)."""
+        lay = self.layout
+        try:
+            text = self.codec.decode(raw)
+        except DecodeFailure as exc:
+            # name the column and, when the discriminator lies before the bad byte, the record type
+            rt, col = None, "?"
+            try:
+                prefix = self._split(self.codec.decode(raw[:exc.position]))
+                col = str(len(prefix))
+                rt, _ = self._type_of(prefix, complete=False)
+            except (csv.Error, DecodeFailure):
+                pass
+            if rt is None and lay.discriminator is None:
+                rt = lay.record_types[0]
+            return rt, ("READ-DECODE", col, f"column {col}: bytes {exc.data.hex(' ').upper()} at byte offset "
+                        f"{off + exc.position} cannot be decoded as {self.codec.name} ({exc.reason}); "
+                        f"宣言された文字コードで読めないバイト"), None
+        try:
+            values = self._split(text)
+        except csv.Error as exc:
+            rt = lay.record_types[0] if lay.discriminator is None else None
+            return rt, ("READ-LENGTH", None, f"record at byte offset {off}: malformed quoting ({exc})"), None
+        rt, code = self._type_of(values)
+        if rt is None:
+            return None, ("READ-RECTYPE", None, f"record type code {code!r} is not in layout {lay.id} "
+                          f"(known: {', '.join(repr(k) for k in self.by_code)}); 未知のレコード種別"), None
+        if len(values) != rt.expected_columns:
+            return rt, ("READ-LENGTH", None, f"record at byte offset {off} has {len(values)} columns, record type "
+                        f"{rt.name} has {rt.expected_columns}; 項目数が違います"), None
+        return rt, None, values
+
+    def flush(self, name: str, b: dict[str, list]) -> RecordBatchOf:
+        rt = None if name == UNKNOWN_RECORD_TYPE else self.layout.record_type(name)
+        n = len(b["no"])
+        errs = _Errors(n)
+        for i, e in enumerate(b["err"]):
+            if e is not None:
+                rule, fld, msg = e
+                if fld is not None and rt is not None:
+                    col = int(fld) if fld.isdigit() else None
+                    named = [f.name for f in rt.fields if f.column == col]
+                    fld = named[0] if named else f"column {fld}"
+                errs.add([i], rule, fld, msg)
+        cols: list[pa.Array] = []
+        if rt is not None:
+            for f in rt.emitted_fields:
+                c = (f.column or 1) - 1
+                strings = pa.array([v[c] if v is not None and c < len(v) else None for v in b["vals"]], pa.string())
+                cols.append(convert_strings(f, strings, errs))
+        schema = self.schemas[name] if rt else self.unknown_schema
+        return self.fr._emit(name, _batch(schema, np.array(b["no"]), np.array(b["off"]),
+                                          pa.array(b["raw"], pa.binary()), errs, cols))
+
+
+# --------------------------------------------------------------------------- trailer control
+
+
+def _sum_values(arrays: Iterable[pa.Array]) -> Decimal:
+    total = Decimal(0)
+    for a in arrays:
+        if isinstance(a, pa.ChunkedArray):
+            a = a.combine_chunks()
+        if len(a) == 0:
+            continue
+        if pa.types.is_string(a.type) or pa.types.is_large_string(a.type):
+            a = pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a)
+            a = pc.cast(a, pa.decimal128(38, 0))
+        elif pa.types.is_integer(a.type):
+            a = pc.cast(a, pa.decimal128(38, 0))
+        elif pa.types.is_decimal(a.type):
+            a = pc.cast(a, pa.decimal128(38, a.type.scale))
+        s = pc.sum(a).as_py()
+        if s is not None:
+            total += Decimal(s)
+    return total
+
+
+def _as_number(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+
+
+def _plain(d: Decimal | None) -> int | str | None:
+    if d is None:
+        return None
+    return int(d) if d == d.to_integral_value() else str(d)
+
+
+def reconcile_trailer(layout: LegacyLayout, control_rows: list[dict[str, Any]],
+                      data_values: dict[str, list[pa.Array]], counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Reconcile trailer control totals with what was read.
+
+    ``control_rows``: the field values of the control records read (each a dict with the
+    record's fields and ``_record_type``); ``data_values``: per data field named by a
+    ``hash_total`` the Arrow arrays read; ``counts``: records read per record type.
+
+    Returns one result per check: ``{record_type, kind ("count" | "hash_total"), field, of,
+    expected, actual, ok, message}``. A trailer record type with control totals but no
+    trailer record in the file gives a failed result (expected None).
+    """
+    results: list[dict[str, Any]] = []
+    data_count = sum(c for rt, c in counts.items() if rt in {d.name for d in layout.data_types})
+    for rt in layout.record_types:
+        ctl = rt.control
+        if not ctl:
+            continue
+        rows = [r for r in control_rows if r.get("_record_type") == rt.name]
+        checks: list[tuple[str, str, str | None, Decimal]] = []
+        if ctl.count:
+            checks.append(("count", ctl.count, None, Decimal(data_count)))
+        if ctl.hash_total_field:
+            checks.append(("hash_total", ctl.hash_total_field, ctl.hash_total_of,
+                           _sum_values(data_values.get(ctl.hash_total_of or "", []))))
+        for kind, fld, of, actual in checks:
+            if not rows:
+                results.append({"record_type": rt.name, "kind": kind, "field": fld, "of": of, "expected": None,
+                                "actual": _plain(actual), "ok": False,
+                                "message": f"trailer record {rt.name} is missing: {kind} cannot be checked "
+                                           f"(トレーラレコードがありません)"})
+                continue
+            for r in rows:
+                expected = _as_number(r.get(fld))
+                ok = expected is not None and expected == actual
+                what = "data records" if kind == "count" else f"sum of {of}"
+                msg = (f"{rt.name}.{fld} = {_plain(expected)}, {what} read = {_plain(actual)}"
+                       + ("" if ok else " — 件数/合計が一致しません (mismatch)"))
+                results.append({"record_type": rt.name, "kind": kind, "field": fld, "of": of,
+                                "expected": _plain(expected), "actual": _plain(actual), "ok": ok, "message": msg})
+    return results

@@ -1,0 +1,323 @@
+"""CLI of the business modules: `kikan juki …`, `kikan atena …`, `kikan euc …`.
+
+Mount with ``app.add_typer(juki_app, name="juki")`` etc. (or the SUBCOMMANDS table in cli_support:
+("juki", "kikan_hub.api.cli_modules", "juki_app"), ("atena", …, "atena_app"), ("euc", …, "euc_app")).
+Output is JSON on stdout (``--json``) or a table; user errors exit 2 with a message, no traceback.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import getpass
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from kikan_hub.api.cli_support import fail
+
+out = Console()
+STORE_OPT = typer.Option(None, "--store", help="SQLAlchemy URL of the canonical store (default sqlite:///var/kikan.db)")
+JSON_OPT = typer.Option(False, "--json", help="JSON on stdout")
+
+
+def _who(who: str | None) -> str:
+    return who or os.environ.get("KIKAN_USER") or getpass.getuser()
+
+
+def _engine(store: str | None):
+    from kikan_hub.store.engine import StoreError, default_store_url, open_engine
+    from kikan_hub.store.migrate import upgrade
+
+    try:
+        engine = open_engine(store or default_store_url())
+        upgrade(engine)
+        return engine
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def _default(o):
+    if isinstance(o, (dt.date, dt.datetime)):
+        return o.isoformat()
+    if isinstance(o, decimal.Decimal):
+        return str(o)
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)
+
+
+def _print_json(data) -> None:
+    out.print_json(json.dumps(data, ensure_ascii=False, default=_default))
+
+
+def _table(title: str, cols: list[str], rows: list[list]) -> None:
+    t = RichTable(title=title)
+    for c in cols:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*["" if v is None else str(v) for v in r])
+    out.print(t)
+
+
+def _user_errors():
+    from kikan_hub.modules.atena import AtenaError
+    from kikan_hub.modules.euc import EucError, MaskingError
+    from kikan_hub.modules.juki import JukiQueryError
+    return (AtenaError, EucError, MaskingError, JukiQueryError)
+
+
+# ============================================================ juki
+juki_app = typer.Typer(help="住民記録: 時点の個人・世帯、除票、異動統計", no_args_is_help=True)
+
+
+@juki_app.command("person")
+def juki_person(atena_no: str, as_of: Optional[str] = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: latest)"),
+                history: bool = typer.Option(False, "--history", help="all history rows too"),
+                store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT) -> None:
+    """個人: the snapshot in effect on a date (the largest 履歴番号 whose 異動日 ≤ date)."""
+    from kikan_hub.modules import juki
+    try:
+        p = juki.person(_engine(store), atena_no, as_of, with_history=history)
+    except _user_errors() as exc:
+        fail(str(exc))
+    if as_json:
+        _print_json(p.as_dict())
+    else:
+        if p.row is None:
+            fail(f"{atena_no}: {as_of or '最新'} 時点の記録はありません", code=1)
+        r = p.row
+        state = "住民" if p.resident else f"除票 (消除事由 {r.get('shojo_jiyu')})"
+        _table(f"宛名番号 {atena_no} — {as_of or '最新'} 時点 ({state}{'、異動日不詳を含む' if p.date_uncertain else ''})",
+               ["項目", "値"], [[k, v] for k, v in r.items() if not k.startswith("_")])
+        if history:
+            _table("履歴", ["履歴番号", "異動事由", "異動日", "世帯番号", "続柄", "町字"],
+                   [[h["rireki_no"], h["idou_jiyu"], h["idou_date"] or h.get("idou_date_literal"), h["setai_no"],
+                     h["zokugara"], h["machiaza"]] for h in p.history])
+    if p.row is None:
+        raise typer.Exit(1)
+
+
+@juki_app.command("household")
+def juki_household(setai_no: str, as_of: Optional[str] = typer.Option(None, "--as-of"),
+                   store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT) -> None:
+    """世帯: the residents of a household on a date (世帯主 first)."""
+    from kikan_hub.modules import juki
+    try:
+        rows = juki.household(_engine(store), setai_no, as_of)
+    except _user_errors() as exc:
+        fail(str(exc))
+    if as_json:
+        _print_json({"setai_no": setai_no, "as_of": as_of, "members": rows})
+    else:
+        _table(f"世帯 {setai_no} — {as_of or '最新'} 時点 ({len(rows)} 人)", ["宛名番号", "履歴番号", "氏名", "続柄", "住所"],
+               [[r["atena_no"], r["rireki_no"], r["shimei"], r["zokugara"], r["jusho"]] for r in rows])
+
+
+@juki_app.command("removed")
+def juki_removed(as_of: Optional[str] = typer.Option(None, "--as-of"),
+                 jiyu: Optional[list[str]] = typer.Option(None, "--jiyu", help="消除事由コード (repeatable)"),
+                 date_from: Optional[str] = typer.Option(None, "--from"), date_to: Optional[str] = typer.Option(None, "--to"),
+                 store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT) -> None:
+    """除票: persons whose snapshot in effect carries a 消除事由."""
+    from kikan_hub.modules import juki
+    try:
+        rows = juki.removed(_engine(store), as_of, jiyu, date_from, date_to)
+    except _user_errors() as exc:
+        fail(str(exc))
+    if as_json:
+        _print_json({"count": len(rows), "removed": rows})
+    else:
+        _table(f"除票 ({len(rows):,} 件)", ["宛名番号", "氏名", "消除事由", "消除日", "転出先住所"],
+               [[r["atena_no"], r["shimei"], r["shojo_jiyu"], r["shojo_date"] or r.get("shojo_date_literal"),
+                 r.get("tenshutsu_saki_jusho")] for r in rows])
+
+
+@juki_app.command("stats")
+def juki_stats(date_from: Optional[str] = typer.Option(None, "--from"), date_to: Optional[str] = typer.Option(None, "--to"),
+               by: str = typer.Option("month", "--by", help="month | machiaza"),
+               machiaza: Optional[str] = typer.Option(None, "--machiaza"),
+               store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT) -> None:
+    """異動統計: 転入・転出・出生・死亡・転居 per month or per 町字."""
+    from kikan_hub.modules import juki
+    if by not in ("month", "machiaza"):
+        fail("--by は month か machiaza")
+    try:
+        s = juki.movement_stats(_engine(store), date_from, date_to, machiaza)
+    except _user_errors() as exc:
+        fail(str(exc))
+    if as_json:
+        _print_json(s.as_dict())
+        return
+    cats = list(juki.MOVEMENT_CATEGORIES)
+    data = s.by_month if by == "month" else s.by_machiaza
+    rows = [[k] + [data[k].get(c, 0) for c in cats] for k in sorted(data)]
+    rows.append(["合計"] + [s.totals.get(c, 0) for c in cats])
+    _table("異動統計", ["年月" if by == "month" else "町字", *cats], rows)
+
+
+# ============================================================ atena
+atena_app = typer.Typer(help="団体内統合宛名: 重複候補、名寄せ・分離・取消し、確認リスト", no_args_is_help=True)
+
+
+@atena_app.command("candidates")
+def atena_candidates(threshold: float = typer.Option(0.70, "--threshold"), limit: int = typer.Option(100, "--limit"),
+                     store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT) -> None:
+    """Candidate duplicates (normalised kana + birth date + address), best first."""
+    from kikan_hub.modules import atena
+    cands = atena.find_candidates(_engine(store), threshold)
+    if as_json:
+        _print_json({"count": len(cands), "candidates": [c.as_dict() for c in cands[:limit]]})
+    else:
+        _table(f"重複候補 ({len(cands):,} 組, score ≥ {threshold})", ["宛名番号A", "宛名番号B", "score", "根拠"],
+               [[c.a, c.b, f"{c.score:.3f}", " / ".join(str(v) for v in c.reasons.values())] for c in cands[:limit]])
+
+
+@atena_app.command("merge")
+def atena_merge(atena_nos: list[str] = typer.Argument(..., help="two or more 宛名番号"),
+                who: Optional[str] = typer.Option(None, "--who"), reason: str = typer.Option("", "--reason"),
+                store: Optional[str] = STORE_OPT) -> None:
+    """名寄せ: make the 宛名番号 one identity (recorded, reversible with `undo`)."""
+    from kikan_hub.modules import atena
+    try:
+        did = atena.merge(_engine(store), atena_nos, _who(who), reason)
+    except _user_errors() as exc:
+        fail(str(exc))
+    out.print(f"判断 {did}: 名寄せ {' '.join(atena_nos)}")
+
+
+@atena_app.command("split")
+def atena_split(atena_no: str, who: Optional[str] = typer.Option(None, "--who"), reason: str = typer.Option("", "--reason"),
+                store: Optional[str] = STORE_OPT) -> None:
+    """分離: take a 宛名番号 out of its identity (recorded, reversible)."""
+    from kikan_hub.modules import atena
+    try:
+        did = atena.split(_engine(store), atena_no, _who(who), reason)
+    except _user_errors() as exc:
+        fail(str(exc))
+    out.print(f"判断 {did}: 分離 {atena_no}")
+
+
+@atena_app.command("distinct")
+def atena_distinct(atena_a: str, atena_b: str, who: Optional[str] = typer.Option(None, "--who"),
+                   reason: str = typer.Option("", "--reason"), store: Optional[str] = STORE_OPT) -> None:
+    """別人: record that a candidate pair is two persons (not proposed again)."""
+    from kikan_hub.modules import atena
+    try:
+        did = atena.mark_distinct(_engine(store), atena_a, atena_b, _who(who), reason)
+    except _user_errors() as exc:
+        fail(str(exc))
+    out.print(f"判断 {did}: 別人 {atena_a} {atena_b}")
+
+
+@atena_app.command("undo")
+def atena_undo(decision_id: int, who: Optional[str] = typer.Option(None, "--who"), reason: str = typer.Option("", "--reason"),
+               store: Optional[str] = STORE_OPT) -> None:
+    """取消し: reverse a merge / split / distinct decision exactly."""
+    from kikan_hub.modules import atena
+    try:
+        uid = atena.undo(_engine(store), decision_id, _who(who), reason)
+    except _user_errors() as exc:
+        fail(str(exc))
+    out.print(f"判断 {uid}: 判断 {decision_id} を取り消しました")
+
+
+@atena_app.command("review")
+def atena_review(threshold: float = typer.Option(0.70, "--threshold"), limit: int = typer.Option(200, "--limit"),
+                 store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT) -> None:
+    """確認リスト: open candidates, recent decisions, tax subjects without a 宛名."""
+    from kikan_hub.modules import atena
+    rev = atena.review(_engine(store), threshold, limit)
+    if as_json:
+        _print_json(rev)
+        return
+    _table(f"未判断の重複候補 ({rev['candidate_count']:,} 組)", ["宛名番号A", "宛名番号B", "score", "根拠"],
+           [[c["atena_a"], c["atena_b"], c["score"], " / ".join(str(v) for v in c["reasons"].values())]
+            for c in rev["candidates"]])
+    _table("最近の判断", ["判断", "種別", "宛名番号", "判断者", "日時", "取消し"],
+           [[d["decision_id"], d["kind"], " ".join(d["atena_nos"]), d["decided_by"], d["decided_at"], d["undone_by"]]
+            for d in rev["decisions"]])
+    _table(f"宛名の無い税の納税義務者 ({len(rev['orphan_tax_subjects'])})", ["宛名番号", "テーブル"],
+           [[o["atena_no"], ", ".join(o["tax_tables"])] for o in rev["orphan_tax_subjects"]])
+
+
+@atena_app.command("show")
+def atena_show(atena_no: str, store: Optional[str] = STORE_OPT) -> None:
+    """The identity of a 宛名番号: members, their records and tax references (JSON)."""
+    from kikan_hub.modules import atena
+    _print_json(atena.identity(_engine(store), atena_no))
+
+
+# ============================================================ euc
+euc_app = typer.Typer(help="EUC: 抽出定義の保存・一覧・実行 (CSV / Excel / Parquet、マスキング、監査)", no_args_is_help=True)
+
+
+@euc_app.command("define")
+def euc_define(path: Path = typer.Argument(..., help="definition file (YAML or JSON)"),
+               name: Optional[str] = typer.Option(None, "--name", help="override the name in the file"),
+               who: Optional[str] = typer.Option(None, "--who"), store: Optional[str] = STORE_OPT) -> None:
+    """Save (or replace, version + 1) an extraction definition in the store."""
+    from kikan_hub.modules import euc
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror}")
+    try:
+        d = euc.parse_definition(text, name=name)
+        ver = euc.save_definition(_engine(store), d, _who(who))
+    except _user_errors() as exc:
+        fail(str(exc))
+    out.print(f"抽出定義 {d.name} (版 {ver}) を保存しました: {d.table} {len(d.items)} 項目")
+
+
+@euc_app.command("list")
+def euc_list(store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT,
+             audit: bool = typer.Option(False, "--audit", help="show the extraction audit instead")) -> None:
+    """List saved definitions (or the audit log with --audit)."""
+    from kikan_hub.modules import euc
+    engine = _engine(store)
+    if audit:
+        rows = euc.audit_log(engine)
+        if as_json:
+            _print_json(rows)
+        else:
+            _table("抽出の監査記録", ["ID", "日時", "抽出者", "役割", "定義", "件数", "縮退", "SHA-256", "状態"],
+                   [[r["audit_id"], r["started_at"], r["who"], r["role"], r["definition_name"], r["row_count"],
+                     r["fold_count"], (r["output_sha256"] or "")[:16], r["status"]] for r in rows])
+        return
+    rows = euc.list_definitions(engine)
+    if as_json:
+        _print_json(rows)
+    else:
+        _table("抽出定義", ["名前", "版", "テーブル", "時点", "項目", "更新者"],
+               [[r["name"], r["version"], r["table"], r["as_of"], ", ".join(r["items"]), r["updated_by"]] for r in rows])
+
+
+@euc_app.command("run")
+def euc_run(name: str = typer.Argument(..., help="saved definition name (or a file with --file)"),
+            out_path: Path = typer.Option(..., "--out", "-o", help="output file (.csv / .xlsx / .parquet)"),
+            role: str = typer.Option(..., "--role", help="masking role (masking.yaml: 閲覧, 担当, 個人番号事務 …)"),
+            fmt: Optional[str] = typer.Option(None, "--format", help="csv | xlsx | parquet (default from --out)"),
+            encoding: Optional[str] = typer.Option(None, "--encoding", help="utf-8 | utf-8-sig | cp932 (CSV)"),
+            fold_policy: Optional[str] = typer.Option(None, "--fold", help="mj | geta | strict (CP932)"),
+            from_file: bool = typer.Option(False, "--file", help="NAME is a definition file, not a saved name"),
+            who: Optional[str] = typer.Option(None, "--who"), store: Optional[str] = STORE_OPT) -> None:
+    """Run an extraction; every run is audited (who, when, definition, rows, SHA-256 of the file)."""
+    from kikan_hub.modules import euc
+    engine = _engine(store)
+    try:
+        d = euc.load_definition_file(Path(name)) if from_file else name
+        res = euc.run_extraction(engine, d, out_path, _who(who), role, fmt, encoding, fold_policy)
+    except _user_errors() as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or out_path}: {exc.strerror}")
+    out.print(f"監査 {res.audit_id}: {res.row_count:,} 件 → {res.output_path} (sha256 {res.output_sha256})")
+    if res.fold_count:
+        out.print(f"縮退 {res.fold_count:,} 文字 → {res.folds_path}")
+    if res.masked_columns:
+        out.print("マスク: " + ", ".join(f"{k}={v}" for k, v in res.masked_columns.items()))

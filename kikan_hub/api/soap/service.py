@@ -1,0 +1,271 @@
+"""The SOAP 1.1 endpoint: safe parsing, WS-Security, XSD validation both ways, dispatch, Faults.
+
+Order of checks for POST /platform/soap:
+  body size (Content-Length and streamed bytes) → no DTD → parse (lxml, no entities, no network,
+  no huge trees) → SOAP 1.1 Envelope/Body → operation QName in our namespace → UsernameToken →
+  request payload valid against the XSD → scope → query → audit → response valid against the XSD.
+Any failure is a SOAP Fault (HTTP 500, as SOAP 1.1 over HTTP requires) with faultcode
+soap:Client / soap:Server / soap:VersionMismatch or a WS-Security code (wsse:FailedAuthentication,
+wsse:InvalidSecurity, wsse:MessageExpired), and a p:FaultDetail {Code, Message}.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+from lxml import etree
+
+from kikan_hub.api.auth.audit import AuditLog
+from kikan_hub.api.auth.clients import Client
+from kikan_hub.api.auth.redact import mask
+from kikan_hub.api.auth.wsse import WSSE, UsernameTokenVerifier, WsseFault
+from kikan_hub.api.rest.queries import QueryService
+from kikan_hub.api.soap.xsd_gen import ATENA_ITEMS, TYPES_NS, XSD_DIR, record_columns
+
+log = logging.getLogger("kikan_hub.api.soap")
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
+NS = "urn:kikan-hub:platform:v1"
+HERE = Path(__file__).parent
+WSDL_FILE = HERE / "platform.wsdl"
+XSD_FILES = {p.name: p for p in XSD_DIR.glob("*.xsd")}
+DEFAULT_MAX_BODY = 256 * 1024
+
+
+def safe_parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
+                           dtd_validation=False, remove_comments=True, remove_pis=True, collect_ids=False)
+
+
+def _load_schema() -> etree.XMLSchema:
+    doc = etree.parse(str(XSD_DIR / "platform-messages.xsd"), safe_parser())
+    return etree.XMLSchema(doc)
+
+
+class SoapFault(Exception):
+    def __init__(self, faultcode: str, code: str, message: str, *, status_log: str = "fault"):
+        super().__init__(message)
+        self.faultcode, self.code, self.message, self.status_log = faultcode, code, message, status_log
+
+
+def fault_envelope(f: SoapFault) -> bytes:
+    nsmap = {"soap": SOAP_ENV, "p": NS}
+    if f.faultcode.startswith("wsse:"):
+        nsmap["wsse"] = WSSE
+    env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap=nsmap)
+    body = etree.SubElement(env, f"{{{SOAP_ENV}}}Body")
+    fault = etree.SubElement(body, f"{{{SOAP_ENV}}}Fault")
+    etree.SubElement(fault, "faultcode").text = f.faultcode
+    fs = etree.SubElement(fault, "faultstring")
+    fs.text = mask(f.message)
+    fs.set("{http://www.w3.org/XML/1998/namespace}lang", "ja")
+    detail = etree.SubElement(fault, "detail")
+    fd = etree.SubElement(detail, f"{{{NS}}}FaultDetail")
+    etree.SubElement(fd, f"{{{NS}}}Code").text = f.code
+    etree.SubElement(fd, f"{{{NS}}}Message").text = mask(f.message)
+    return etree.tostring(env, xml_declaration=True, encoding="utf-8")
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return format(v, "f")
+    return str(v)
+
+
+_COLS = {name: [c.name for c in record_columns(table, items)]
+         for name, table, items in (("Jumin", "juki_jumin", None), ("Setai", "juki_setai", None),
+                                    ("Atena", "juki_jumin", ATENA_ITEMS))}
+
+
+def _record(parent: etree._Element, tag: str, type_name: str, row: dict, hide: set[str] = frozenset()) -> None:
+    el = etree.SubElement(parent, f"{{{NS}}}{tag}")
+    for name in _COLS[type_name]:
+        v = row.get(name)
+        if v is None or name in hide:
+            continue
+        etree.SubElement(el, f"{{{TYPES_NS}}}{name}").text = _text(v)
+
+
+def _date(s: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(s.strip()[:10]) if s else None
+
+
+@dataclass
+class SoapService:
+    queries: QueryService
+    verifier: UsernameTokenVerifier
+    audit: AuditLog
+    max_body: int = DEFAULT_MAX_BODY
+
+    def __post_init__(self):
+        self.schema = _load_schema()
+        self.ops: dict[str, tuple[str, Callable]] = {
+            "JuminJohoShokaiRequest": ("JuminJohoShokai", self.op_jumin),
+            "SetaiKoseiShokaiRequest": ("SetaiKoseiShokai", self.op_setai),
+            "IdouJohoShutokuRequest": ("IdouJohoShutoku", self.op_idou),
+            "AtenaJohoShokaiRequest": ("AtenaJohoShokai", self.op_atena),
+        }
+
+    # --- WSDL -------------------------------------------------------------------------
+    def wsdl(self, endpoint_url: str) -> bytes:
+        text = WSDL_FILE.read_text(encoding="utf-8")
+        return text.replace('location="http://localhost/platform/soap"',
+                            f'location="{_attr(endpoint_url)}"').encode("utf-8")
+
+    # --- request handling -------------------------------------------------------------
+    def handle(self, body: bytes) -> tuple[int, bytes]:
+        t0 = time.perf_counter()
+        op_name, client, outcome = "-", None, "ok"
+        try:
+            op_name, client, resp = self._handle(body)
+            return 200, resp
+        except SoapFault as f:
+            outcome = f"fault:{f.code}"
+            return 500, fault_envelope(f)
+        except Exception as exc:  # noqa: BLE001 - never leak internals (or data) to the caller
+            outcome = f"error:{type(exc).__name__}"
+            log.error("soap internal error in %s: %s", op_name, type(exc).__name__)
+            return 500, fault_envelope(SoapFault("soap:Server", "SERVER-INTERNAL", "サーバー内部エラー"))
+        finally:
+            log.info("soap op=%s client=%s outcome=%s ms=%.1f", op_name, client.client_id if client else "-",
+                     outcome, (time.perf_counter() - t0) * 1000)
+
+    def _handle(self, body: bytes) -> tuple[str, Client | None, bytes]:
+        if len(body) > self.max_body:
+            raise SoapFault("soap:Client", "CLIENT-TOO-LARGE", f"要求が大きすぎます (上限 {self.max_body} バイト)")
+        head = body[:4096].lower()
+        if b"<!doctype" in head or b"<!entity" in body.lower():
+            raise SoapFault("soap:Client", "CLIENT-DTD", "SOAP メッセージに DTD / 実体宣言は使えません")
+        try:
+            root = etree.fromstring(body, safe_parser())
+        except etree.XMLSyntaxError:
+            raise SoapFault("soap:Client", "CLIENT-XML", "XML として読めません") from None
+        if root.getroottree().docinfo.doctype:
+            raise SoapFault("soap:Client", "CLIENT-DTD", "SOAP メッセージに DTD は使えません")
+        if etree.QName(root).localname != "Envelope":
+            raise SoapFault("soap:Client", "CLIENT-NOT-SOAP", "SOAP Envelope ではありません")
+        if root.tag != f"{{{SOAP_ENV}}}Envelope":
+            raise SoapFault("soap:VersionMismatch", "VERSION-MISMATCH",
+                            "SOAP 1.1 の Envelope 名前空間 (http://schemas.xmlsoap.org/soap/envelope/) にしてください")
+        header = root.find(f"{{{SOAP_ENV}}}Header")
+        sbody = root.find(f"{{{SOAP_ENV}}}Body")
+        payload = [c for c in sbody if isinstance(c.tag, str)] if sbody is not None else []
+        if len(payload) != 1:
+            raise SoapFault("soap:Client", "CLIENT-BODY", "Body にはちょうど 1 つの要求要素が必要です")
+        req = payload[0]
+        qn = etree.QName(req)
+        if qn.namespace != NS or qn.localname not in self.ops:
+            raise SoapFault("soap:Client", "CLIENT-UNKNOWN-OPERATION",
+                            f"未知の操作です: {{{qn.namespace}}}{qn.localname} (名前空間は {NS})")
+        op_name, fn = self.ops[qn.localname]
+        try:
+            client = self.verifier.verify(header)
+        except WsseFault as f:
+            raise SoapFault(f"wsse:{f.wsse_code}", f.code, f.message) from None
+        if not self.schema.validate(req):
+            err = self.schema.error_log.last_error
+            self.audit.record(client_id=client.client_id, interface="soap", operation=op_name, outcome="invalid")
+            raise SoapFault("soap:Client", "CLIENT-SCHEMA",
+                            f"要求がスキーマに合いません: line {err.line}: {err.message}" if err else "要求がスキーマに合いません")
+        try:
+            resp, atena_nos, outcome = fn(client, req)
+        except SoapFault as f:
+            self.audit.record(client_id=client.client_id, interface="soap", operation=op_name, outcome=f.status_log)
+            raise
+        if not self.schema.validate(resp):
+            err = self.schema.error_log.last_error
+            log.error("soap response for %s does not validate: %s", op_name, mask(err.message if err else "?"))
+            self.audit.record(client_id=client.client_id, interface="soap", operation=op_name, outcome="error",
+                              atena_nos=atena_nos, detail="response-invalid")
+            raise SoapFault("soap:Server", "SERVER-RESPONSE-INVALID", "応答がスキーマに合いません (ストアのデータを確認してください)")
+        self.audit.record(client_id=client.client_id, interface="soap", operation=op_name, outcome=outcome,
+                          atena_nos=atena_nos)
+        env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV, "p": NS, "t": TYPES_NS})
+        etree.SubElement(env, f"{{{SOAP_ENV}}}Body").append(resp)
+        return op_name, client, etree.tostring(env, xml_declaration=True, encoding="utf-8")
+
+    # --- operations -------------------------------------------------------------------
+    @staticmethod
+    def _need(client: Client, scope: str) -> None:
+        if not client.allows(scope):
+            raise SoapFault("soap:Client", "CLIENT-FORBIDDEN", f"この操作にはスコープ {scope} が必要です",
+                            status_log="denied")
+
+    def _f(self, req, name):
+        return req.findtext(f"{{{NS}}}{name}")
+
+    def op_jumin(self, client: Client, req):
+        self._need(client, "juki:jumin:read")
+        can_mynumber = client.allows("juki:kojin_bango:read")
+        history = (self._f(req, "IncludeHistory") or "").strip() in ("true", "1")
+        if self._f(req, "AtenaNo"):
+            rows = self.queries.resident_by_atena(self._f(req, "AtenaNo").strip(), include_history=history)
+        elif self._f(req, "KojinBango"):
+            self._need(client, "juki:kojin_bango:read")
+            rows = self.queries.residents_by_kojin_bango(self._f(req, "KojinBango").strip())
+        else:
+            rows = self.queries.residents_by_kana_birth(self._f(req, "ShimeiKana").strip(),
+                                                        _date(self._f(req, "BirthDate")))
+        resp = etree.Element(f"{{{NS}}}JuminJohoShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
+        etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(rows))
+        hide = set() if can_mynumber else {"kojin_bango"}
+        for r in rows:
+            _record(resp, "Jumin", "Jumin", r, hide)
+        return resp, [r["atena_no"] for r in rows], "ok" if rows else "not_found"
+
+    def op_setai(self, client: Client, req):
+        self._need(client, "juki:setai:read")
+        setai_no = self._f(req, "SetaiNo").strip()
+        as_of = _date(self._f(req, "KijunDate")) or dt.date.today()
+        setai, members = self.queries.household_as_of(setai_no, as_of)
+        hide = set() if client.allows("juki:kojin_bango:read") else {"kojin_bango"}
+        resp = etree.Element(f"{{{NS}}}SetaiKoseiShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
+        etree.SubElement(resp, f"{{{NS}}}SetaiNo").text = setai_no
+        etree.SubElement(resp, f"{{{NS}}}KijunDate").text = as_of.isoformat()
+        if setai:
+            _record(resp, "Setai", "Setai", setai)
+        etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(members))
+        for m in members:
+            _record(resp, "Member", "Jumin", m, hide)
+        return resp, [m["atena_no"] for m in members], "ok" if (members or setai) else "not_found"
+
+    def op_idou(self, client: Client, req):
+        self._need(client, "juki:idou:read")
+        after = int(self._f(req, "SinceSerial") or 0)
+        size = int(self._f(req, "PageSize") or 100)
+        rows, next_serial, more = self.queries.changes(after, _date(self._f(req, "SinceDate")), size)
+        hide = set() if client.allows("juki:kojin_bango:read") else {"kojin_bango"}
+        resp = etree.Element(f"{{{NS}}}IdouJohoShutokuResponse", nsmap={"p": NS, "t": TYPES_NS})
+        etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(rows))
+        for serial, r in rows:
+            idou = etree.SubElement(resp, f"{{{NS}}}Idou")
+            etree.SubElement(idou, f"{{{NS}}}Serial").text = str(serial)
+            _record(idou, "Jumin", "Jumin", r, hide)
+        etree.SubElement(resp, f"{{{NS}}}NextSerial").text = str(next_serial)
+        etree.SubElement(resp, f"{{{NS}}}HasMore").text = "true" if more else "false"
+        return resp, [r["atena_no"] for _, r in rows], "ok"
+
+    def op_atena(self, client: Client, req):
+        self._need(client, "juki:atena:read")
+        nos = [e.text.strip() for e in req.findall(f"{{{NS}}}AtenaNo")]
+        rows = self.queries.atena(nos)
+        resp = etree.Element(f"{{{NS}}}AtenaJohoShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
+        etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(rows))
+        for r in rows:
+            _record(resp, "Atena", "Atena", r)
+        return resp, [r["atena_no"] for r in rows], "ok" if rows else "not_found"
+
+
+def _attr(url: str) -> str:
+    from xml.sax.saxutils import escape
+    return escape(url, {'"': "&quot;"})

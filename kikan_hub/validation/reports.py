@@ -1,0 +1,328 @@
+"""Validation reports business divisions can read: data first (a dict → JSON), rendered second.
+
+    write_reports(run_dir, result, summary)   # the rehearsal calls this
+
+writes into RUN_DIR/report/:
+
+* failures/<rule>.parquet — every failing unit in full (exact counts; never capped)
+* report.json / report.html / report.xlsx — the whole run
+* report_<担当課>.* and report_<業務>.* — the same, cut to one division or one 業務
+
+The HTML is one self-contained page in Japanese (inline CSS, charts as inline SVG, a CSP that
+forbids every fetch), the workbook a summary sheet plus one sheet per failing rule. Samples
+are masked (masking.py); counts are always the exact counts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from kikan_hub.layouts.isl import all_tables
+from kikan_hub.validation.catalogue import LEVEL_ORDER, full_catalogue, gyomu_name, level_for, worst
+from kikan_hub.validation.masking import mask_value
+
+SAMPLE_ROWS = 20
+TEMPLATES = Path(__file__).parent / "templates"
+LEVEL_LABELS = {"ok": "合格", "warn": "警告", "error": "エラー", "critical": "重大"}
+SPECIAL_LABELS = {"_items": "項目", "_reason": "理由", "_at": "時点", "_members": "世帯員数", "_heads": "世帯主の数",
+                  "_head_atena": "世帯主の宛名番号", "_rows": "履歴の件数", "_seqs": "履歴番号"}
+REPORT_VERSION = 1
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, bytes):
+        return v.hex()
+    return str(v)
+
+
+def _label(col: str, table) -> str:
+    if col in SPECIAL_LABELS:
+        return SPECIAL_LABELS[col]
+    if table is not None:
+        base = col.removesuffix("_literal").removesuffix("_unknown")
+        try:
+            name = table.item(base).name
+            return name + ("（元の値）" if col.endswith("_literal") else "（不詳）" if col.endswith("_unknown") else "")
+        except KeyError:
+            pass
+    return col
+
+
+def _sample_columns(failures: pl.DataFrame, key_columns: list[str], table) -> list[str]:
+    cols = [c for c in key_columns if c in failures.columns]
+    if "_items" in failures.columns:
+        items: list[str] = []
+        for v in failures.head(SAMPLE_ROWS).get_column("_items").to_list():
+            for i in (v or "").split(","):
+                if i and i not in items and i not in cols:
+                    items.append(i)
+        for i in items[:4]:
+            if i in failures.columns:
+                cols.append(i)
+            if f"{i}_literal" in failures.columns:
+                cols.append(f"{i}_literal")
+        if "shimei" in failures.columns and "shimei" not in cols:
+            cols.append("shimei")
+        cols.append("_reason")
+        return cols
+    return [c for c in failures.columns if not c.startswith("_") or c in SPECIAL_LABELS]
+
+
+def sample_of(failures: pl.DataFrame, key_columns: list[str], table_id: str, mask: bool = True,
+              rows: int = SAMPLE_ROWS) -> dict:
+    table = all_tables().get(table_id)
+    if failures.height == 0:
+        return {"columns": [], "labels": [], "rows": []}
+    cols = _sample_columns(failures, key_columns, table)
+    data = failures.head(rows).select(cols).to_dicts()
+    out_rows = [[_plain(mask_value(c, r[c], table, mask)) for c in cols] for r in data]
+    return {"columns": cols, "labels": [_label(c, table) for c in cols], "rows": out_rows}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, bytes):
+        return v.hex()
+    return v
+
+
+def _accounting(summary: dict) -> dict:
+    files = []
+    for fid, rts in (summary.get("files") or {}).items():
+        for rt, c in rts.items():
+            files.append({"file_id": fid, "record_type": rt, "read": c.get("read", 0), "loaded": c.get("loaded", 0),
+                          "quarantined": c.get("quarantined", 0),
+                          "balanced": c.get("read", 0) == c.get("loaded", 0) + c.get("quarantined", 0)})
+    read = summary.get("records_read", sum(f["read"] for f in files))
+    loaded = summary.get("records_loaded", sum(f["loaded"] for f in files))
+    quarantined = summary.get("records_quarantined", sum(f["quarantined"] for f in files))
+    return {"records_read": read, "records_loaded": loaded, "records_quarantined": quarantined,
+            "balanced": read == loaded + quarantined and all(f["balanced"] for f in files), "files": files}
+
+
+def _quarantine_rules(summary: dict) -> list[dict]:
+    cat = full_catalogue()
+    out = []
+    for g in (summary.get("gate") or {}).get("rules", []):
+        rid = g.get("rule_id") or g.get("id")
+        rule = cat.get(rid)
+        out.append({"id": rid, "title": g.get("title") or (rule.title if rule else rid),
+                    "division": g.get("division") or (rule.division if rule else ""),
+                    "failed": int(g.get("failed", 0)), "level": g.get("level", "error"),
+                    "level_label": LEVEL_LABELS.get(g.get("level", "error"), g.get("level")),
+                    "description": rule.description if rule else ""})
+    return out
+
+
+def build_report(result, summary: dict | None = None, division: str | None = None, gyomu: str | None = None,
+                 run_dir: Path | None = None, mask: bool = True) -> dict:
+    """The report as data. `division` / `gyomu` cut it to one 担当課 / 業務 (accounting stays whole)."""
+    summary = summary or {}
+    rules = []
+    for r in result.rules:
+        if division and r.division != division:
+            continue
+        if gyomu and r.gyomu != gyomu:
+            continue
+        d = r.to_dict()
+        d["level_label"] = LEVEL_LABELS.get(r.level, r.level)
+        d["share"] = (r.failed / r.total) if r.total else 0.0
+        d["sample"] = sample_of(r.failures, r.key_columns, r.table, mask) if r.failed else {"columns": [], "labels": [], "rows": []}
+        d["sample_shown"] = len(d["sample"]["rows"])
+        d["failures_file"] = f"failures/{r.id}.parquet" if r.failed else None
+        rules.append(d)
+    quarantine = [q for q in _quarantine_rules(summary) if not division or q["division"] == division]
+    if gyomu:
+        quarantine = [q for q in quarantine if _rule_gyomu(q["id"]) in ("", gyomu)]
+    by_level = {lv: sum(1 for r in rules if r["level"] == lv) for lv in LEVEL_LABELS}
+    gate_rehearsal = (summary.get("gate") or {}).get("outcome", "ok")
+    outcome = worst([r["level"] for r in rules] + [q["level"] for q in quarantine])
+    scope = "全体" if not (division or gyomu) else (division or gyomu_name(gyomu or ""))
+    return {
+        "report_version": REPORT_VERSION,
+        "title": f"移行リハーサル 検証レポート（{scope}）",
+        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "run_id": summary.get("run_id", ""),
+        "source_system": summary.get("source_system", ""),
+        "run_dir": str(run_dir) if run_dir else summary.get("run_dir", ""),
+        "scope": {"division": division, "gyomu": gyomu, "gyomu_name": gyomu_name(gyomu) if gyomu else None, "label": scope},
+        "masked": mask,
+        "gate": {"outcome": outcome, "outcome_label": LEVEL_LABELS.get(outcome, outcome),
+                 "rehearsal_outcome": gate_rehearsal, "rehearsal_outcome_label": LEVEL_LABELS.get(gate_rehearsal, gate_rehearsal),
+                 "status": summary.get("status", ""), "validation_outcome": worst(r["level"] for r in rules)},
+        "accounting": _accounting(summary),
+        "quarantine": {"rules": quarantine, "by_file": summary.get("quarantine_counts", {})},
+        "tables": dict(result.table_rows),
+        "totals": {"rules": len(rules), "failing_rules": sum(1 for r in rules if r["failed"]),
+                   "failed_units": sum(r["failed"] for r in rules), "by_level": by_level},
+        "rules": rules,
+        "divisions": sorted({r.division for r in result.rules if r.division}),
+    }
+
+
+def _rule_gyomu(rule_id: str) -> str:
+    r = full_catalogue().get(rule_id)
+    return r.gyomu if r else ""
+
+
+# ---------------------------------------------------------------- rendering
+
+def _env() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else v
+    env.filters["pct"] = lambda v: f"{v * 100:.2f}%"
+    return env
+
+
+def bar_chart_svg(rows: list[tuple[str, int, str]], width: int = 640) -> str:
+    """Horizontal bars (label, count, level) as inline SVG; lengths proportional to the count."""
+    if not rows:
+        return ""
+    colors = {"ok": "#4caf50", "warn": "#f2a900", "error": "#d9480f", "critical": "#9c0000"}
+    bar_h, gap, label_w = 18, 6, 300
+    top = max(c for _, c, _ in rows) or 1
+    h = len(rows) * (bar_h + gap) + gap
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" role="img" aria-label="ルール別の件数">']
+    from markupsafe import escape
+
+    for i, (label, count, level) in enumerate(rows):
+        y = gap + i * (bar_h + gap)
+        w = max(1, int((width - label_w - 80) * count / top)) if count else 0
+        parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" font-size="12">{escape(label)}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar_h}" fill="{colors.get(level, "#888")}"/>')
+        parts.append(f'<text x="{label_w + w + 4}" y="{y + 13}" font-size="12">{count:,}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(report: dict) -> str:
+    failing = [r for r in report["rules"] if r["failed"]]
+    chart = bar_chart_svg([(r["title"], r["failed"], r["level"]) for r in failing])
+    qchart = bar_chart_svg([(q["title"], q["failed"], q["level"]) for q in report["quarantine"]["rules"]])
+    return _env().get_template("report.html.j2").render(r=report, chart=chart, qchart=qchart, levels=LEVEL_LABELS)
+
+
+def _sheet_name(rule_id: str, used: set[str]) -> str:
+    name = re.sub(r"[\[\]:*?/\\]", "_", rule_id)[:31]
+    base, i = name, 2
+    while name in used:
+        suffix = f"~{i}"
+        name = base[:31 - len(suffix)] + suffix
+        i += 1
+    used.add(name)
+    return name
+
+
+SUMMARY_HEADERS = ["ルールID", "内容", "担当課", "業務", "テーブル", "水準", "件数", "対象数", "単位", "割合", "明細シート"]
+
+
+def write_xlsx(report: dict, path: Path) -> None:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False})
+    bold = wb.add_format({"bold": True, "bg_color": "#e8eef7", "border": 1})
+    ws = wb.add_worksheet("概要")
+    ws.write(0, 0, report["title"], wb.add_format({"bold": True, "font_size": 14}))
+    ws.write(1, 0, f"実行ID {report['run_id']}　判定 {report['gate']['outcome_label']}　作成 {report['generated_at']}")
+    ws.write_row(3, 0, SUMMARY_HEADERS, bold)
+    used: set[str] = {"概要", "件数照合", "隔離"}
+    sheets = {}
+    for r in report["rules"]:
+        if r["failed"]:
+            sheets[r["id"]] = _sheet_name(r["id"], used)
+    for i, r in enumerate(report["rules"]):
+        ws.write_row(4 + i, 0, [r["id"], r["title"], r["division"], r["gyomu_name"], r["table"], r["level_label"]])
+        ws.write_number(4 + i, 6, r["failed"])
+        ws.write_number(4 + i, 7, r["total"])
+        ws.write(4 + i, 8, r["unit"])
+        ws.write_number(4 + i, 9, r["share"])
+        ws.write(4 + i, 10, sheets.get(r["id"], ""))
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, 1, 48)
+    ws.set_column(2, 5, 14)
+    ws.autofilter(3, 0, 3 + max(1, len(report["rules"])), len(SUMMARY_HEADERS) - 1)
+    ws.freeze_panes(4, 0)
+
+    acc = wb.add_worksheet("件数照合")
+    a = report["accounting"]
+    acc.write_row(0, 0, ["ファイル", "レコード種別", "読込", "ロード", "隔離", "一致"], bold)
+    for i, f in enumerate(a["files"]):
+        acc.write_row(1 + i, 0, [f["file_id"], f["record_type"], f["read"], f["loaded"], f["quarantined"], "○" if f["balanced"] else "×"])
+    n = len(a["files"])
+    acc.write_row(1 + n, 0, ["合計", "", a["records_read"], a["records_loaded"], a["records_quarantined"], "○" if a["balanced"] else "×"], bold)
+
+    q = wb.add_worksheet("隔離")
+    q.write_row(0, 0, ["ルールID", "内容", "担当課", "水準", "件数"], bold)
+    for i, r in enumerate(report["quarantine"]["rules"]):
+        q.write_row(1 + i, 0, [r["id"], r["title"], r["division"], r["level_label"]])
+        q.write_number(1 + i, 4, r["failed"])
+
+    for r in report["rules"]:
+        if not r["failed"]:
+            continue
+        s = wb.add_worksheet(sheets[r["id"]])
+        s.write(0, 0, f"{r['id']}　{r['title']}", wb.add_format({"bold": True}))
+        s.write(1, 0, "件数")
+        s.write_number(1, 1, r["failed"])
+        s.write(1, 2, f"{r['unit']}（対象 {r['total']:,}）　明細は {r['failures_file']}（全件）。下は見本 {r['sample_shown']} 件（個人情報はマスク）。")
+        s.write_row(3, 0, r["sample"]["labels"], bold)
+        for j, row in enumerate(r["sample"]["rows"]):
+            s.write_row(4 + j, 0, ["" if v is None else (v if isinstance(v, (int, float, str)) else str(v)) for v in row])
+        s.set_column(0, max(0, len(r["sample"]["labels"]) - 1), 18)
+    wb.close()
+
+
+def write_report_files(report: dict, directory: Path, stem: str) -> dict[str, str]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    p = directory / f"{stem}.json"
+    p.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8")
+    paths["json"] = str(p)
+    p = directory / f"{stem}.html"
+    p.write_text(render_html(report), encoding="utf-8")
+    paths["html"] = str(p)
+    p = directory / f"{stem}.xlsx"
+    write_xlsx(report, p)
+    paths["xlsx"] = str(p)
+    return paths
+
+
+def _safe_stem(text: str) -> str:
+    return re.sub(r'[\\/:*?"<>|\s]', "_", text)
+
+
+def write_reports(run_dir: Path, result, summary: dict | None = None, mask: bool = True) -> dict:
+    """Write RUN_DIR/report/: failures/*.parquet, report.{json,html,xlsx}, per division and per 業務."""
+    run_dir = Path(run_dir)
+    out_dir = run_dir / "report"
+    summary = dict(summary or {})
+    if "quarantine_counts" not in summary and (run_dir / "quarantine").is_dir():
+        from kikan_hub.validation.engine import quarantine_counts
+
+        summary["quarantine_counts"] = quarantine_counts(run_dir)
+    written: dict[str, Any] = {"failures": result.write_failures(out_dir / "failures")}
+    report = build_report(result, summary, run_dir=run_dir, mask=mask)
+    written["all"] = write_report_files(report, out_dir, "report")
+    divisions = sorted({r.division for r in result.rules if r.division} |
+                       {q["division"] for q in report["quarantine"]["rules"] if q["division"]})
+    for div in divisions:
+        written[f"division:{div}"] = write_report_files(build_report(result, summary, division=div, run_dir=run_dir, mask=mask),
+                                                        out_dir, f"report_{_safe_stem(div)}")
+    for g in sorted({r.gyomu for r in result.rules if r.gyomu}):
+        written[f"gyomu:{g}"] = write_report_files(build_report(result, summary, gyomu=g, run_dir=run_dir, mask=mask),
+                                                   out_dir, f"report_{_safe_stem(gyomu_name(g))}")
+    return written
+
+
+__all__ = ["write_reports", "build_report", "render_html", "write_xlsx", "sample_of", "bar_chart_svg",
+           "LEVEL_LABELS", "LEVEL_ORDER", "level_for"]
