@@ -32,7 +32,7 @@ def load_mapping(path: Path = MAPPING) -> dict:
     with path.open(encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
     for f in data["files"]:
-        cols = {c.id for c in get_table(f["table"]).columns}
+        cols = {c.name for c in get_table(f["table"]).columns}
         missing = [c["column"] for c in f["columns"] if c["column"] not in cols]
         if missing:
             raise HandoverError(f"{path}: {f['table']} に列 {missing} がありません")

@@ -81,7 +81,7 @@ def parse_dates(values: pa.Array, fmt: str, era_codes: dict[str, str] | None = N
     elif fmt in ("era_code", "era_letter"):
         d, ok = _digits(codes[:, 1:7])
         ok &= lengths == 7
-        keys = np.char.array(lit).ljust(1)[:, None] if False else np.array([s[:1] for s in lit], dtype="U1")
+        keys = lit.astype("U1")  # the era code or letter
         if fmt == "era_code":
             table = {str(k): v for k, v in (era_codes or {}).items()}
             names = [e.name for e in eras]

@@ -138,6 +138,7 @@ def build_report(result, summary: dict | None = None, division: str | None = Non
         d["share"] = (r.failed / r.total) if r.total else 0.0
         d["sample"] = sample_of(r.failures, r.key_columns, r.table, mask) if r.failed else {"columns": [], "labels": [], "rows": []}
         d["sample_shown"] = len(d["sample"]["rows"])
+        d["failure_rows"] = r.failures.height if r.failed else 0   # rows in failures/<rule>.parquet (≥ units)
         d["failures_file"] = f"failures/{r.id}.parquet" if r.failed else None
         rules.append(d)
     quarantine = [q for q in _quarantine_rules(summary) if not division or q["division"] == division]
