@@ -20,6 +20,11 @@ report_app = typer.Typer(help="検証レポート (validation reports): diff bet
                          add_completion=False, pretty_exceptions_enable=False)
 
 
+@report_app.callback()
+def _report_group() -> None:
+    """検証レポート: `kikan report diff RUN_A RUN_B`."""
+
+
 def validate_command(
     store: str = typer.Option(..., "--store", help="SQLAlchemy URL of the canonical store to validate"),
     run_dir: Path = typer.Option(..., "--run-dir", help="where report/ is written (summary.json there is used if present)"),

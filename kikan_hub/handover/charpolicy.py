@@ -11,7 +11,10 @@ Order of the steps for one value:
 2. With a fold: characters outside the fold target (JIS X 0208 / 0213; JIS X 0201 half-width
    katakana counts as inside, as in Shift_JIS) go through ``gaiji.fold.fold_text`` (MJ縮退マップ).
    An IVS sequence the map does not know folds to its base character when that is inside the
-   target (category ``異体字セレクタ除去``). Anything else is an error.
+   target (category ``異体字セレクタ除去``), or to the fold of its base character (category
+   ``異体字セレクタ除去・<category>``). Anything else is an error.
+2b. CP932 only: characters still outside CP932 (JIS X 0213 kanji CP932 lacks …) are folded
+   once more with target ``cp932``, recorded the same way.
 3. Encode strictly in the target encoding (CP932 as Windows writes it). Failures are errors.
 """
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 
 from kikan_hub.gaiji.codes import is_variation_selector, parse_ucs, units
 from kikan_hub.gaiji.cp932 import encode_cp932_windows, load_policy, overlay
-from kikan_hub.gaiji.fold import FoldRecord, fold_text, in_target
+from kikan_hub.gaiji.fold import FoldRecord, fold_text, fold_unit, in_target
 
 CP932_MAP_CATEGORY = "CP932対応付け"
 IVS_CATEGORY = "異体字セレクタ除去"
@@ -84,36 +87,41 @@ class CharPolicy:
         }
 
     # -- steps ---------------------------------------------------------------------------
-    def _fold(self, s: str, folds: list[FoldRecord], bad: list[BadChar]) -> str:
+    def _fold(self, s: str, target: str, folds: list[FoldRecord], bad: list[BadChar],
+              origin: list[int] | None = None) -> tuple[str, list[int] | None]:
+        """Fold units of ``s`` outside ``target``. ``origin`` maps positions of ``s`` to the original
+        value (None = identity); returns the folded text and the origin map of the result."""
         try:
-            s.encode(_FAST_TARGET_CODEC[self.fold])
-            return s
+            s.encode(_FAST_TARGET_CODEC.get(target, target))
+            return s, origin
         except UnicodeEncodeError:
             pass
-        folded, recs = fold_text(s, self.fold)
-        if all(r.to is not None for r in recs):
-            folds.extend(recs)
-            return folded
+        _, recs = fold_text(s, target)
         by_pos = {r.position: r for r in recs}
-        out = []
+        out: list[str] = []
+        new_origin: list[int] = []
         for pos, unit in units(s):
+            o = pos if origin is None else origin[pos]
             r = by_pos.get(pos)
-            if r is None:
-                out.append(unit)
-                continue
-            if r.to is None:
-                if _halfwidth_kana(unit):
-                    out.append(unit)
-                    continue
-                if len(unit) > 1 and is_variation_selector(unit[1]) and in_target(unit[0], self.fold):
-                    r = FoldRecord(pos, unit, unit[0], IVS_CATEGORY)
-                else:
-                    bad.append(BadChar(pos, unit, f"{self.fold} に縮退できません (MJ縮退マップに候補なし)"))
-                    out.append(unit)
-                    continue
-            folds.append(r)
-            out.append(r.to)
-        return "".join(out)
+            if r is not None and r.to is None:
+                if _halfwidth_kana(unit) and target != "cp932":
+                    r = None
+                elif len(unit) > 1 and is_variation_selector(unit[1]):
+                    base = unit[0]
+                    if in_target(base, target):
+                        r = FoldRecord(pos, unit, base, IVS_CATEGORY)
+                    else:
+                        to, cat = fold_unit(base, target)
+                        r = FoldRecord(pos, unit, to, f"{IVS_CATEGORY}・{cat}")
+                if r is not None and r.to is None:
+                    bad.append(BadChar(o, unit, f"{target} に縮退できません (MJ縮退マップに候補なし)"))
+                    r = None
+            text = unit if r is None else r.to
+            if r is not None:
+                folds.append(FoldRecord(o, r.from_, r.to, r.category))
+            new_origin.extend([o] * len(text))
+            out.append(text)
+        return "".join(out), new_origin
 
     def _cp932_forms(self, s: str, folds: list[FoldRecord], bad: list[BadChar]) -> str:
         if self._jis_forms.keys().isdisjoint(s):
@@ -157,7 +165,11 @@ class CharPolicy:
         if self.encoding == "cp932":
             s = self._cp932_forms(s, folds, bad)
         if self.fold != "none":
-            s = self._fold(s, folds, bad)
+            s, origin = self._fold(s, self.fold, folds, bad)
+            if self.encoding == "cp932" and not bad:
+                s, _ = self._fold(s, "cp932", folds, bad, origin)   # e.g. JIS X 0213 kanji CP932 lacks
+        if bad:   # the export fails; report each character once (not again as an encode error)
+            return b"", folds, bad
         if self.encoding == "utf-8":
             return s.encode("utf-8"), folds, bad
         return self._encode_cp932(s, bad), folds, bad

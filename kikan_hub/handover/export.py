@@ -130,6 +130,7 @@ def export_isl(engine: Engine, out_dir: Path, options: ExportOptions, progress: 
     fold_totals: dict[str, int] = {}
     problems: list[str] = []
     problem_count = 0
+    bad_chars: dict[str, int] = {}
     folds_path = out_dir / FOLDS_FILE
     created.append(folds_path)
     fold_fh = folds_path.open("w", encoding="utf-8", newline="")
@@ -179,6 +180,8 @@ def export_isl(engine: Engine, out_dir: Path, options: ExportOptions, progress: 
             if renderer.problem_count:
                 problem_count += renderer.problem_count
                 problems.extend(p.describe(table.id) for p in renderer.problems)
+                for k, v in renderer.bad_chars.items():
+                    bad_chars[k] = bad_chars.get(k, 0) + v
                 continue
             all_runs |= runs
             for k, v in table_folds.items():
@@ -198,9 +201,11 @@ def export_isl(engine: Engine, out_dir: Path, options: ExportOptions, progress: 
         if problem_count:
             shown = problems[:50]
             more = problem_count - len(shown)
+            chars = "".join(f"\n  文字 {k} — {v:,} 箇所" for k, v in sorted(bad_chars.items(), key=lambda kv: -kv[1]))
             raise HandoverError(
                 f"{problem_count:,} 件の値を出力できませんでした。引継ぎファイルは作成していません"
-                f" (encoding {opts.encoding}, fold {opts.fold}, format {opts.fmt})",
+                f" (encoding {opts.encoding}, fold {opts.fold}, format {opts.fmt})"
+                + (f"\n出力できない文字 ({len(bad_chars)} 種):{chars}\n値ごと (先頭 {len(shown)} 件):" if bad_chars else ""),
                 shown + ([f"… ほか {more:,} 件"] if more > 0 else []))
         from kikan_hub.handover.manifest import sha256_file
         fsha, fbytes = sha256_file(folds_path)

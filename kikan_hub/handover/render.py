@@ -62,12 +62,16 @@ class RowRenderer:
         self.folds: list[tuple[int, str, FileColumn, FoldRecord]] = []   # (record_no, key, column, fold)
         self.problems: list[Problem] = []
         self.problem_count = 0
+        self.bad_chars: dict[str, int] = {}   # every character that could not be written → occurrences
 
     def key(self, row) -> str:
         return ",".join(f"{self.cols[i].id}={row[i]}" for i in self.pk_index)
 
     def _problem(self, kind, col, record_no, row, message, chars=()) -> None:
         self.problem_count += 1
+        for c in chars:
+            d = c.describe()
+            self.bad_chars[d] = self.bad_chars.get(d, 0) + 1
         if len(self.problems) < 200:
             self.problems.append(Problem(kind, col, record_no, self.key(row), message, list(chars)))
 

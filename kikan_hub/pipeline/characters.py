@@ -18,12 +18,15 @@ class CharacterStats:
     unresolved: Counter = field(default_factory=Counter)   # (source_code, field) → occurrences
     resolved: Counter = field(default_factory=Counter)     # (source_code, field) → occurrences
     flagged_rows: int = 0
+    occurrences: list = field(default_factory=list)         # every unresolved occurrence (exact counts)
+    outside_jisx0213: dict = field(default_factory=dict)    # resolved register text → source code
 
     def as_dict(self) -> dict:
         return {
             "unresolved": [{"code": c, "field": f, "count": n} for (c, f), n in sorted(self.unresolved.items())],
             "resolved": [{"code": c, "field": f, "count": n} for (c, f), n in sorted(self.resolved.items())],
             "flagged_rows": self.flagged_rows,
+            "outside_jisx0213": [{"code": c, "text": t} for t, c in sorted(self.outside_jisx0213.items())],
         }
 
 
@@ -34,8 +37,10 @@ class CharacterStage:
         self.resolver = Resolver.from_register(register_path) if register_path else Resolver.empty()
         self.policy = policy
         self.stats = CharacterStats()
+        self._seen_codes: set[str] = set()
 
-    def apply(self, columns: dict[str, pa.Array], table: Table, errors: RowErrors) -> np.ndarray:
+    def apply(self, columns: dict[str, pa.Array], table: Table, errors: RowErrors,
+              record_refs: list[str] | None = None) -> np.ndarray:
         """Resolve in place; returns a mask of rows to flag (policy 'flag') with unresolved characters."""
         n = errors.n
         flag = np.zeros(n, dtype=bool)
@@ -47,11 +52,16 @@ class CharacterStage:
             columns[item.id] = resolved
             for code, count in hits.items():
                 self.stats.resolved[(code, item.name)] += count
+                self._note_repertoire(code)
             if not unresolved:
                 continue
             mask = np.zeros(n, dtype=bool)
             codes_by_row: dict[int, list[str]] = {}
-            for row, _char, code in unresolved:
+            raw_values = values.to_pylist() if unresolved else []
+            for row, char, code in unresolved:
+                self.stats.occurrences.append({"source_code": code, "char": char, "field": item.name,
+                                               "record_ref": record_refs[row] if record_refs else row,
+                                               "value": raw_values[row]})
                 mask[row] = True
                 codes_by_row.setdefault(row, []).append(code)
                 self.stats.unresolved[(code, item.name)] += 1
@@ -64,3 +74,35 @@ class CharacterStage:
                 flag |= mask
         self.stats.flagged_rows += int(flag.sum())
         return flag
+
+    def may_flag(self, batch: pa.RecordBatch) -> bool:
+        """Record references are only built for batches that hold a private-use character at all."""
+        import pyarrow.compute as pc
+
+        for name in batch.schema.names:
+            col = batch.column(name)
+            if not name.startswith("_") and pa.types.is_string(col.type):
+                if pc.any(pc.fill_null(pc.match_substring_regex(col, "[\ue000-\uf8ff]"), False)).as_py():
+                    return True
+        return False
+
+    def _note_repertoire(self, code: str) -> None:
+        """Remember registered characters a JIS X 0213 receiver could not take (for the fidelity report)."""
+        if code in self._seen_codes:
+            return
+        self._seen_codes.add(code)
+        from kikan_hub.gaiji.fold import in_target
+
+        for ch, src in self.resolver.codes.items():
+            if src == code and ch in self.resolver.table:
+                text = self.resolver.table[ch]
+                if not in_target(text, "jisx0213"):
+                    self.stats.outside_jisx0213[text] = code
+
+    def write_report(self, out_dir: Path, run_id: str) -> dict[str, Path]:
+        from kikan_hub.gaiji.report import build_fidelity_report, write_report
+
+        report = build_fidelity_report(self.stats.occurrences, (), run_id=run_id)
+        report["JIS X 0213 外の文字"] = [{"移行元コード": c, "文字": t, "符号位置": " ".join(f"U+{ord(x):04X}" for x in t)}
+                                     for t, c in sorted(self.stats.outside_jisx0213.items())]
+        return write_report(report, out_dir)

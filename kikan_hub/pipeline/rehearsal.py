@@ -158,7 +158,8 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
         for target in manifest.mapping.targets_for(f.id, rtype):
             table = tables[target.table]
             mapped = map_batch(clean, target, table, f.layout.era_codes, sub_errors)
-            flags = chars.apply(mapped.columns, table, sub_errors)
+            refs = [f"{f.id}:{n}" for n in clean.column("_record_no").to_pylist()] if chars.may_flag(clean) else None
+            flags = chars.apply(mapped.columns, table, sub_errors, refs)
             run_record_checks(mapped.columns, table, sub_errors)
             ok = ~sub_errors.failed
             if ok.any():
@@ -335,6 +336,7 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
         record_attempt(engine, ledger, summary)
     timings["load"] = time.perf_counter() - t0
     summary["status"] = status
+    summary["reports"] = {"gaiji_fidelity": {k: str(v) for k, v in chars.write_report(run_dir / "report", run_id).items()}}
     summary["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
     tmp = run_dir / "summary.json.tmp"
     tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")

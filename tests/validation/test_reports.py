@@ -191,7 +191,7 @@ def test_diff_between_runs(run_dir, tmp_path):
     j2 = (jumin.with_columns(seibetsu=pl.when(is_fixed).then(pl.lit("1")).when(is_broken).then(pl.lit("8")).otherwise(pl.col("seibetsu")),
                              shimei=pl.when(pl.col("atena_no") == changed["atena_no"]).then(pl.lit("変更　後")).otherwise(pl.col("shimei")))
           .filter(~((pl.col("atena_no") == removed["atena_no"]) & (pl.col("rireki_no") == removed["rireki_no"]))))
-    extra = j2.head(1).with_columns(rireki_no=pl.lit(99, pl.Int64))
+    extra = j2.head(1).with_columns(rireki_no=pl.lit(99, pl.Int64), seibetsu=pl.lit("1"))
     j2 = pl.concat([j2, extra])
     j2.write_parquet(b / "staging" / "juki_jumin.parquet")
     for name, df in tables.items():
@@ -219,4 +219,4 @@ def test_diff_between_runs(run_dir, tmp_path):
     out = CliRunner().invoke(report_app, ["diff", str(d), str(b), "--json", str(tmp_path / "d.json")])
     assert out.exit_code == 0, out.output
     assert json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))["rules"] == diff["rules"]
-    assert "ISL-CODE.juki_jumin" in out.output
+    assert "ルール別の差分" in out.output and "テーブル別の差分" in out.output

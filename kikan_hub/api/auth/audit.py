@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select
@@ -30,22 +32,75 @@ class AuditEntry:
     detail: str | None
 
 
+class _Pending:
+    __slots__ = ("row", "subjects", "done", "audit_id", "error")
+
+    def __init__(self, row: dict, subjects: list[str]):
+        self.row, self.subjects, self.done = row, subjects, threading.Event()
+        self.audit_id: int | None = None
+        self.error: BaseException | None = None
+
+
 class AuditLog:
-    def __init__(self, engine: Engine):
+    """record() returns only after the audit row is committed (the read is never answered unaudited).
+
+    With group_commit (default on SQLite, where each commit is an fsync and writers take turns),
+    concurrent callers' rows are committed together by one writer thread: every caller still waits
+    for its own row's commit, but N concurrent reads share one transaction.
+    """
+
+    def __init__(self, engine: Engine, group_commit: bool | None = None):
         self.engine = engine
         self.t, self.ts = _tables()
+        self.group_commit = engine.dialect.name == "sqlite" if group_commit is None else group_commit
+        self._q: queue.Queue[_Pending] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _write(self, conn, items: list[_Pending]) -> None:
+        for p in items:
+            p.audit_id = conn.execute(insert(self.t).values(**p.row).returning(self.t.c.audit_id)).scalar_one()
+        subj = [{"audit_id": p.audit_id, "atena_no": a} for p in items for a in p.subjects]
+        if subj:
+            conn.execute(insert(self.ts), subj)
+
+    def _run_writer(self) -> None:
+        while True:
+            items = [self._q.get()]
+            while len(items) < 500:
+                try:
+                    items.append(self._q.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                with self.engine.begin() as conn:
+                    self._write(conn, items)
+            except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
+                for p in items:
+                    p.error = exc
+            for p in items:
+                p.done.set()
 
     def record(self, *, client_id: str | None, interface: str, operation: str, outcome: str,
                atena_nos: list[str] | tuple[str, ...] = (), detail: str | None = None) -> int:
         subjects = sorted(set(a for a in atena_nos if a))
-        with self.engine.begin() as conn:
-            audit_id = conn.execute(insert(self.t).values(
-                at=dt.datetime.now(dt.timezone.utc), client_id=client_id, interface=interface, operation=operation,
-                outcome=outcome, subject_count=len(subjects), detail=(detail or None) and detail[:500],
-            ).returning(self.t.c.audit_id)).scalar_one()
-            if subjects:
-                conn.execute(insert(self.ts), [{"audit_id": audit_id, "atena_no": a} for a in subjects])
-        return audit_id
+        p = _Pending(dict(at=dt.datetime.now(dt.timezone.utc), client_id=client_id, interface=interface,
+                          operation=operation, outcome=outcome, subject_count=len(subjects),
+                          detail=(detail or None) and detail[:500]), subjects)
+        if not self.group_commit:
+            with self.engine.begin() as conn:
+                self._write(conn, [p])
+            return p.audit_id
+        with self._lock:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(target=self._run_writer, name="kikan-audit-writer", daemon=True)
+                self._writer.start()
+        self._q.put(p)
+        if not p.done.wait(60):
+            raise TimeoutError("audit write did not complete")
+        if p.error is not None:
+            raise p.error
+        return p.audit_id
 
     def query(self, client_id: str | None = None, atena_no: str | None = None, since: dt.datetime | None = None,
               limit: int = 1000) -> list[AuditEntry]:
