@@ -134,3 +134,24 @@ def test_sigkill_during_load_then_rerun_converges(sample10k, rehearsed, tmp_path
         assert kikan("rehearse", str(sample10k / "manifest.yaml"), "--store", target, "--run-dir",
                      str(tmp_path / f"after{delay}"), "--quiet").returncode == 0
         assert store_content_hashes(open_engine(target), ["juki_jumin", "juki_setai"], include_lineage=True) == reference
+
+
+def test_store_text_round_trips_through_register_cp932(sample10k, rehearsed):
+    """Issue 3: canonical → CP932 using the register → re-read through the register → identical text."""
+    import pyarrow as pa
+
+    from kikan_hub.gaiji.resolve import Resolver
+    from kikan_hub.gaiji.vendor_encode import VendorEncoder
+
+    url, _, _ = rehearsed
+    enc = VendorEncoder.from_register(sample10k / "gaiji_register.csv")
+    res = Resolver.from_register(sample10k / "gaiji_register.csv")
+    with open_engine(url).connect() as c:
+        values = [v for (v,) in c.execute(sa.text("select shimei from juki_jumin union select jusho from juki_jumin "
+                                                  "union select katagaki from juki_jumin")) if v]
+    covered = [v for v in values if any(t in v for t in enc.text_to_pua)]
+    assert len(covered) > 10
+    decoded = pa.array([enc.encode_cp932(v).decode("cp932") for v in values])
+    resolved, unresolved = res.resolve_array(decoded)
+    assert unresolved == []
+    assert resolved.to_pylist() == values
