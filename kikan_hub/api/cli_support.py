@@ -1,4 +1,4 @@
-"""Shared CLI plumbing: user-facing failures (exit 2, no traceback) and mounting sub-apps."""
+"""Shared CLI plumbing: user-facing failures (exit 2, no traceback) and mounting each area's CLI."""
 from __future__ import annotations
 
 import importlib
@@ -10,11 +10,24 @@ from rich.console import Console
 
 _err = Console(stderr=True)
 
-# (sub-command name, module, attribute). Each area keeps its own small CLI module.
-SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("sample", "kikan_hub.api.cli_sample", "app"),
-    ("gaiji", "kikan_hub.api.cli_gaiji", "app"),
-    ("layouts", "kikan_hub.api.cli_layouts", "app"),
+# (name under `kikan`, module, attribute, kind). Each area keeps its own small CLI module;
+# "group" mounts a Typer app as `kikan NAME …`, "command" mounts one function as `kikan NAME`.
+SUBCOMMANDS: tuple[tuple[str, str, str, str], ...] = (
+    ("sample", "kikan_hub.api.cli_sample", "sample_command", "command"),
+    ("gaiji", "kikan_hub.api.cli_gaiji", "app", "group"),
+    ("layouts", "kikan_hub.api.cli_layouts", "app", "group"),
+    ("validate", "kikan_hub.api.cli_validate", "validate_command", "command"),
+    ("report", "kikan_hub.api.cli_validate", "report_app", "group"),
+    ("export", "kikan_hub.api.cli_handover", "export_app", "group"),
+    ("import", "kikan_hub.api.cli_handover", "import_app", "group"),
+    ("verify-export", "kikan_hub.api.cli_handover", "verify_export_command", "command"),
+    ("serve", "kikan_hub.api.cli_serve", "serve", "command"),
+    ("clients", "kikan_hub.api.cli_serve", "clients_app", "group"),
+    ("audit", "kikan_hub.api.cli_serve", "audit", "command"),
+    ("linkage-csv", "kikan_hub.api.cli_serve", "linkage_csv", "command"),
+    ("juki", "kikan_hub.api.cli_modules", "juki_app", "group"),
+    ("atena", "kikan_hub.api.cli_modules", "atena_app", "group"),
+    ("euc", "kikan_hub.api.cli_modules", "euc_app", "group"),
 )
 
 
@@ -24,14 +37,14 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def install_subcommands(app: typer.Typer) -> None:
-    for name, module, attr in SUBCOMMANDS:
-        if importlib.util.find_spec(module) is None:  # an area not built yet; tests list what must exist
+    for name, module, attr, kind in SUBCOMMANDS:
+        if importlib.util.find_spec(module) is None:
             continue
-        sub = getattr(importlib.import_module(module), attr)
-        if isinstance(sub, typer.Typer):
-            if sub.registered_commands and len(sub.registered_commands) == 1 and not sub.registered_groups and name == "sample":
-                app.command(name)(sub.registered_commands[0].callback)
-            else:
-                app.add_typer(sub, name=name)
+        mod = importlib.import_module(module)
+        if not hasattr(mod, attr):
+            continue
+        sub = getattr(mod, attr)
+        if kind == "group":
+            app.add_typer(sub, name=name)
         else:
             app.command(name)(sub)
