@@ -208,7 +208,7 @@ def read_store_tables(engine, table_ids: list[str] | None = None) -> dict[str, p
         if not rows:
             continue
         schema = _polars_schema(tid)
-        out[tid] = pl.DataFrame([dict(r) for r in rows], schema=schema, orient="row")
+        out[tid] = pl.DataFrame([dict(r) for r in rows], schema=schema, orient="row", strict=False)
     return out
 
 
