@@ -87,8 +87,10 @@ class PythonCodec:
         try:
             return str(data, self.python_name, "strict")
         except UnicodeDecodeError as exc:
-            raise DecodeFailure(self.name, exc.start, bytes(exc.object[exc.start:max(exc.end, exc.start + 2)]),
-                                exc.reason) from None
+            failure = DecodeFailure(self.name, exc.start, bytes(exc.object[exc.start:max(exc.end, exc.start + 2)]),
+                                    exc.reason)
+        # Raised outside the except block: no __context__ keeping the whole input (exc.object) alive.
+        raise failure
 
     def encode(self, text: str) -> bytes:
         try:

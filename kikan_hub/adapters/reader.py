@@ -203,6 +203,13 @@ def _string_array_from_fixed(data: bytes, n: int, w: int) -> pa.Array:
     return pa.Array.from_buffers(st, n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
+def _detached(exc: DecodeFailure) -> DecodeFailure:
+    """Keep a failure without its traceback and context: they pin frames and whole decoded blocks."""
+    exc.__traceback__ = None
+    exc.__context__ = None
+    return exc
+
+
 def _decode_rows(block: np.ndarray, codec: Codec) -> tuple[list[str | None], dict[int, DecodeFailure]]:
     values: list[str | None] = []
     bad: dict[int, DecodeFailure] = {}
@@ -211,7 +218,7 @@ def _decode_rows(block: np.ndarray, codec: Codec) -> tuple[list[str | None], dic
             values.append(codec.decode(block[i].tobytes()))
         except DecodeFailure as exc:
             values.append(None)
-            bad[i] = exc
+            bad[i] = _detached(exc)
     return values, bad
 
 
@@ -257,7 +264,7 @@ def decode_column(block: np.ndarray, codec: Codec, max_byte: int | None = None) 
                 values, bad = _decode_rows(block, codec)
                 return pa.array(values, pa.string()), bad
             except DecodeFailure as own:
-                bad[i] = own
+                bad[i] = _detached(own)
             pieces.append("\n")
             pos = (i + 1) * rowlen
     text = "".join(pieces)

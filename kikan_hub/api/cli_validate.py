@@ -33,12 +33,13 @@ def validate_command(
 ) -> None:
     """検証ゲート: run the rule catalogue on the store and write report/ (HTML, Excel, JSON). Exit 1 on a critical rule."""
     from kikan_hub.store.engine import StoreError, open_engine
-    from kikan_hub.validation.engine import validate_store
+    from kikan_hub.validation.engine import read_store_tables, validate_tables
     from kikan_hub.validation.reports import write_reports
 
     try:
         engine = open_engine(store)
-        result = validate_store(engine, gyomu=gyomu)
+        frames = read_store_tables(engine)
+        result = validate_tables(frames, gyomu=gyomu)
     except StoreError as exc:
         fail(str(exc))
     except Exception as exc:  # unreachable server, missing tables …
@@ -52,7 +53,7 @@ def validate_command(
     if ge_suite is not None:
         from kikan_hub.validation.ge_export import export_ge
 
-        info = export_ge(ge_suite, result)
+        info = export_ge(ge_suite, result, frames=frames)
         out.print(f"Great Expectations: {info['suite']}  Data Docs: {info['data_docs']}")
     raise typer.Exit(1 if result.outcome == "critical" else 0)
 

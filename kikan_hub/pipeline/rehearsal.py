@@ -8,6 +8,7 @@ or not at all.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import os
@@ -246,7 +247,11 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
             state = states[f.id] = _FileState()
             roles = f.role_of
             done = 0
-            for rtype, batch in read_file(f.path, f.layout, encoding=f.encoding):
+            for i, (rtype, batch) in enumerate(read_file(f.path, f.layout, encoding=f.encoding), 1):
+                if i % 8 == 0:
+                    # Decode failures and Arrow/numpy temporaries form reference cycles the
+                    # generational GC seldom reaches in numpy-heavy code: collect so memory stays flat.
+                    gc.collect()
                 role = roles.get(rtype, "data")
                 counts = state.counts[rtype]
                 if role == "data" and rtype in roles:
