@@ -61,6 +61,32 @@ def build_hub(engine: Engine, master: bytes | None = None, *, max_body: int = DE
                Path(linkage_dir or Path("var") / "linkage"))
 
 
+MODULES_SCOPE = "juki:modules:read"
+# EUC masking roles (modules/euc/masking.yaml) granted by scopes euc:<role id>:read (scopes are ASCII).
+EUC_ROLE_SCOPES = {"euc:etsuran:read": "閲覧", "euc:tanto:read": "担当", "euc:mynumber:read": "個人番号事務"}
+
+
+def _modules_router(hub: Hub):
+    """The business modules' routes (住民記録 queries, 統合宛名, EUC) behind the same OAuth2 tokens.
+
+    The caller needs the scope juki:modules:read; EUC masking roles come from the scopes in
+    EUC_ROLE_SCOPES. Every call is audited with the 宛名番号 in its path, before it runs.
+    """
+    from fastapi import Depends, Request
+
+    from kikan_hub.api.rest.routes import Caller, require
+    from kikan_hub.api.rest_modules import build_router
+
+    def principal(request: Request, caller: Caller = Depends(require(MODULES_SCOPE))) -> dict:
+        atena = request.path_params.get("atena_no")
+        hub.audit.record(client_id=caller.client.client_id, interface="rest", operation=request.url.path[:64],
+                         outcome="ok", atena_nos=[atena] if atena else ())
+        roles = sorted(role for scope, role in EUC_ROLE_SCOPES.items() if scope in caller.scopes)
+        return {"sub": caller.client.client_id, "roles": roles}
+
+    return build_router(principal=principal, engine=lambda: hub.engine)
+
+
 def create_app(hub: Hub) -> FastAPI:
     from kikan_hub.api.rest.routes import router
 
@@ -70,6 +96,7 @@ def create_app(hub: Hub) -> FastAPI:
                               " SOAP 1.1 (地域情報プラットフォーム形式) は /platform/soap (WSDL: /platform/soap?wsdl)。")
     app.state.hub = hub
     app.include_router(router)
+    app.include_router(_modules_router(hub), prefix="/api/v1")
 
     @app.middleware("http")
     async def limit_rest_body(request: Request, call_next):

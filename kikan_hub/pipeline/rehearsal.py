@@ -28,6 +28,7 @@ from kikan_hub.layouts.isl import LINEAGE_COLUMNS, all_tables
 from kikan_hub.mapping.engine import arrow_type, map_batch
 from kikan_hub.mapping.row_errors import RowErrors
 from kikan_hub.pipeline.characters import CharacterStage
+from kikan_hub.pipeline.faults import checkpoint
 from kikan_hub.pipeline.manifest import Manifest, ManifestFile
 from kikan_hub.store.loader import StagedRun, load_run, record_attempt
 from kikan_hub.validation.catalogue import level_for, load_catalogue
@@ -218,10 +219,20 @@ def _process_control_batch(run_id: str, manifest: Manifest, f: ManifestFile, rty
     counts.quarantined += int(bad.sum())
 
 
+def batch_rows_default() -> int:
+    """Rows per Arrow batch (read and bulk load); KIKAN_BATCH_ROWS overrides (tests, memory tuning)."""
+    try:
+        return max(1, int(os.environ.get("KIKAN_BATCH_ROWS") or 65536))
+    except ValueError:
+        return 65536
+
+
 def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
-             progress: Progress | None = None, engine_factory=None) -> RunResult:
+             progress: Progress | None = None, engine_factory=None, batch_rows: int | None = None) -> RunResult:
     from kikan_hub.store.engine import open_engine
     from kikan_hub.store.migrate import upgrade
+
+    batch_rows = batch_rows or batch_rows_default()
 
     started = dt.datetime.now(dt.timezone.utc)
     run_id = compute_run_id(manifest)
@@ -235,6 +246,7 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
     engine = open_engine(store_url)
     upgrade(engine)
     timings["prepare_store"] = time.perf_counter() - t0
+    checkpoint("prepare:after_upgrade")
 
     chars = CharacterStage(manifest.register_path, manifest.unresolved_gaiji)
     writers = _Writers(run_dir)
@@ -262,10 +274,13 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
                 if progress and batch.num_rows:
                     done = max(done, int(batch.column("_offset")[batch.num_rows - 1].as_py()))
                     progress(f.id, done, f.size)
+                checkpoint("read:batch")
             if progress:
                 progress(f.id, f.size, f.size)
+            checkpoint("read:after_file")
     finally:
         writers.close()
+    checkpoint("stage:closed")
     timings["read_map_check"] = time.perf_counter() - t0
 
     # Trailer reconciliation: counts and hash totals the old system wrote against what was read.
@@ -335,14 +350,17 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
               "manifest_sha256": manifest.sha256, "started_at": started, "records_read": totals.read,
               "records_loaded": totals.loaded if status == "loaded" else 0,
               "records_quarantined": totals.quarantined, "status": status}
+    checkpoint("load:before")
     if status == "loaded":
-        load_run(engine, staged, ledger, summary)
+        load_run(engine, staged, ledger, summary, batch_rows=batch_rows)
     else:
         record_attempt(engine, ledger, summary)
+    checkpoint("load:returned")
     timings["load"] = time.perf_counter() - t0
     summary["status"] = status
     summary["reports"] = {"gaiji_fidelity": {k: str(v) for k, v in chars.write_report(run_dir / "report", run_id).items()}}
     summary["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
+    checkpoint("summary:before_write")
     tmp = run_dir / "summary.json.tmp"
     tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, run_dir / "summary.json")

@@ -16,6 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from kikan_hub.pipeline.faults import checkpoint  # a leaf module (imports nothing of the hub)
+
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -47,19 +49,26 @@ def execute_job(job: dict[str, Any]) -> None:
         cur = conn.cursor()
         if sqlite:
             cur.execute("PRAGMA busy_timeout=60000")
+        checkpoint("load:connected")
         for table, column, value in job.get("deletes", []):
             ph = "?" if sqlite else "$1"
             cur.execute(f"DELETE FROM {_q(table)} WHERE {_q(column)} = {ph}", parameters=(value,))
+            checkpoint("load:after_delete")
+        checkpoint("load:after_deletes")
         for table, path in job.get("ingest", []):
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=65536):
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=int(job.get("batch_rows") or 65536)):
                 tbl = pa.Table.from_batches([batch])
                 cur.adbc_ingest(table, _for_sqlite(tbl) if sqlite else tbl, mode="append")
+                checkpoint("load:ingest_batch")
+            checkpoint("load:after_table")
         for table, row in job.get("inserts", []):
             cols = list(row)
             marks = ", ".join("?" if sqlite else f"${i}" for i in range(1, len(cols) + 1))
             cur.execute(f"INSERT INTO {_q(table)} ({', '.join(_q(c) for c in cols)}) VALUES ({marks})",
                         parameters=tuple(row[c] for c in cols))
+        checkpoint("load:before_commit")
         conn.commit()
+        checkpoint("load:after_commit")
     except BaseException:
         conn.rollback()
         raise

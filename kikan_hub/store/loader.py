@@ -67,7 +67,8 @@ def _explain(msg: str) -> StoreError:
     return StoreError(f"ロードに失敗しました。ストアは変更されていません (load failed, store unchanged): {msg}")
 
 
-def load_run(engine: Engine, staged: StagedRun, ledger: dict, summary: dict, work_dir: Path | None = None) -> None:
+def load_run(engine: Engine, staged: StagedRun, ledger: dict, summary: dict, work_dir: Path | None = None,
+             batch_rows: int | None = None) -> None:
     dialect = engine.dialect.name
     row = _ledger_row(ledger, summary, _next_attempt(engine, staged.run_id))
     deletes = [[t, "_source_file", key] for t in sorted(set(staged.target_tables) | set(staged.tables))
@@ -87,7 +88,7 @@ def load_run(engine: Engine, staged: StagedRun, ledger: dict, summary: dict, wor
                "database": engine.url.set(drivername="postgresql").render_as_string(hide_password=False)}
     else:
         raise StoreError(f"no bulk-load path for {dialect}")
-    job.update(deletes=deletes, ingest=ingest, inserts=[[LEDGER, row]])
+    job.update(deletes=deletes, ingest=ingest, inserts=[[LEDGER, row]], batch_rows=batch_rows or 65536)
     if dialect == "sqlite":
         engine.dispose()  # no pooled sqlite3 connection stays open across the child's transaction
         proc = subprocess.run([sys.executable, "-m", "kikan_hub.store.bulk_job"], input=json.dumps(job, default=str),

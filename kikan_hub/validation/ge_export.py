@@ -194,6 +194,8 @@ def make_offline(site: Path) -> int:
         text = re.sub(r'<script[^>]*\bsrc=["\']([^"\']+)["\'][^>]*>\s*</script>', script, text, flags=re.I)
         text = re.sub(r"<link\b[^>]*>", link, text, flags=re.I)
         text = re.sub(r'(<img\b[^>]*\bsrc=["\'])([^"\']+)(["\'])', img, text, flags=re.I)
+        # links out (newsletter, docs): nothing to follow offline, and no referrer to leak
+        text = re.sub(r'(<a\b[^>]*\bhref=)["\'](?:https?:)?//[^"\']*["\']', r'\1"#"', text, flags=re.I)
         # CSS @import / url(...) pointing outside
         text = re.sub(r"@import\s+url\([^)]*https?://[^)]*\)\s*;?", "", text, flags=re.I)
         text = re.sub(r"url\(\s*['\"]?https?://[^)]*\)", "none", text, flags=re.I)

@@ -159,3 +159,20 @@ def test_no_cap_on_counts():
     df = tables["juki_jumin"].with_columns(seibetsu=pl.lit("X"))
     r = validate_tables({"juki_jumin": df}, gyomu="juki")["ISL-CODE.juki_jumin"]
     assert r.failed == df.height == r.failures.height and r.level == "critical"
+
+
+def test_pandera_schema_agrees_with_engine(planted):
+    from kikan_hub.validation.schemas import pandera_schema, validate_with_pandera
+
+    tables, truth = planted
+    for table_id in ("juki_jumin", "juki_setai"):
+        df = tables[table_id]
+        engine = {r.id: r.failed for r in validate_tables({table_id: df}, gyomu="juki").rules
+                  if r.table == table_id and "_items" in r.failures.columns}
+        via_pandera = validate_with_pandera(df, table_id)
+        assert {k: v for k, v in engine.items() if v} == via_pandera
+        schema = pandera_schema(table_id, df.columns)
+        assert len(schema.checks) > 5 and "atena_no" in schema.columns or table_id == "juki_setai"
+    # a clean frame passes the schema
+    clean, _ = build(households=50, seed=9, defects={})
+    assert validate_with_pandera(clean["juki_jumin"], "juki_jumin") == {}
