@@ -158,8 +158,19 @@ class CharPolicy:
         return bytes(out)
 
     def convert(self, s: str) -> tuple[bytes, list[FoldRecord], list[BadChar]]:
+        """(bytes, folds, bad characters) for one value. Results are cached per distinct value
+        (names and addresses repeat); callers must not mutate the returned lists."""
         if s.isascii():
             return s.encode("ascii"), [], []
+        cache = self.__dict__.setdefault("_cache", {})
+        hit = cache.get(s)
+        if hit is None:
+            if len(cache) >= 200_000:
+                cache.clear()
+            hit = cache[s] = self._convert(s)
+        return hit
+
+    def _convert(self, s: str) -> tuple[bytes, list[FoldRecord], list[BadChar]]:
         folds: list[FoldRecord] = []
         bad: list[BadChar] = []
         if self.encoding == "cp932":

@@ -56,18 +56,35 @@ def _plain(rows: list[dict]) -> list[dict]:
     return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in rows]
 
 
-def _row_hashes(path: Path, table_id: str) -> pl.DataFrame:
+# staged tables that are not ISL tables (the rehearsal's control records) and their keys
+OTHER_KEYS = {"_control_records": ["source_key", "record_no"]}
+
+
+def _primary_key(table_id: str, columns: list[str]) -> list[str]:
     table = all_tables().get(table_id)
+    if table:
+        return list(table.primary_key)
+    keys = [c for c in OTHER_KEYS.get(table_id, []) if c in columns]
+    return keys or [c for c in columns if not c.startswith("_")][:1] or columns[:1]
+
+
+def _as_text(df: pl.DataFrame, c: str) -> pl.Expr:
+    dtype = df.schema[c]
+    e = pl.col(c).bin.encode("hex") if dtype == pl.Binary else pl.col(c).cast(pl.Utf8)
+    return e.fill_null("\x00")
+
+
+def _row_hashes(path: Path, table_id: str) -> pl.DataFrame:
     df = pl.read_parquet(path)
-    pk = list(table.primary_key) if table else [df.columns[0]]
-    content = sorted(c for c in df.columns if not c.startswith("_"))
-    return df.select(*pk, pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("\x00") for c in content], separator="\x1f")
+    pk = _primary_key(table_id, df.columns)
+    lineage = set() if table_id not in all_tables() else {c for c in df.columns if c.startswith("_")}
+    content = sorted(c for c in df.columns if c not in lineage and c not in ("_run_id",))
+    return df.select(*pk, pl.concat_str([_as_text(df, c) for c in content], separator="\x1f")
                      .hash(seed=20240401).alias("_hash"))
 
 
 def _table_diff(a_path: Path | None, b_path: Path | None, table_id: str) -> dict:
     table = all_tables().get(table_id)
-    pk = list(table.primary_key) if table else []
     if a_path is None or b_path is None:
         one = _row_hashes(a_path or b_path, table_id)
         return {"table": table_id, "name": table.name if table else table_id, "rows_a": one.height if a_path else 0,
@@ -75,7 +92,7 @@ def _table_diff(a_path: Path | None, b_path: Path | None, table_id: str) -> dict
                 "removed": one.height if a_path else 0, "changed": 0, "unchanged": 0,
                 "added_keys": [], "removed_keys": [], "changed_keys": []}
     a, b = _row_hashes(a_path, table_id), _row_hashes(b_path, table_id)
-    pk = pk or [a.columns[0]]
+    pk = [c for c in a.columns if c != "_hash"]
     added = b.join(a, on=pk, how="anti", nulls_equal=True).sort(pk)
     removed = a.join(b, on=pk, how="anti", nulls_equal=True).sort(pk)
     both = a.join(b, on=pk, how="inner", suffix="_b", nulls_equal=True)

@@ -220,3 +220,15 @@ def test_diff_between_runs(run_dir, tmp_path):
     assert out.exit_code == 0, out.output
     assert json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))["rules"] == diff["rules"]
     assert "ルール別の差分" in out.output and "テーブル別の差分" in out.output
+
+
+def test_diff_handles_non_isl_staging_with_binary(tmp_path):
+    """The rehearsal also stages _control_records (raw bytes that are not UTF-8)."""
+    from kikan_hub.validation.diff import diff_runs
+
+    for name, raw in (("a", b"\x81\xff"), ("b", b"\x81\xfe")):
+        (tmp_path / name / "staging").mkdir(parents=True)
+        pl.DataFrame({"source_key": ["S/JUMIN", "S/JUMIN"], "record_no": [1, 99], "raw": [b"\x01", raw],
+                      "_run_id": [name, name]}).write_parquet(tmp_path / name / "staging" / "_control_records.parquet")
+    t = diff_runs(tmp_path / "a", tmp_path / "b")["tables"][0]
+    assert (t["table"], t["added"], t["removed"], t["changed"], t["unchanged"]) == ("_control_records", 0, 0, 1, 1)
