@@ -94,6 +94,14 @@ def _print_summary(s: dict) -> None:
         for r in s["gate"]["rules"]:
             g.add_row(r["rule_id"], r["title"], f"{r['failed']:,}", r["level"])
         out.print(g)
+    v = s.get("validation")
+    if v and v["rules"]:
+        g = RichTable(title=f"業務ルール検証: {v['outcome']}")
+        for col in ("ルール", "内容", "担当課", "件数", "水準"):
+            g.add_column(col)
+        for r in v["rules"]:
+            g.add_row(r["rule_id"], r["title"], r["division"], f"{r['failed']:,} / {r['total']:,}", r["level"])
+        out.print(g)
     for c in s.get("control", []):
         mark = "一致" if c.get("ok") else "不一致"
         out.print(f"トレーラ照合 {c['file_id']} {c.get('kind', '')}: {mark} (expected {c.get('expected')}, actual {c.get('actual')})")

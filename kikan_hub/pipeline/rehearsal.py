@@ -341,6 +341,21 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
         "timings": timings,
     }
 
+    # The business-rule gate (validation catalogue) judges the staged canonical rows before
+    # anything is loaded: a critical rule rejects the run like a critical record rule does.
+    t0 = time.perf_counter()
+    from kikan_hub.validation.engine import validate_tables
+
+    validation = validate_tables(dict(writers.paths)) if writers.paths else None
+    timings["validate"] = time.perf_counter() - t0
+    if validation is not None:
+        summary["validation"] = {"outcome": validation.outcome,
+                                 "rules": [{"rule_id": r.id, "title": r.title, "division": r.division,
+                                            "failed": r.failed, "total": r.total, "level": r.level}
+                                           for r in validation.rules if r.failed or r.level != "ok"]}
+        if order.get(validation.outcome, 0) > order[outcome]:
+            outcome = validation.outcome
+            summary["gate"]["outcome"] = outcome
     status = "rejected" if outcome == "critical" else "loaded"
     t0 = time.perf_counter()
     staged = StagedRun(run_id=run_id, source_keys=[manifest.source_key(f.id) for f in manifest.files],
@@ -351,14 +366,27 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
               "records_loaded": totals.loaded if status == "loaded" else 0,
               "records_quarantined": totals.quarantined, "status": status}
     checkpoint("load:before")
+    load_facts: dict = {}
     if status == "loaded":
-        load_run(engine, staged, ledger, summary, batch_rows=batch_rows)
+        load_facts = load_run(engine, staged, ledger, summary, batch_rows=batch_rows) or {}
     else:
         record_attempt(engine, ledger, summary)
     checkpoint("load:returned")
     timings["load"] = time.perf_counter() - t0
     summary["status"] = status
+    from kikan_hub.store.bulk_job import peak_rss_mib
+
+    summary["memory"] = {"rehearsal_peak_rss_mib": round(peak_rss_mib(), 1), **load_facts}
     summary["reports"] = {"gaiji_fidelity": {k: str(v) for k, v in chars.write_report(run_dir / "report", run_id).items()}}
+    if validation is not None:
+        from kikan_hub.validation.engine import quarantine_counts
+        from kikan_hub.validation.reports import write_reports
+
+        t0 = time.perf_counter()
+        summary["quarantine_counts"] = quarantine_counts(run_dir)
+        written = write_reports(run_dir, validation, summary)
+        summary["reports"]["validation"] = {k: str(v) for k, v in written.items()} if isinstance(written, dict) else str(written)
+        timings["reports"] = time.perf_counter() - t0
     summary["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
     checkpoint("summary:before_write")
     tmp = run_dir / "summary.json.tmp"

@@ -76,6 +76,18 @@ def execute_job(job: dict[str, Any]) -> None:
         conn.close()
 
 
+def peak_rss_mib() -> float:
+    """This process's own high-water RSS (VmHWM: per address space, so not inflated by a fork)."""
+    try:
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> int:
     job = json.loads(sys.stdin.read())
     try:
@@ -83,7 +95,7 @@ def main() -> int:
     except Exception as exc:  # the parent turns this into a user-facing StoreError
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}, ensure_ascii=False))
         return 1
-    print(json.dumps({"ok": True}))
+    print(json.dumps({"ok": True, "peak_rss_mib": round(peak_rss_mib(), 1)}))
     return 0
 
 

@@ -25,10 +25,10 @@ def _norm(v) -> str:
     return str(v)
 
 
-def table_content_hash(engine: Engine, table_id: str, include_lineage: bool = False) -> tuple[int, str]:
+def table_content_hash(engine: Engine, table_id: str, include_lineage: bool = False, metadata=None) -> tuple[int, str]:
     """(row count, SHA-256) over the rows in primary-key order, database-independent."""
     table = all_tables()[table_id]
-    sql_table = build_metadata().tables[table_id]
+    sql_table = (metadata or build_metadata()).tables[table_id]
     cols = [c.name for c in table.columns if include_lineage or c.role != "lineage"]
     h = hashlib.sha256()
     n = 0
@@ -43,4 +43,5 @@ def table_content_hash(engine: Engine, table_id: str, include_lineage: bool = Fa
 
 def store_content_hashes(engine: Engine, table_ids: list[str] | None = None, include_lineage: bool = False) -> dict:
     ids = table_ids or sorted(all_tables())
-    return {t: table_content_hash(engine, t, include_lineage) for t in ids}
+    md = build_metadata()  # once, not per table: building it parses every definition's tables
+    return {t: table_content_hash(engine, t, include_lineage, md) for t in ids}

@@ -97,8 +97,9 @@ def load_run(engine: Engine, staged: StagedRun, ledger: dict, summary: dict, wor
         result = json.loads(lines[-1]) if lines else {"error": proc.stderr.strip()[-2000:] or f"exit {proc.returncode}"}
         if proc.returncode != 0 or "error" in result:
             raise _explain(result.get("error", ""))
-    else:
-        try:
-            execute_job(job)
-        except Exception as exc:
-            raise _explain(f"{type(exc).__name__}: {exc}") from None
+        return {"load_peak_rss_mib": result.get("peak_rss_mib")}
+    try:
+        execute_job(job)
+    except Exception as exc:
+        raise _explain(f"{type(exc).__name__}: {exc}") from None
+    return {}

@@ -26,7 +26,7 @@ KILL_POINTS: list[tuple[str, bool]] = [
     ("read:batch@1", False),            # during read (first batch staged)
     ("read:batch@4", False),            # during read, mid-file
     ("read:after_file@1", False),       # between files (JUMIN done, SETAI not started)
-    ("read:batch@9", False),            # during read of the second file
+    ("read:batch@11", False),           # during read of the second file (SETAI)
     ("stage:closed", False),            # staging written and closed, before the load
     ("load:before", False),             # gate decided, load not begun
     ("load:connected", False),          # bulk-load connection open

@@ -15,7 +15,7 @@ from crash_harness import KILL_POINTS, ledger_problems, run_dir_problems, snapsh
 
 # Time-based kills (the whole process group, like a container stop or kill -9 of the session),
 # as fractions of an uninterrupted run's duration; they land wherever the run happens to be.
-TIME_FRACTIONS = [0.2, 0.45, 0.65, 0.8, 0.9]
+TIME_FRACTIONS = [0.1, 0.25, 0.4, 0.55, 0.7]
 
 
 def crash_matrix(runner, extracts, references, url, work) -> tuple[list[str], list[str]]:
