@@ -40,7 +40,7 @@ class CharacterStage:
         self._seen_codes: set[str] = set()
 
     def apply(self, columns: dict[str, pa.Array], table: Table, errors: RowErrors,
-              record_refs: list[str] | None = None) -> np.ndarray:
+              record_nos: pa.Array | None = None, file_id: str = "") -> np.ndarray:
         """Resolve in place; returns a mask of rows to flag (policy 'flag') with unresolved characters."""
         n = errors.n
         flag = np.zeros(n, dtype=bool)
@@ -60,7 +60,8 @@ class CharacterStage:
             raw_values = values.to_pylist() if unresolved else []
             for row, char, code in unresolved:
                 self.stats.occurrences.append({"source_code": code, "char": char, "field": item.name,
-                                               "record_ref": record_refs[row] if record_refs else row,
+                                               "record_ref": f"{file_id}:{record_nos[row].as_py()}"
+                                               if record_nos is not None else row,
                                                "value": raw_values[row]})
                 mask[row] = True
                 codes_by_row.setdefault(row, []).append(code)
@@ -74,17 +75,6 @@ class CharacterStage:
                 flag |= mask
         self.stats.flagged_rows += int(flag.sum())
         return flag
-
-    def may_flag(self, batch: pa.RecordBatch) -> bool:
-        """Record references are only built for batches that hold a private-use character at all."""
-        import pyarrow.compute as pc
-
-        for name in batch.schema.names:
-            col = batch.column(name)
-            if not name.startswith("_") and pa.types.is_string(col.type):
-                if pc.any(pc.fill_null(pc.match_substring_regex(col, "[\ue000-\uf8ff]"), False)).as_py():
-                    return True
-        return False
 
     def _note_repertoire(self, code: str) -> None:
         """Remember registered characters a JIS X 0213 receiver could not take (for the fidelity report)."""

@@ -160,8 +160,7 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
         for target in manifest.mapping.targets_for(f.id, rtype):
             table = tables[target.table]
             mapped = map_batch(clean, target, table, f.layout.era_codes, sub_errors)
-            refs = [f"{f.id}:{n}" for n in clean.column("_record_no").to_pylist()] if chars.may_flag(clean) else None
-            flags = chars.apply(mapped.columns, table, sub_errors, refs)
+            flags = chars.apply(mapped.columns, table, sub_errors, clean.column("_record_no"), f.id)
             run_record_checks(mapped.columns, table, sub_errors)
             ok = ~sub_errors.failed
             if ok.any():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def m11_check_digit(data_digits: str) -> int:
@@ -21,8 +22,7 @@ def m11_valid(values: pa.Array, length: int) -> np.ndarray:
     present = np.char.str_len(raw) > 0
     codes = raw.view(np.uint32).reshape(len(raw), length).astype(np.int64) - 48
     is_digit = ((codes >= 0) & (codes <= 9)).all(axis=1) & (np.char.str_len(raw) == length)
-    full = values.fill_null("").to_numpy(zero_copy_only=False)
-    exact_len = np.fromiter((len(v) == length for v in full), dtype=bool, count=len(full))
+    exact_len = pc.fill_null(pc.equal(pc.utf8_length(values), length), True).to_numpy(zero_copy_only=False)
     data = np.where((codes >= 0) & (codes <= 9), codes, 0)[:, : length - 1]
     weights = np.array([2 + i % 6 for i in range(length - 1)][::-1], dtype=np.int64)
     r = (data * weights).sum(axis=1) % 11

@@ -39,8 +39,12 @@ def run_record_checks(columns: dict[str, pa.Array], table: Table, errors: RowErr
             errors.add(missing, "CHK-REQUIRED", item.name, "必須項目が空です", item=item.id)
         if pa.types.is_string(values.type) and item.type in ("text", "kana", "digits", "code"):
             # Length in characters; an IVS selector belongs to its base character.
-            length = pc.utf8_length(pc.replace_substring_regex(values, "[\U000E0100-\U000E01EF]", ""))
-            too_long = pc.fill_null(pc.greater(length, item.length), False).to_numpy(zero_copy_only=False)
+            too_long = pc.fill_null(pc.greater(pc.utf8_length(values), item.length), False).to_numpy(zero_copy_only=False)
+            if too_long.any():  # an IVS selector belongs to its base character: recount only the long ones
+                idx = np.flatnonzero(too_long)
+                base = pc.replace_substring_regex(values.take(pa.array(idx)), "[\U000E0100-\U000E01EF]", "")
+                too_long[idx] = pc.fill_null(pc.greater(pc.utf8_length(base), item.length), False).to_numpy(
+                    zero_copy_only=False)
             errors.add(too_long, "CHK-LENGTH", item.name, f"{item.length}文字を超えています")
         if item.check in ("m11", "mynumber"):
             ok = m11_valid(values, item.length)
