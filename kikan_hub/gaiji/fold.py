@@ -13,6 +13,7 @@ left as it is and reported with ``to=None`` and category :data:`UNFOLDABLE`.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -133,10 +134,75 @@ def fold_candidates(unit: str, related: Mapping[str, str] | None = None) -> tupl
     return tuple(out)
 
 
+SYMBOL_FOLDS_FILE = Path(__file__).with_name("symbol_folds.yaml")
+
+
+@functools.lru_cache(maxsize=1)
+def symbol_folds() -> tuple[str, dict[str, str]]:
+    """(category, unit → replacement) for vendor-dependent symbols the MJ縮退マップ does not cover."""
+    import yaml
+
+    data = yaml.safe_load(SYMBOL_FOLDS_FILE.read_text(encoding="utf-8"))
+    return str(data["category"]), {str(k): str(v) for k, v in data["folds"].items()}
+
+
+@functools.lru_cache(maxsize=1)
+def default_related() -> dict[str, str]:
+    """The full MJ縮退マップ targets from the MJ index in the data directory, when one was imported
+    (`kikan gaiji import-mj`): jntajis lacks 辞書類等による関連字 (鷗 → 鴎 is one of them)."""
+    from .paths import default_mj_index_path
+
+    path = default_mj_index_path()
+    if not path.is_file():
+        return {}
+    from .mj_index import MJIndex
+
+    return MJIndex.open(path).shrink_map()
+
+
+REVERSE_CATEGORY = "辞書類等による関連字（逆引き）"
+_REVERSE: dict[int, tuple[Mapping[str, str], dict[str, tuple[str, ...]]]] = {}
+
+
+def _reverse_related(related: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    hit = _REVERSE.get(id(related))
+    if hit is not None and hit[0] is related:
+        return hit[1]
+    rev: dict[str, list[str]] = {}
+    for src, targets in related.items():
+        for t in targets:
+            if t != src and len(src) == 1:
+                rev.setdefault(t, []).append(src)
+    out = {k: tuple(v) for k, v in rev.items()}
+    _REVERSE[id(related)] = (related, out)
+    return out
+
+
 def fold_unit(unit: str, target: str, related: Mapping[str, str] | None = None) -> tuple[str | None, str]:
-    for cand, category in fold_candidates(unit, related):
+    """The first target-set form in IPA's selection order; then one step further through a
+    candidate (an IVS glyph → its UCS form → a JIS X 0208 form, e.g. 鷗󠄁 → 鷗 → 鴎), the two
+    categories joined by →; then the symbol table. (None, 縮退不可) when nothing fits."""
+    if related is None:
+        related = default_related()
+    first = fold_candidates(unit, related)
+    for cand, category in first:
         if in_target(cand, target):
             return cand, category
+    for cand, category in first:
+        for cand2, category2 in fold_candidates(cand, related):
+            if cand2 != unit and in_target(cand2, target):
+                return cand2, f"{category}→{category2}"
+    # A JIS X 0213 character has no entry of its own when the target is JIS X 0208 (the map folds
+    # into JIS X 0213); the map's relation read backwards (鴎 relates to 鷗) is the next best, and is
+    # recorded as such.
+    for base in ([unit] + [c for c, _ in first]):
+        for cand in _reverse_related(related).get(base, ()):
+            if cand != unit and in_target(cand, target):
+                return cand, REVERSE_CATEGORY
+    symbol_category, table = symbol_folds()
+    repl = table.get(unit)
+    if repl is not None and all(in_target(c, target) for c in repl):
+        return repl, symbol_category
     return None, UNFOLDABLE
 
 

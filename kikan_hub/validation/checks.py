@@ -6,8 +6,9 @@ Two shapes:
   fails, with the item and a Japanese message. The engine evaluates all row checks of a table
   in one ``select`` and the same expressions compile to pandera checks (schemas.py).
 * **group checks** (history numbering, 世帯主 per household, cross-table references) take
-  the frames and return a ``GroupOutcome``: the failing units (with keys), their count and the
-  number of units looked at.
+  the tables as lazy frames (select only the columns you need: a Parquet input is scanned, so
+  a projection reads just those columns) and return a ``GroupOutcome``: the failing units (with
+  keys) or the failing rows by index, their count and the number of units looked at.
 
 Every check treats a missing value as "not this rule's business" (required-ness is its own rule).
 """
@@ -47,6 +48,9 @@ class GroupOutcome:
     failed: int                # failing units
     total: int                 # units looked at
     key_columns: list[str]
+    # Failing rows of the checked table by index (_row + _reason …): the engine reads them in full
+    # batch by batch, so a group check never holds a whole table (``failures`` then unused).
+    rows: pl.DataFrame | None = None
 
 
 ROW_CHECKS: dict[str, Callable] = {}
@@ -318,18 +322,27 @@ def _implies_present(table: Table, cols: set[str], check: dict) -> list[RowCheck
 
 # ---------------------------------------------------------------- group checks
 
+def _names(lf: pl.LazyFrame | pl.DataFrame) -> list[str]:
+    return lf.collect_schema().names() if isinstance(lf, pl.LazyFrame) else lf.columns
+
+
+def _lazy(frames: dict, table_id: str) -> pl.LazyFrame | None:
+    f = frames.get(table_id)
+    return f.lazy() if isinstance(f, pl.DataFrame) else f
+
+
 @group_check("history_consecutive")
-def _history(frames: dict[str, pl.DataFrame], table: Table, check: dict) -> GroupOutcome | None:
-    df = frames.get(table.id)
+def _history(frames: dict[str, pl.LazyFrame], table: Table, check: dict) -> GroupOutcome | None:
+    lf = _lazy(frames, table.id)
     key, seq = check["key"], check["seq"]
-    if df is None or key not in df.columns or seq not in df.columns:
+    if lf is None or key not in _names(lf) or seq not in _names(lf):
         return None
-    g = (df.lazy().filter(pl.col(key).is_not_null())
-         .group_by(key).agg(n=pl.len(), lo=pl.col(seq).min(), hi=pl.col(seq).max(), u=pl.col(seq).n_unique())
-         .collect())
+    df = lf.select(key, seq).filter(pl.col(key).is_not_null()).collect()     # two columns only
+    g = df.lazy().group_by(key).agg(n=pl.len(), lo=pl.col(seq).min(), hi=pl.col(seq).max(), u=pl.col(seq).n_unique()).collect()
     bad = g.filter(~((pl.col("lo") == 1) & (pl.col("hi") == pl.col("n")) & (pl.col("u") == pl.col("n"))))
     seqs = (df.lazy().join(bad.lazy().select(key), on=key, how="semi")
             .group_by(key).agg(seqs=pl.col(seq).sort().cast(pl.Utf8).str.join(",")).collect())
+    del df
     bad = bad.join(seqs, on=key, how="left")
     failures = bad.select(pl.col(key), pl.col("n").alias("_rows"), pl.col("seqs").alias("_seqs"),
                           pl.format("履歴番号 {} （{}件）が 1..{} の連番でない", pl.col("seqs"), pl.col("n"), pl.col("n"))
@@ -338,20 +351,22 @@ def _history(frames: dict[str, pl.DataFrame], table: Table, check: dict) -> Grou
 
 
 @group_check("setainushi_unique")
-def _setainushi(frames: dict[str, pl.DataFrame], table: Table, check: dict) -> GroupOutcome | None:
+def _setainushi(frames: dict[str, pl.LazyFrame], table: Table, check: dict) -> GroupOutcome | None:
     """Exactly one 世帯主 among the rows current at each date where the household changes.
 
     A history row of a 宛名 is current from its 異動日 until the next row's 異動日 (履歴番号
     order). A row whose 住民状態 is not 住民 (or that has a 消除事由) is a 除票: the person is
     no longer a member from that date. Dates where the household changes are the starts and
     ends of its members' rows; at each, the members' 続柄 must count one 世帯主 (or no member
-    at all: the household no longer exists)."""
-    df = frames.get(table.id)
+    at all: the household no longer exists).
+
+    Reads only the columns it needs, reduced on read to keys, dates and two flags."""
+    lf = _lazy(frames, table.id)
     need = {"atena_no", "rireki_no", "setai_no", "zokugara"}
-    if df is None or not need <= set(df.columns):
+    if lf is None or not need <= set(_names(lf)):
         return None
     head = str(check.get("head_code", "01"))
-    cols = set(df.columns)
+    cols = set(_names(lf))
     eff = pl.col("idou_date") if "idou_date" in cols else pl.lit(None, pl.Date)
     if "shori_date" in cols:
         eff = pl.coalesce(eff, pl.col("shori_date"))
@@ -361,17 +376,22 @@ def _setainushi(frames: dict[str, pl.DataFrame], table: Table, check: dict) -> G
     if "shojo_jiyu" in cols:
         active = active & (pl.col("shojo_jiyu").is_null() | (pl.col("shojo_jiyu").cast(pl.Utf8) == ""))
     far = dt.date(9999, 12, 31)
-    rows = (df.lazy()
-            .select("atena_no", "rireki_no", "setai_no", "zokugara", eff.alias("_from"), active.alias("_active"))
+    base = lf.select("atena_no", "rireki_no", "setai_no", eff.alias("_from"), active.alias("_active"),
+                     (pl.col("zokugara").cast(pl.Utf8) == head).alias("_head")).collect()
+    total = base.select(pl.col("setai_no").drop_nulls().n_unique()).item()
+    rows = (base.lazy()
             .filter(pl.col("setai_no").is_not_null() & pl.col("_from").is_not_null())
             .sort("atena_no", "rireki_no")
             .with_columns(_to=pl.when(pl.col("atena_no").shift(-1) == pl.col("atena_no"))
                           .then(pl.col("_from").shift(-1)).otherwise(pl.lit(far)))
             .filter(pl.col("_to") > pl.col("_from"))   # a row superseded on its own day never stands
-            .collect().lazy())
+            .drop("rireki_no")
+            .collect())
+    del base
+    rows = rows.lazy()
     # Sweep: +1 at a current row's start, −1 at its end, per household; after all events of a
     # date the running sums are the members and 世帯主 current at that date.
-    is_head = (pl.col("zokugara").cast(pl.Utf8) == head).cast(pl.Int64)
+    is_head = pl.col("_head").cast(pl.Int64)
     act = rows.filter(pl.col("_active"))
     events = pl.concat([
         rows.select("setai_no", pl.col("_from").alias("_at"), pl.lit(0, pl.Int64).alias("_dm"), pl.lit(0, pl.Int64).alias("_dh")),
@@ -398,7 +418,6 @@ def _setainushi(frames: dict[str, pl.DataFrame], table: Table, check: dict) -> G
     else:
         bad_points = bad_points.with_columns(_head_atena=pl.lit(None, pl.Utf8))
     bad_points = bad_points.sort("setai_no", "_at")
-    total = df.select(pl.col("setai_no").drop_nulls().n_unique()).item()
     failures = bad_points.with_columns(
         _reason=pl.when(pl.col("_heads") == 0).then(pl.format("{} 時点で世帯主がいません（世帯員{}人）", pl.col("_at"), pl.col("_members")))
         .otherwise(pl.format("{} 時点で世帯主が{}人います", pl.col("_at"), pl.col("_heads"))))
@@ -407,29 +426,28 @@ def _setainushi(frames: dict[str, pl.DataFrame], table: Table, check: dict) -> G
 
 
 @group_check("atena_exists")
-def _atena_exists(frames: dict[str, pl.DataFrame], table: Table, check: dict) -> GroupOutcome | None:
-    df = frames.get(table.id)
+def _atena_exists(frames: dict[str, pl.LazyFrame], table: Table, check: dict) -> GroupOutcome | None:
+    """Failing rows are returned by index (``rows``: _row, _reason, _items): the engine fetches them in full."""
+    lf = _lazy(frames, table.id)
     sources = [s for s in check.get("sources", []) if s in frames]
-    if df is None or not sources:
+    if lf is None or not sources:
         return None
-    known = pl.concat([frames[s].lazy().select(pl.col("atena_no").cast(pl.Utf8)) for s in sources]).unique()
-    cols = [c for c in check.get("columns", ["atena_no"]) if c in df.columns]
+    cols = [c for c in check.get("columns", ["atena_no"]) if c in _names(lf)]
     if not cols:
         return None
-    lf = df.lazy().with_row_index("_row")
-    fail_any = None
+    known = pl.concat([_lazy(frames, s).select(pl.col("atena_no").cast(pl.Utf8)) for s in sources]).unique()
+    keyed = lf.select(cols).with_row_index("_row")
     reasons = []
     for c in cols:
-        miss = (lf.select("_row", pl.col(c).cast(pl.Utf8).alias("_v"))
-                .filter(pl.col("_v").is_not_null() & (pl.col("_v") != ""))
-                .join(known, left_on="_v", right_on="atena_no", how="anti")
-                .select("_row", pl.lit(f"{table.item(c).name}が宛名にありません").alias("_r")))
-        reasons.append(miss)
-        fail_any = miss if fail_any is None else fail_any
-    miss_all = pl.concat(reasons).group_by("_row").agg(_reason=pl.col("_r").str.join("、"))
-    failures = (lf.join(miss_all, on="_row", how="inner").sort("_row").drop("_row")
-                .with_columns(_items=pl.lit(",".join(cols))).collect())
-    return GroupOutcome(failures=failures, failed=failures.height, total=df.height, key_columns=list(table.primary_key))
+        reasons.append(keyed.select("_row", pl.col(c).cast(pl.Utf8).alias("_v"))
+                       .filter(pl.col("_v").is_not_null() & (pl.col("_v") != ""))
+                       .join(known, left_on="_v", right_on="atena_no", how="anti")
+                       .select("_row", pl.lit(f"{table.item(c).name}が宛名にありません").alias("_r")))
+    rows = (pl.concat(reasons).group_by("_row").agg(_reason=pl.col("_r").str.join("、")).sort("_row")
+            .with_columns(_items=pl.lit(",".join(cols))).collect())
+    total = lf.select(pl.len()).collect().item()
+    return GroupOutcome(failures=pl.DataFrame(), failed=rows.height, total=total,
+                        key_columns=list(table.primary_key), rows=rows)
 
 
 def table_for(table_id: str) -> Table:

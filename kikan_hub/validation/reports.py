@@ -136,9 +136,13 @@ def build_report(result, summary: dict | None = None, division: str | None = Non
         d = r.to_dict()
         d["level_label"] = LEVEL_LABELS.get(r.level, r.level)
         d["share"] = (r.failed / r.total) if r.total else 0.0
-        d["sample"] = sample_of(r.failures, r.key_columns, r.table, mask) if r.failed else {"columns": [], "labels": [], "rows": []}
+        # the sample comes from the rows the result keeps in memory; the full set may be on disk only
+        failures = getattr(r, "sample", None)
+        failures = r.failures if failures is None else failures
+        d["sample"] = sample_of(failures, r.key_columns, r.table, mask) if r.failed else {"columns": [], "labels": [], "rows": []}
         d["sample_shown"] = len(d["sample"]["rows"])
-        d["failure_rows"] = r.failures.height if r.failed else 0   # rows in failures/<rule>.parquet (≥ units)
+        rows = getattr(r, "failure_rows", None)
+        d["failure_rows"] = (r.failures.height if rows is None else rows) if r.failed else 0   # rows in failures/<rule>.parquet (≥ units)
         d["failures_file"] = f"failures/{r.id}.parquet" if r.failed else None
         rules.append(d)
     quarantine = [q for q in _quarantine_rules(summary) if not division or q["division"] == division]

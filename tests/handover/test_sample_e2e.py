@@ -51,10 +51,42 @@ def test_folded_fixed_length_of_the_sample_differs_only_by_recorded_folds(rehear
     assert rep.ok, rep.problems
 
 
-def test_cp932_jisx0208_of_the_sample_lists_what_cannot_be_written(rehearsed_store):
-    """The sample holds NEC special characters (②, ㈱) and 鷗󠄁: outside JIS X 0208 and not in the map."""
+def test_cp932_jisx0208_without_the_full_map_lists_what_cannot_be_written(rehearsed_store, tmp_path, monkeypatch):
+    """Without an MJ index the only fold source is jntajis: 鷗󠄁 (JIS X 0213) has no JIS X 0208 form there."""
+    from kikan_hub.gaiji.fold import default_related
+
     engine, work = rehearsed_store
+    monkeypatch.setenv("KIKAN_DATA_DIR", str(tmp_path / "empty"))
+    default_related.cache_clear()
     with pytest.raises(HandoverError) as ei:
-        export_isl(engine, work / "cp932", ExportOptions(fmt="fixed", encoding="cp932", fold="jisx0208", gyomu=("juki",)))
-    assert "U+2461" in str(ei.value) and "U+9DD7" in str(ei.value)
-    assert not any((work / "cp932").iterdir())
+        export_isl(engine, work / "cp932-nomap", ExportOptions(fmt="fixed", encoding="cp932", fold="jisx0208",
+                                                                gyomu=("juki",)))
+    assert "U+9DD7" in str(ei.value)
+    assert "U+2461" not in str(ei.value)  # ② folds by the symbol table, recorded
+    assert not any((work / "cp932-nomap").iterdir())
+    default_related.cache_clear()
+
+
+def test_cp932_jisx0208_of_the_sample_differs_only_by_recorded_folds(rehearsed_store, reference_data, tmp_path,
+                                                                     monkeypatch):
+    """Issue 4: CP932 fixed length with JIS X 0208 folding → re-import → every difference is a recorded fold."""
+    from kikan_hub.gaiji.fold import default_related
+    from kikan_hub.gaiji.mj_index import MJIndex
+
+    engine, work = rehearsed_store
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    MJIndex(data_dir / "mj_index.sqlite").import_file(reference_data / "mj" / "mojikiban_moji.csv")
+    monkeypatch.setenv("KIKAN_DATA_DIR", str(data_dir))
+    default_related.cache_clear()
+    try:
+        m = export_isl(engine, work / "cp932", ExportOptions(fmt="fixed", encoding="cp932", fold="jisx0208",
+                                                             gyomu=("juki",)))
+        assert m["folds"]["records"] > 0
+        cats = m["folds"]["by_category"]
+        assert "機種依存文字の置換" in cats and any("逆引き" in c for c in cats)
+        rep = verify_export(work / "cp932", engine)
+        assert rep.ok, rep.problems
+        assert any(t.folds for t in rep.tables)
+    finally:
+        default_related.cache_clear()
