@@ -49,6 +49,8 @@ def execute_job(job: dict[str, Any]) -> None:
         cur = conn.cursor()
         if sqlite:
             cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA cache_size=-131072")  # 128 MiB of pages: the primary-key B-trees stay in memory
+            cur.execute("PRAGMA temp_store=MEMORY")
         checkpoint("load:connected")
         for table, column, value in job.get("deletes", []):
             ph = "?" if sqlite else "$1"

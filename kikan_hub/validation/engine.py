@@ -186,22 +186,14 @@ class _Source:
             for off in range(0, max(df.height, 1), rows):
                 yield df.slice(off, rows)
             return
-        pf = pq.ParquetFile(self.path)
-        try:
-            empty = True
-            for b in pf.iter_batches(batch_size=rows, columns=columns, use_threads=True):
-                empty = False
-                yield self._conform(pl.from_arrow(pa.Table.from_batches([b])), columns)  # type: ignore[arg-type]
-            if empty:
-                yield self._conform(pl.DataFrame(schema=self.schema), columns)
-        finally:
-            pf.close()
-
-    def _conform(self, df: pl.DataFrame, columns: list[str] | None) -> pl.DataFrame:
-        """The polars types polars' own reader gives (pyarrow may differ, e.g. dictionary columns)."""
-        want = {c: self.schema[c] for c in (columns or self.columns)}
-        casts = [pl.col(c).cast(t) for c, t in want.items() if df.schema.get(c) != t]
-        return df.with_columns(casts) if casts else df
+        # polars pushes the slice and the projection down to the Parquet reader: only the row
+        # groups under the slice and only the columns asked for are read (pyarrow's
+        # iter_batches buffers far more than one batch).
+        scan = pl.scan_parquet(self.path)
+        if columns is not None:
+            scan = scan.select(columns)
+        for off in range(0, max(self.height, 1), rows):
+            yield scan.slice(off, rows).collect()
 
 
 class _Spill:
