@@ -120,8 +120,17 @@ class _Writers:
         self.quarantine[file_id].write_table(tbl)
 
     def close(self) -> None:
+        """Close every writer even when one fails (disk full): no writer is left to fail again in __del__."""
+        first: BaseException | None = None
         for w in list(self.staging.values()) + list(self.quarantine.values()):
-            w.close()
+            try:
+                w.close()
+            except Exception as exc:  # noqa: BLE001 — re-raised below, after the others are closed
+                first = first or exc
+        self.staging.clear()
+        self.quarantine.clear()
+        if first is not None:
+            raise first
 
 
 def _quarantine_table(run_id: str, f: ManifestFile, rtype: str, batch: pa.RecordBatch, mask: np.ndarray,
@@ -254,31 +263,37 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
     controls: list[dict] = []
     t0 = time.perf_counter()
     try:
-        for f in manifest.files:
-            state = states[f.id] = _FileState()
-            roles = f.role_of
-            done = 0
-            for i, (rtype, batch) in enumerate(read_file(f.path, f.layout, encoding=f.encoding), 1):
-                if i % 8 == 0:
-                    # Decode failures and Arrow/numpy temporaries form reference cycles the
-                    # generational GC seldom reaches in numpy-heavy code: collect so memory stays flat.
-                    gc.collect()
-                role = roles.get(rtype, "data")
-                counts = state.counts[rtype]
-                if role == "data" and rtype in roles:
-                    _process_data_batch(run_id, manifest, f, rtype, batch, chars, writers, counts, rule_counts)
-                    _collect_control_values(f, rtype, batch, state)
-                else:
-                    _process_control_batch(run_id, manifest, f, rtype, batch, writers, state, counts, rule_counts)
-                if progress and batch.num_rows:
-                    done = max(done, int(batch.column("_offset")[batch.num_rows - 1].as_py()))
-                    progress(f.id, done, f.size)
-                checkpoint("read:batch")
-            if progress:
-                progress(f.id, f.size, f.size)
-            checkpoint("read:after_file")
-    finally:
-        writers.close()
+        try:
+            for f in manifest.files:
+                state = states[f.id] = _FileState()
+                roles = f.role_of
+                done = 0
+                for i, (rtype, batch) in enumerate(read_file(f.path, f.layout, encoding=f.encoding, batch_size=batch_rows), 1):
+                    if i % 8 == 0:
+                        # Decode failures and Arrow/numpy temporaries form reference cycles the
+                        # generational GC seldom reaches in numpy-heavy code: collect so memory stays flat.
+                        gc.collect()
+                    role = roles.get(rtype, "data")
+                    counts = state.counts[rtype]
+                    if role == "data" and rtype in roles:
+                        _process_data_batch(run_id, manifest, f, rtype, batch, chars, writers, counts, rule_counts)
+                        _collect_control_values(f, rtype, batch, state)
+                    else:
+                        _process_control_batch(run_id, manifest, f, rtype, batch, writers, state, counts, rule_counts)
+                    if progress and batch.num_rows:
+                        done = max(done, int(batch.column("_offset")[batch.num_rows - 1].as_py()))
+                        progress(f.id, done, f.size)
+                    checkpoint("read:batch")
+                if progress:
+                    progress(f.id, f.size, f.size)
+                checkpoint("read:after_file")
+        finally:
+            writers.close()
+    except OSError as exc:
+        if exc.filename:  # an input file: the CLI names it
+            raise
+        # Staging / quarantine writes (Arrow reports ENOSPC without a file name): name the run directory.
+        raise OSError(exc.errno, f"作業ファイルを書けません: {exc.strerror or exc}", str(run_dir)) from None
     checkpoint("stage:closed")
     timings["read_map_check"] = time.perf_counter() - t0
 

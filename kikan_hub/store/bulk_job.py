@@ -72,7 +72,10 @@ def execute_job(job: dict[str, Any]) -> None:
         conn.commit()
         checkpoint("load:after_commit")
     except BaseException:
-        conn.rollback()
+        try:
+            conn.rollback()
+        except Exception:  # noqa: BLE001 — SQLite rolls back by itself on SQLITE_FULL / IOERR: keep the real error
+            pass
         raise
     finally:
         conn.close()

@@ -331,23 +331,81 @@ def _lazy(frames: dict, table_id: str) -> pl.LazyFrame | None:
     return f.lazy() if isinstance(f, pl.DataFrame) else f
 
 
+COMPACT_ROWS = 262_144     # rows per slice when a group check reads its key columns
+
+
+def _compact(lf: pl.LazyFrame, keys: list[str], exprs: list[pl.Expr]) -> tuple[pl.DataFrame, bool]:
+    """Read `keys` and `exprs` slice by slice into one compact frame.
+
+    Key columns of digits (宛名番号, 世帯番号: the usual case) become Int64 codes "1"+digits —
+    one-to-one, leading zeros kept, decoded by ``_decode`` — so sorting and grouping millions
+    of keys costs 8 bytes a key. If any key is not 1–18 ASCII digits the keys stay strings.
+    Returns (frame, encoded)."""
+    n = lf.select(pl.len()).collect().item()
+
+    def read(encode: bool) -> pl.DataFrame | None:
+        parts = []
+        for off in range(0, max(n, 1), COMPACT_ROWS):
+            sl = lf.slice(off, COMPACT_ROWS)
+            if encode:
+                raw = [pl.col(k).cast(pl.Utf8) for k in keys]
+                digits = [r.str.contains(r"^[0-9]{1,18}$") for r in raw]
+                enc = [pl.when(d).then(pl.concat_str(pl.lit("1"), r)).cast(pl.Int64, strict=False).alias(k)
+                       for k, r, d in zip(keys, raw, digits)]
+                bad = pl.any_horizontal([r.is_not_null() & ~d for r, d in zip(raw, digits)]).alias("_bad")
+                part = sl.select(*enc, *exprs, bad).collect()
+                if part.get_column("_bad").any():
+                    return None
+                parts.append(part.drop("_bad"))
+            else:
+                parts.append(sl.select(*[pl.col(k) for k in keys], *exprs).collect())
+        return pl.concat(parts, rechunk=False)
+
+    df = read(True)
+    return (df, True) if df is not None else (read(False), False)
+
+
+def _sort_by(df: pl.DataFrame, a: str, b: str) -> pl.DataFrame:
+    """`df` sorted by (a, b) — as read when it already is (staged rows usually are: no copy)."""
+    prev_a, prev_b = pl.col(a).shift(1), pl.col(b).shift(1)
+    in_order = ((pl.col(a) > prev_a) | ((pl.col(a) == prev_a) & (pl.col(b) >= prev_b))).fill_null(False)
+    if df.height <= 1 or df.select(in_order.slice(1).all()).item():
+        return df
+    return df.sort(a, b)
+
+
+def _decode(col: str, encoded: bool) -> pl.Expr:
+    return pl.col(col).cast(pl.Utf8).str.slice(1).alias(col) if encoded else pl.col(col)
+
+
 @group_check("history_consecutive")
 def _history(frames: dict[str, pl.LazyFrame], table: Table, check: dict) -> GroupOutcome | None:
+    """履歴番号 1..n per key: sorted by (key, 履歴番号), the i-th number of a key must be i."""
     lf = _lazy(frames, table.id)
     key, seq = check["key"], check["seq"]
     if lf is None or key not in _names(lf) or seq not in _names(lf):
         return None
-    df = lf.select(key, seq).filter(pl.col(key).is_not_null()).collect()     # two columns only
-    g = df.lazy().group_by(key).agg(n=pl.len(), lo=pl.col(seq).min(), hi=pl.col(seq).max(), u=pl.col(seq).n_unique()).collect()
-    bad = g.filter(~((pl.col("lo") == 1) & (pl.col("hi") == pl.col("n")) & (pl.col("u") == pl.col("n"))))
-    seqs = (df.lazy().join(bad.lazy().select(key), on=key, how="semi")
-            .group_by(key).agg(seqs=pl.col(seq).sort().cast(pl.Utf8).str.join(",")).collect())
+    df, enc = _compact(lf.filter(pl.col(key).is_not_null()), [key], [pl.col(seq)])
+    first = pl.col(key).ne_missing(pl.col(key).shift(1))
+    pos = pl.int_range(pl.len(), dtype=pl.Int64)
+    marks = (_sort_by(df, key, seq)
+             .select(key, first.alias("_first"),
+                     (pl.col(seq) == (pos - pl.when(first).then(pos).forward_fill() + 1)).fill_null(False).alias("_ok")))
     del df
-    bad = bad.join(seqs, on=key, how="left")
-    failures = bad.select(pl.col(key), pl.col("n").alias("_rows"), pl.col("seqs").alias("_seqs"),
-                          pl.format("履歴番号 {} （{}件）が 1..{} の連番でない", pl.col("seqs"), pl.col("n"), pl.col("n"))
-                          .alias("_reason")).sort(key)
-    return GroupOutcome(failures=failures, failed=bad.height, total=g.height, key_columns=[key])
+    total = int(marks.get_column("_first").sum())
+    bad_keys = marks.filter(~pl.col("_ok")).select(pl.col(key).unique())
+    del marks
+    rows = _compact(lf.filter(pl.col(key).is_not_null()), [key], [pl.col(seq)])[0] if bad_keys.height else None
+    if rows is not None:
+        rows = rows.join(bad_keys, on=key, how="semi")
+        g = rows.lazy().group_by(key).agg(n=pl.len(), seqs=pl.col(seq).sort().cast(pl.Utf8).str.join(",")).collect()
+    else:
+        g = pl.DataFrame({key: pl.Series([], dtype=bad_keys.schema[key]), "n": pl.Series([], dtype=pl.UInt32),
+                          "seqs": pl.Series([], dtype=pl.Utf8)})
+    failures = (g.select(_decode(key, enc), pl.col("n").alias("_rows"), pl.col("seqs").alias("_seqs"),
+                         pl.format("履歴番号 {} （{}件）が 1..{} の連番でない", pl.col("seqs"), pl.col("n"), pl.col("n"))
+                         .alias("_reason")).sort(key))
+    return GroupOutcome(failures=failures, failed=failures.height, total=total, key_columns=[key])
 
 
 @group_check("setainushi_unique")
@@ -360,7 +418,7 @@ def _setainushi(frames: dict[str, pl.LazyFrame], table: Table, check: dict) -> G
     ends of its members' rows; at each, the members' 続柄 must count one 世帯主 (or no member
     at all: the household no longer exists).
 
-    Reads only the columns it needs, reduced on read to keys, dates and two flags."""
+    Reads only the columns it needs, reduced on read to integer keys, dates and two flags."""
     lf = _lazy(frames, table.id)
     need = {"atena_no", "rireki_no", "setai_no", "zokugara"}
     if lf is None or not need <= set(_names(lf)):
@@ -376,48 +434,54 @@ def _setainushi(frames: dict[str, pl.LazyFrame], table: Table, check: dict) -> G
     if "shojo_jiyu" in cols:
         active = active & (pl.col("shojo_jiyu").is_null() | (pl.col("shojo_jiyu").cast(pl.Utf8) == ""))
     far = dt.date(9999, 12, 31)
-    base = lf.select("atena_no", "rireki_no", "setai_no", eff.alias("_from"), active.alias("_active"),
-                     (pl.col("zokugara").cast(pl.Utf8) == head).alias("_head")).collect()
+    base, enc = _compact(lf, ["atena_no", "setai_no"],
+                         [pl.col("rireki_no"), eff.alias("_from"), active.alias("_active"),
+                          # 世帯主 and current: counts one head (a null 続柄 counts none)
+                          (active & (pl.col("zokugara").cast(pl.Utf8) == head)).fill_null(False).alias("_head")])
     total = base.select(pl.col("setai_no").drop_nulls().n_unique()).item()
-    rows = (base.lazy()
-            .filter(pl.col("setai_no").is_not_null() & pl.col("_from").is_not_null())
-            .sort("atena_no", "rireki_no")
+    rows = (_sort_by(base.filter(pl.col("setai_no").is_not_null() & pl.col("_from").is_not_null()), "atena_no", "rireki_no")
+            .lazy()
             .with_columns(_to=pl.when(pl.col("atena_no").shift(-1) == pl.col("atena_no"))
                           .then(pl.col("_from").shift(-1)).otherwise(pl.lit(far)))
             .filter(pl.col("_to") > pl.col("_from"))   # a row superseded on its own day never stands
             .drop("rireki_no")
             .collect())
     del base
-    rows = rows.lazy()
-    # Sweep: +1 at a current row's start, −1 at its end, per household; after all events of a
-    # date the running sums are the members and 世帯主 current at that date.
-    is_head = pl.col("_head").cast(pl.Int64)
-    act = rows.filter(pl.col("_active"))
+    # Sweep: +1 at a current row's start, −1 at its end, per household (除票 rows add 0 but still
+    # mark a date where the household changes); sorted by household and date, the running sums
+    # after a date's last event are the members and 世帯主 current at that date.
+    dm = pl.col("_active").cast(pl.Int8)
+    dh = pl.col("_head").cast(pl.Int8)
+    ended = rows.filter(pl.col("_to") < pl.lit(far))
     events = pl.concat([
-        rows.select("setai_no", pl.col("_from").alias("_at"), pl.lit(0, pl.Int64).alias("_dm"), pl.lit(0, pl.Int64).alias("_dh")),
-        act.select("setai_no", pl.col("_from").alias("_at"), pl.lit(1, pl.Int64).alias("_dm"), is_head.alias("_dh")),
-        act.filter(pl.col("_to") < pl.lit(far)).select("setai_no", pl.col("_to").alias("_at"), pl.lit(-1, pl.Int64).alias("_dm"),
-                                                       (-is_head).alias("_dh")),
-        rows.filter(pl.col("_to") < pl.lit(far)).select("setai_no", pl.col("_to").alias("_at"), pl.lit(0, pl.Int64).alias("_dm"),
-                                                        pl.lit(0, pl.Int64).alias("_dh")),
-    ])
-    at = (events.group_by("setai_no", "_at").agg(pl.col("_dm").sum(), pl.col("_dh").sum())
-          .sort("setai_no", "_at")
-          .with_columns(_cm=pl.col("_dm").cum_sum(), _ch=pl.col("_dh").cum_sum(),
-                        _first=pl.col("setai_no") != pl.col("setai_no").shift(1).fill_null(""))
-          # running sums within a household = global running sum − the sum before the household's first event
-          .with_columns(_bm=pl.when(pl.col("_first")).then(pl.col("_cm") - pl.col("_dm")).forward_fill(),
-                        _bh=pl.when(pl.col("_first")).then(pl.col("_ch") - pl.col("_dh")).forward_fill())
-          .with_columns(_members=pl.col("_cm") - pl.col("_bm"), _heads=pl.col("_ch") - pl.col("_bh")))
-    bad_points = at.filter((pl.col("_members") > 0) & (pl.col("_heads") != 1)).select("setai_no", "_at", "_members", "_heads").collect()
+        rows.select("setai_no", pl.col("_from").alias("_at"), dm.alias("_dm"), dh.alias("_dh")),
+        ended.select("setai_no", pl.col("_to").alias("_at"), (-dm).alias("_dm"), (-dh).alias("_dh")),
+    ]).sort("setai_no", "_at")
+    del ended
+    first = pl.col("setai_no").ne_missing(pl.col("setai_no").shift(1))
+    last = pl.col("setai_no").ne_missing(pl.col("setai_no").shift(-1)) | pl.col("_at").ne_missing(pl.col("_at").shift(-1))
+    cm, ch = pl.col("_dm").cast(pl.Int64).cum_sum(), pl.col("_dh").cast(pl.Int64).cum_sum()
+    bad_points = (events.lazy()
+                  .with_columns(_cm=cm, _ch=ch, _first=first, _last=last)
+                  # running sums within a household = global running sum − the sum before the household's first event
+                  .with_columns(_bm=pl.when(pl.col("_first")).then(pl.col("_cm") - pl.col("_dm")).forward_fill(),
+                                _bh=pl.when(pl.col("_first")).then(pl.col("_ch") - pl.col("_dh")).forward_fill())
+                  .filter(pl.col("_last"))
+                  .select("setai_no", "_at", (pl.col("_cm") - pl.col("_bm")).alias("_members"),
+                          (pl.col("_ch") - pl.col("_bh")).alias("_heads"))
+                  .filter((pl.col("_members") > 0) & (pl.col("_heads") != 1))
+                  .collect())
+    del events
     if bad_points.height:   # name the 世帯主 current at each failing point (few rows: a join is fine)
-        heads = (bad_points.lazy().join(act.filter(is_head == 1).select("setai_no", "atena_no", "_from", "_to"), on="setai_no")
+        heads = (bad_points.lazy().join(rows.lazy().filter(pl.col("_head")).select("setai_no", "atena_no", "_from", "_to"),
+                                        on="setai_no")
                  .filter((pl.col("_from") <= pl.col("_at")) & (pl.col("_at") < pl.col("_to")))
-                 .group_by("setai_no", "_at").agg(_head_atena=pl.col("atena_no").sort().str.join(",")).collect())
+                 .group_by("setai_no", "_at").agg(_head_atena=_decode("atena_no", enc).sort().str.join(",")).collect())
         bad_points = bad_points.join(heads, on=["setai_no", "_at"], how="left")
     else:
         bad_points = bad_points.with_columns(_head_atena=pl.lit(None, pl.Utf8))
-    bad_points = bad_points.sort("setai_no", "_at")
+    del rows
+    bad_points = bad_points.with_columns(_decode("setai_no", enc)).sort("setai_no", "_at")
     failures = bad_points.with_columns(
         _reason=pl.when(pl.col("_heads") == 0).then(pl.format("{} 時点で世帯主がいません（世帯員{}人）", pl.col("_at"), pl.col("_members")))
         .otherwise(pl.format("{} 時点で世帯主が{}人います", pl.col("_at"), pl.col("_heads"))))

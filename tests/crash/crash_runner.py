@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -56,15 +55,26 @@ def _child(req: dict) -> None:
 
 
 def serve() -> None:
-    # Warm up: the imports and lru caches every rehearsal needs, and one throwaway rehearsal so
-    # lazily imported modules (alembic env, jinja2, xlsxwriter, ADBC) are loaded before forking.
+    # Warm up imports and lru caches (definitions, code tables, layouts) once, before forking.
+    # Nothing here may start a thread pool: polars (the validation gate) is not fork-safe once
+    # its pool is running, so the runner imports it but never runs a query.
     warm = json.loads(sys.stdin.readline())
-    from kikan_hub.pipeline.manifest import load_manifest
-    from kikan_hub.pipeline.rehearsal import rehearse
+    import alembic.command  # noqa: F401
+    import jinja2  # noqa: F401
+    import xlsxwriter  # noqa: F401
     import adbc_driver_postgresql.dbapi  # noqa: F401  (PostgreSQL loads in-process)
+    import kikan_hub.gaiji.report  # noqa: F401
+    import kikan_hub.gaiji.resolve  # noqa: F401
+    import kikan_hub.validation.engine  # noqa: F401
+    import kikan_hub.validation.reports  # noqa: F401
+    from kikan_hub.pipeline.manifest import load_manifest
+    from kikan_hub.pipeline.rehearsal import rehearse  # noqa: F401
+    from kikan_hub.store.schema import build_metadata
+    from kikan_hub.validation.catalogue import load_catalogue
 
-    with tempfile.TemporaryDirectory() as tmp:
-        rehearse(load_manifest(Path(warm["manifest"])), f"sqlite:///{tmp}/warm.db", Path(tmp) / "run")
+    load_manifest(Path(warm["manifest"]))
+    build_metadata()
+    load_catalogue()
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         req = json.loads(line)
