@@ -165,7 +165,7 @@ def make_offline(site: Path) -> int:
                 removed += 1
                 return ""
             local = (page.parent / src).resolve()
-            return f"<script>{local.read_text(encoding='utf-8', errors='replace')}</script>" if local.is_file() else ""
+            return f"<script>{local.read_text(encoding='utf-8')}</script>" if local.is_file() else ""
 
         def link(m: re.Match) -> str:
             nonlocal removed
@@ -179,7 +179,7 @@ def make_offline(site: Path) -> int:
                 return ""
             local = (page.parent / url).resolve()
             if "stylesheet" in tag and local.is_file():
-                return f"<style>{local.read_text(encoding='utf-8', errors='replace')}</style>"
+                return f"<style>{local.read_text(encoding='utf-8')}</style>"
             if "icon" in tag or "preconnect" in tag or "prefetch" in tag:
                 return ""
             return tag
