@@ -153,12 +153,31 @@ def _quarantine_table(run_id: str, f: ManifestFile, rtype: str, batch: pa.Record
     }, schema=QUARANTINE_SCHEMA)
 
 
+def _reader_errors(batch: pa.RecordBatch) -> RowErrors:
+    """The reader's findings (READ-*) as the first failures of each row."""
+    errors = RowErrors(batch.num_rows)
+    errors.seed(batch.column("_error_rule").to_pylist(), batch.column("_error_field").to_pylist(),
+                batch.column("_error_message").to_pylist())
+    return errors
+
+
+def _account(run_id: str, f: ManifestFile, rtype: str, batch: pa.RecordBatch, bad: np.ndarray, errors: RowErrors,
+             writers: _Writers, counts: Counts, rule_counts: dict[str, int]) -> None:
+    """Quarantine the failed rows of a batch and count: read = loaded + quarantined, always."""
+    if bad.any():
+        writers.quarantine_rows(f.id, _quarantine_table(run_id, f, rtype, batch, bad, errors))
+        for r in errors.rules[bad]:
+            for rid in r.split(","):
+                rule_counts[rid] += 1
+    counts.read += batch.num_rows
+    counts.loaded += int((~bad).sum())
+    counts.quarantined += int(bad.sum())
+
+
 def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype: str, batch: pa.RecordBatch,
                         chars: CharacterStage, writers: _Writers, counts: Counts, rule_counts: dict[str, int]) -> None:
     n = batch.num_rows
-    errors = RowErrors(n)
-    errors.seed(batch.column("_error_rule").to_pylist(), batch.column("_error_field").to_pylist(),
-                batch.column("_error_message").to_pylist())
+    errors = _reader_errors(batch)
     reader_bad = errors.failed
     clean_idx = np.flatnonzero(~reader_bad)
     tables = all_tables()
@@ -186,23 +205,13 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
                 errors.rules[i], errors.fields[i], errors.messages[i] = (
                     sub_errors.rules[j], sub_errors.fields[j], sub_errors.messages[j])
         good_mask = ~errors.failed
-    bad = ~good_mask
-    if bad.any():
-        writers.quarantine_rows(f.id, _quarantine_table(run_id, f, rtype, batch, bad, errors))
-        for r in errors.rules[bad]:
-            for rid in r.split(","):
-                rule_counts[rid] += 1
-    counts.read += n
-    counts.loaded += int(good_mask.sum())
-    counts.quarantined += int(bad.sum())
+    _account(run_id, f, rtype, batch, ~good_mask, errors, writers, counts, rule_counts)
 
 
 def _process_control_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype: str, batch: pa.RecordBatch,
                            writers: _Writers, state: _FileState, counts: Counts, rule_counts: dict[str, int]) -> None:
     n = batch.num_rows
-    errors = RowErrors(n)
-    errors.seed(batch.column("_error_rule").to_pylist(), batch.column("_error_field").to_pylist(),
-                batch.column("_error_message").to_pylist())
+    errors = _reader_errors(batch)
     bad = errors.failed
     field_names = [c for c in batch.schema.names if not c.startswith("_")]
     rows = batch.to_pylist()
@@ -217,14 +226,7 @@ def _process_control_batch(run_id: str, manifest: Manifest, f: ManifestFile, rty
             "fields_json": json.dumps(fields, ensure_ascii=False, sort_keys=True), "_run_id": run_id,
             "_fields": fields,
         })
-    if bad.any():
-        writers.quarantine_rows(f.id, _quarantine_table(run_id, f, rtype, batch, bad, errors))
-        for r in errors.rules[bad]:
-            for rid in r.split(","):
-                rule_counts[rid] += 1
-    counts.read += n
-    counts.loaded += int((~bad).sum())
-    counts.quarantined += int(bad.sum())
+    _account(run_id, f, rtype, batch, bad, errors, writers, counts, rule_counts)
 
 
 def batch_rows_default() -> int:
