@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kikan_hub.adapters.reader import read_file, reconcile_trailer
+from kikan_hub.adapters.reader import _sum_values, read_file, reconcile_trailer
 from kikan_hub.layouts.isl import LINEAGE_COLUMNS, all_tables
 from kikan_hub.mapping.engine import arrow_type, map_batch
 from kikan_hub.mapping.row_errors import RowErrors
@@ -437,4 +437,7 @@ def _collect_control_values(f: ManifestFile, rtype: str, batch: pa.RecordBatch, 
                     if len(piece) == fld.length and piece.isdigit():
                         values[i] = piece.decode("ascii")
                 col = pa.array(values, col.type)
-        state.data_values[of].append(col)
+        # Fold into a running total (one value) instead of keeping every batch's column:
+        # holding them grew memory with the input size (~14 bytes per record for a 10-digit key).
+        total = _sum_values([col, *state.data_values[of]])
+        state.data_values[of] = [pa.array([total], pa.decimal128(38, max(0, -total.as_tuple().exponent)))]

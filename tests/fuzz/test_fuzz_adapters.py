@@ -137,9 +137,14 @@ def test_reader_every_codec_mutated(tmp_path_factory, name, texts, muts, term, c
             seen.append((r["_record_no"], r["_offset"], len(r["_raw"])))
     seen.sort()
     assert [n for n, _, _ in seen] == list(range(1, len(seen) + 1))
-    # Records tile the file: nothing is skipped except terminators.
-    covered = sum(n for _, _, n in seen) + len(seen) * len(sep)
-    assert abs(covered - len(data)) <= len(sep) + 1 or not seen
+    # Records tile the file in order: between two records only a terminator, after the last
+    # one only a terminator / EOF mark — no byte of the source is skipped.
+    pos = 0
+    for _, off, n in seen:
+        gap = data[pos:off]
+        assert off >= pos and len(gap) <= 2 and set(gap) <= set(b"\r\n"), (pos, off, gap)
+        pos = off + n
+    assert len(data) - pos <= 3 and set(data[pos:]) <= set(b"\r\n\x1a"), data[pos:]
     if not muts and not cut:
         assert len(seen) == len(texts)
 
@@ -199,6 +204,18 @@ def test_layout_loader_mutated_definitions(data):
         parse_legacy_layout(doc)
     except LayoutError as exc:
         assert str(exc)
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
+    "fuzz finding: layouts/legacy.py _Parser.control() tests `count not in names` before checking the "
+    "value is a string, so `control: {count: []}` raises TypeError (a traceback from kikan rehearse) "
+    "instead of LayoutError. Outside this change's scope; reported."))
+def test_layout_control_count_not_a_string_is_a_layout_error():
+    import copy
+    doc = copy.deepcopy(VALID)
+    doc["record_types"][2]["control"]["count"] = []
+    with pytest.raises(LayoutError):
+        parse_legacy_layout(doc)
 
 
 @fuzz(200)
