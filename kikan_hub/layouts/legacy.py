@@ -460,6 +460,8 @@ class _Parser:
             raise self.fail(f"{where}: control must be a mapping {{count: field, hash_total: {{field, of}}}}")
         self._unknown(data, {"count", "hash_total"}, f"{where}, control")
         count = data.get("count")
+        if count is not None and not isinstance(count, str):
+            raise self.fail(f"{where}, control: count must name a field, got {count!r}")
         if count is not None and count not in names:
             raise self.fail(f"{where}, control: count names field {count!r}, which this record type does not have")
         ht_field = ht_of = None
@@ -468,6 +470,8 @@ class _Parser:
             if not isinstance(ht, dict) or set(ht) != {"field", "of"}:
                 raise self.fail(f"{where}, control: hash_total must be {{field: <trailer field>, of: <data field>}}")
             ht_field, ht_of = ht["field"], ht["of"]
+            if not isinstance(ht_field, str) or not isinstance(ht_of, str):
+                raise self.fail(f"{where}, control: hash_total field and of must name fields, got {ht!r}")
             if ht_field not in names:
                 raise self.fail(f"{where}, control: hash_total field {ht_field!r} is not a field of this record type")
         return Control(count=count, hash_total_field=ht_field, hash_total_of=ht_of)

@@ -11,3 +11,7 @@ class ConfigError(Exception):
         self.path = Path(path) if path else None
         self.message = message
         super().__init__(f"{self.path}: {message}" if self.path else message)
+
+
+class RunOutputError(ConfigError):
+    """The run's own output (reports, summary) could not be written; says whether the store was loaded."""

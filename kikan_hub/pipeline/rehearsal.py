@@ -29,6 +29,7 @@ from kikan_hub.mapping.engine import arrow_type, map_batch
 from kikan_hub.mapping.row_errors import RowErrors
 from kikan_hub.pipeline.characters import CharacterStage
 from kikan_hub.pipeline.faults import checkpoint
+from kikan_hub.pipeline.errors import RunOutputError
 from kikan_hub.pipeline.manifest import Manifest, ManifestFile
 from kikan_hub.store.loader import StagedRun, load_run, record_attempt
 from kikan_hub.validation.catalogue import level_for, load_catalogue
@@ -393,6 +394,20 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
     from kikan_hub.store.bulk_job import peak_rss_mib
 
     summary["memory"] = {"rehearsal_peak_rss_mib": round(peak_rss_mib(), 1), **load_facts}
+    try:
+        _write_outputs(run_dir, run_id, summary, chars, validation, timings)
+    except OSError as exc:
+        done = ("ストアへのロードは完了しています (the store WAS loaded)" if status == "loaded"
+                else "ストアは変更されていません (the store was left as it was)")
+        raise RunOutputError(run_dir, f"レポート・summary.json を書けませんでした: {exc.strerror or exc} — {done}; "
+                                      f"run {run_id}. 空きを作って同じ入力で再実行すると同じ結果になります") from None
+    engine.dispose()
+    return RunResult(exit_code=0 if status == "loaded" else 1, run_id=run_id, run_dir=run_dir, summary=summary,
+                     store_url=store_url)
+
+
+def _write_outputs(run_dir: Path, run_id: str, summary: dict, chars: CharacterStage, validation,
+                   timings: dict) -> None:
     summary["reports"] = {"gaiji_fidelity": {k: str(v) for k, v in chars.write_report(run_dir / "report", run_id).items()}}
     if validation is not None:
         from kikan_hub.validation.engine import quarantine_counts
@@ -408,9 +423,6 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
     tmp = run_dir / "summary.json.tmp"
     tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, run_dir / "summary.json")
-    engine.dispose()
-    return RunResult(exit_code=0 if status == "loaded" else 1, run_id=run_id, run_dir=run_dir, summary=summary,
-                     store_url=store_url)
 
 
 def _collect_control_values(f: ManifestFile, rtype: str, batch: pa.RecordBatch, state: _FileState) -> None:

@@ -206,10 +206,6 @@ def test_layout_loader_mutated_definitions(data):
         assert str(exc)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "fuzz finding: layouts/legacy.py _Parser.control() tests `count not in names` before checking the "
-    "value is a string, so `control: {count: []}` raises TypeError (a traceback from kikan rehearse) "
-    "instead of LayoutError. Outside this change's scope; reported."))
 def test_layout_control_count_not_a_string_is_a_layout_error():
     import copy
     doc = copy.deepcopy(VALID)
