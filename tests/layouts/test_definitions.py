@@ -210,7 +210,6 @@ def test_nengo_eras():
     assert all(len(k) == 2 for k in data["codes"]) and all(len(v) == 1 for v in data["isl_to_kizon"].values())
 
 
-@pytest.mark.skipif(importlib.util.find_spec("kikan_hub.layouts.isl") is None, reason="kikan_hub.layouts.isl not written yet")
 @pytest.mark.parametrize("path", DEF_FILES, ids=ids(DEF_FILES))
 def test_loads_through_isl(path):
     isl = importlib.import_module("kikan_hub.layouts.isl")

@@ -14,9 +14,10 @@ from kikan_hub.modules import juki
 
 @pytest.fixture(scope="module")
 def rehearsed(tmp_path_factory):
-    gen = pytest.importorskip("kikan_hub.sample.generator")
-    manifest_mod = pytest.importorskip("kikan_hub.pipeline.manifest")
-    rehearsal = pytest.importorskip("kikan_hub.pipeline.rehearsal")
+    import kikan_hub.pipeline.manifest as manifest_mod
+    import kikan_hub.pipeline.rehearsal as rehearsal
+    import kikan_hub.sample.generator as gen
+
     base = tmp_path_factory.mktemp("gt")
     out = base / "sample"
     gen.generate(gen.SampleOptions(residents=400, out=out, seed=11, defect_rate=0.0))

@@ -1,7 +1,6 @@
 """`kikan validate --store … --run-dir … --ge-suite DIR`: report/ from the store, GE suite + offline Data Docs."""
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
@@ -61,7 +60,6 @@ def test_validate_command_writes_reports(store_with_data, tmp_path):
     assert (run / "report" / "report.xlsx").exists() and (run / "report" / "report_市民課.html").exists()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("great_expectations") is None, reason="great_expectations not installed")
 def test_ge_suite_and_offline_data_docs(store_with_data, tmp_path):
     url, truth = store_with_data
     run, ge = tmp_path / "run", tmp_path / "ge"

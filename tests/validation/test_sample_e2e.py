@@ -31,8 +31,6 @@ def _rehearsed(tmp: Path, residents: int, seed: int, defect_rate: str | None = N
     if defect_rate is not None:
         args += ["--defect-rate", defect_rate]
     p = kikan(*args)
-    if p.returncode == 2 and "No such command" in (p.stderr + p.stdout):
-        pytest.skip("kikan sample is not there yet")
     assert p.returncode == 0, p.stdout + p.stderr
     run = tmp / "run"
     p = kikan("rehearse", str(out / "manifest.yaml"), "--store", f"sqlite:///{tmp / 'kikan.db'}", "--run-dir", str(run), "--quiet")
