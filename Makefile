@@ -13,6 +13,11 @@ DEMO_RESIDENTS ?= 2000
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+# The tests also need their extras (pytest, hypothesis, schemathesis, Great Expectations …).
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
@@ -20,13 +25,13 @@ demo: $(VENV)/.installed
 	$(KIKAN) sample --residents $(DEMO_RESIDENTS) --out $(DEMO_DIR)/extract --seed 42
 	$(KIKAN) rehearse $(DEMO_DIR)/extract/manifest.yaml --store sqlite:///$(DEMO_DIR)/kikan.db --run-dir $(DEMO_DIR)/run
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-test
 	$(PY) -m pytest -q -n 2
 
-test-fast: $(VENV)/.installed
+test-fast: $(VENV)/.installed-test
 	$(PY) -m pytest -q -n 2 -m "not slow"
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-test
 	$(PY) bench/rehearsal.py
 
 clean:
