@@ -413,6 +413,25 @@ def _batch(schema: pa.Schema, record_no: np.ndarray, offsets: np.ndarray, raw: p
 # --------------------------------------------------------------------------- fixed-width
 
 
+def _scan_chunks(fr: "FileRead", frame) -> Iterator[RecordBatchOf]:
+    """Read the file in chunks (bounded memory), hashing as it goes; ``frame(data, buf, base)``
+    returns (bytes consumed, batches). Returns (the unconsumed tail, its file offset)."""
+    sha = hashlib.sha256()
+    base = 0
+    carry = b""
+    with open(fr.path, "rb") as fh:
+        while chunk := fh.read(fr.chunk_size):
+            sha.update(chunk)
+            fr.stats.size += len(chunk)
+            data = carry + chunk if carry else chunk
+            cut, batches = frame(data, np.frombuffer(data, dtype=np.uint8), base)
+            yield from batches
+            carry = data[cut:]
+            base += cut
+    fr.stats.sha256 = sha.hexdigest()
+    return carry, base
+
+
 class _FixedReader:
     def __init__(self, fr: FileRead) -> None:
         self.fr = fr
@@ -434,44 +453,35 @@ class _FixedReader:
                 self.codes.append((rt, np.frombuffer(cb, dtype=np.uint8)))
         self.by_code = {bytes(cb): rt for rt, cb in self.codes}
 
+    def _frame(self, data: bytes, buf: np.ndarray, base: int) -> tuple[int, Iterator[RecordBatchOf]]:
+        """Cut a chunk into whole records (by terminator, or by record length for fixed blocks)."""
+        term = self.layout.terminator
+        if term == "none":
+            n = len(data) // self.L
+            cut = n * self.L
+            starts = np.arange(n, dtype=np.int64) * self.L
+            lengths = np.full(n, self.L, dtype=np.int64)
+        else:
+            nl = np.flatnonzero(buf == 0x0A)
+            if len(nl) == 0:
+                return 0, iter(())
+            cut = int(nl[-1]) + 1
+            starts = np.empty(len(nl), dtype=np.int64)
+            starts[0] = 0
+            starts[1:] = nl[:-1] + 1
+            ends = nl.astype(np.int64)
+            if term == "crlf":
+                has_cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 0x0D)
+                ends = ends - has_cr
+            lengths = ends - starts
+        if not len(starts):
+            return cut, iter(())
+        return cut, self.process(data, buf, starts, lengths, base)
+
     def run(self) -> Iterator[RecordBatchOf]:
         fr = self.fr
-        sha = hashlib.sha256()
         term = self.layout.terminator
-        base = 0
-        carry = b""
-        with open(fr.path, "rb") as fh:
-            while True:
-                chunk = fh.read(fr.chunk_size)
-                if not chunk:
-                    break
-                sha.update(chunk)
-                fr.stats.size += len(chunk)
-                data = carry + chunk if carry else chunk
-                buf = np.frombuffer(data, dtype=np.uint8)
-                if term == "none":
-                    n = len(data) // self.L
-                    cut = n * self.L
-                    starts = np.arange(n, dtype=np.int64) * self.L
-                    lengths = np.full(n, self.L, dtype=np.int64)
-                else:
-                    nl = np.flatnonzero(buf == 0x0A)
-                    if len(nl) == 0:
-                        carry = data
-                        continue
-                    cut = int(nl[-1]) + 1
-                    starts = np.empty(len(nl), dtype=np.int64)
-                    starts[0] = 0
-                    starts[1:] = nl[:-1] + 1
-                    ends = nl.astype(np.int64)
-                    if term == "crlf":
-                        has_cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 0x0D)
-                        ends = ends - has_cr
-                    lengths = ends - starts
-                if len(starts):
-                    yield from self.process(data, buf, starts, lengths, base)
-                carry = data[cut:]
-                base += cut
+        carry, base = yield from _scan_chunks(fr, self._frame)
         # the tail: a last record without terminator, and/or the EOF marker
         tail = carry
         marker = self.layout.eof_marker
@@ -483,7 +493,6 @@ class _FixedReader:
         if tail:
             buf = np.frombuffer(tail, dtype=np.uint8)
             yield from self.process(tail, buf, np.zeros(1, dtype=np.int64), np.array([len(tail)], dtype=np.int64), base)
-        fr.stats.sha256 = sha.hexdigest()
         fr.stats.complete = True
 
     def _matrix(self, buf: np.ndarray, starts: np.ndarray, uniform_stride: int | None) -> np.ndarray:
@@ -624,32 +633,20 @@ class _DelimitedReader:
         self.by_code = self.layout.by_code()
         self.header_pending = self.layout.header
 
+    def _frame(self, data: bytes, buf: np.ndarray, base: int) -> tuple[int, Iterator[RecordBatchOf]]:
+        """Cut a chunk at the line ends that lie outside quotes."""
+        nl = np.flatnonzero(buf == 0x0A)
+        if len(nl):
+            parity = np.cumsum(buf == self.quote, dtype=np.uint8) & 1
+            nl = nl[parity[nl] == 0]
+        if len(nl) == 0:
+            return 0, iter(())
+        starts = np.concatenate([[0], nl[:-1] + 1]).astype(np.int64)
+        return int(nl[-1]) + 1, self.process(data, starts, nl.astype(np.int64), base)
+
     def run(self) -> Iterator[RecordBatchOf]:
         fr = self.fr
-        sha = hashlib.sha256()
-        base = 0
-        carry = b""
-        with open(fr.path, "rb") as fh:
-            while True:
-                chunk = fh.read(fr.chunk_size)
-                if not chunk:
-                    break
-                sha.update(chunk)
-                fr.stats.size += len(chunk)
-                data = carry + chunk if carry else chunk
-                buf = np.frombuffer(data, dtype=np.uint8)
-                nl = np.flatnonzero(buf == 0x0A)
-                if len(nl):
-                    parity = np.cumsum(buf == self.quote, dtype=np.uint8) & 1
-                    nl = nl[parity[nl] == 0]
-                if len(nl) == 0:
-                    carry = data
-                    continue
-                cut = int(nl[-1]) + 1
-                starts = np.concatenate([[0], nl[:-1] + 1]).astype(np.int64)
-                yield from self.process(data, starts, nl.astype(np.int64), base)
-                carry = data[cut:]
-                base += cut
+        carry, base = yield from _scan_chunks(fr, self._frame)
         tail = carry
         marker = self.layout.eof_marker
         if marker is not None and tail and tail[-1] == marker:
@@ -657,7 +654,6 @@ class _DelimitedReader:
             fr.stats.eof_marker_seen = True
         if tail:
             yield from self.process(tail, np.zeros(1, dtype=np.int64), np.array([len(tail)], dtype=np.int64), base)
-        fr.stats.sha256 = sha.hexdigest()
         fr.stats.complete = True
 
     def process(self, data: bytes, starts: np.ndarray, ends: np.ndarray, base: int) -> Iterator[RecordBatchOf]:
