@@ -371,7 +371,6 @@ def convert_strings(f: Field, strings: pa.Array, errors: _Errors, messages_prefi
 def convert_fixed_field(f: Field, block: np.ndarray, codec: Codec, offsets: np.ndarray, errors: _Errors,
                         max_byte: int | None = None) -> pa.Array:
     """One field's n×w byte block → its output column. ``offsets``: absolute offsets of the records."""
-    n = block.shape[0]
     if f.type in ("zoned", "packed"):
         values, valid = decode_zoned(block) if f.type == "zoned" else decode_packed(block)
         blank = _all_equal_byte(block, codec.space) | (_all_equal_byte(block, b" ") if codec.space != b" " else False)
@@ -763,7 +762,7 @@ class _DelimitedReader:
 # --------------------------------------------------------------------------- trailer control
 
 
-def _sum_values(arrays: Iterable[pa.Array]) -> Decimal:
+def sum_values(arrays: Iterable[pa.Array]) -> Decimal:
     total = Decimal(0)
     for a in arrays:
         if isinstance(a, pa.ChunkedArray):
@@ -822,7 +821,7 @@ def reconcile_trailer(layout: LegacyLayout, control_rows: list[dict[str, Any]],
             checks.append(("count", ctl.count, None, Decimal(data_count)))
         if ctl.hash_total_field:
             checks.append(("hash_total", ctl.hash_total_field, ctl.hash_total_of,
-                           _sum_values(data_values.get(ctl.hash_total_of or "", []))))
+                           sum_values(data_values.get(ctl.hash_total_of or "", []))))
         for kind, fld, of, actual in checks:
             if not rows:
                 results.append({"record_type": rt.name, "kind": kind, "field": fld, "of": of, "expected": None,

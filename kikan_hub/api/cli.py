@@ -1,7 +1,6 @@
 """The `kikan` command line: the one entry point that wires the hub's parts to a user."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Optional

@@ -7,6 +7,7 @@ vectorised over the batch; only distinct code values go through Python.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -46,6 +47,18 @@ def _translate(values: pa.Array, mapping: dict[str, str]) -> tuple[pa.Array, np.
     nonempty = pc.fill_null(pc.greater(pc.utf8_length(values), 0), False)
     unmapped = pc.and_(nonempty, pc.is_null(idx)).to_numpy(zero_copy_only=False)
     return out, unmapped
+
+
+@lru_cache(maxsize=64)
+def _code_values(code_id: str) -> pa.Array:
+    return pa.array(sorted(load_code_table(code_id).codes), pa.string())
+
+
+def _not_in_code_table(values: pa.Array, code_id: str) -> np.ndarray:
+    """Mask of non-empty values that are not codes of the table (the table's value set is built once)."""
+    nonempty = pc.fill_null(pc.greater(pc.utf8_length(values), 0), False)
+    known = pc.is_in(values, value_set=_code_values(code_id))
+    return pc.and_(nonempty, pc.invert(known)).to_numpy(zero_copy_only=False)
 
 
 def _cast(values: pa.Array, typ: pa.DataType) -> pa.Array:
@@ -98,8 +111,7 @@ def map_batch(batch: pa.RecordBatch, target: TargetSpec, table: Table,
                        f"コード値が変換表{'「' + spec.code_map_name + '」' if spec.code_map_name else ''}にありません",
                        item=col.name)
         if col.item and col.item.code:
-            table_codes = load_code_table(col.item.code).codes
-            _, unknown = _translate(values.cast(pa.string()), {k: k for k in table_codes})
+            unknown = _not_in_code_table(values.cast(pa.string()), col.item.code)
             errors.add(unknown, "MAP-CODE", f"{col.item.name}({spec.source})",
                        f"コード値がコード表「{col.item.code}」にありません", item=col.name)
         cols[col.name] = _cast(values, typ)

@@ -72,6 +72,7 @@ def parse_dates(values: pa.Array, fmt: str, era_codes: dict[str, str] | None = N
     codes = lit.view(np.uint32).reshape(n, 8)
     reason = np.full(n, None, dtype=object)
     era_idx = np.full(n, -1, dtype=np.int64)
+    bad_era = np.zeros(n, dtype=bool)
 
     if fmt == "western":
         d, ok = _digits(codes[:, :8])
@@ -142,7 +143,7 @@ def parse_dates(values: pa.Array, fmt: str, era_codes: dict[str, str] | None = N
         unknown = unknown | (has_txt & ~era_bad & ~range_bad)
     else:
         has_txt = np.zeros(n, dtype=bool)
-    invalid = bad_digits | range_bad | era_bad | (ok == False) & ~empty & (reason != None)  # noqa: E712
+    invalid = bad_digits | bad_era | range_bad | era_bad
     if not unknown_allowed:
         nc = unknown & ~invalid
         reason[nc & non_calendar] = "暦上に存在しない日付です"

@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kikan_hub.adapters.reader import _sum_values, read_file, reconcile_trailer
-from kikan_hub.layouts.isl import LINEAGE_COLUMNS, all_tables
+from kikan_hub.adapters.reader import sum_values, read_file, reconcile_trailer
+from kikan_hub.layouts.isl import all_tables
 from kikan_hub.mapping.engine import arrow_type, map_batch
 from kikan_hub.mapping.row_errors import RowErrors
 from kikan_hub.pipeline.characters import CharacterStage
@@ -177,7 +177,6 @@ def _account(run_id: str, f: ManifestFile, rtype: str, batch: pa.RecordBatch, ba
 
 def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype: str, batch: pa.RecordBatch,
                         chars: CharacterStage, writers: _Writers, counts: Counts, rule_counts: dict[str, int]) -> None:
-    n = batch.num_rows
     errors = _reader_errors(batch)
     reader_bad = errors.failed
     clean_idx = np.flatnonzero(~reader_bad)
@@ -211,7 +210,6 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
 
 def _process_control_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype: str, batch: pa.RecordBatch,
                            writers: _Writers, state: _FileState, counts: Counts, rule_counts: dict[str, int]) -> None:
-    n = batch.num_rows
     errors = _reader_errors(batch)
     bad = errors.failed
     field_names = [c for c in batch.schema.names if not c.startswith("_")]
@@ -451,5 +449,5 @@ def _collect_control_values(f: ManifestFile, rtype: str, batch: pa.RecordBatch, 
                 col = pa.array(values, col.type)
         # Fold into a running total (one value) instead of keeping every batch's column:
         # holding them grew memory with the input size (~14 bytes per record for a 10-digit key).
-        total = _sum_values([col, *state.data_values[of]])
+        total = sum_values([col, *state.data_values[of]])
         state.data_values[of] = [pa.array([total], pa.decimal128(38, max(0, -total.as_tuple().exponent)))]
