@@ -1,20 +1,35 @@
-"""One bulk load as a single transaction through ADBC, described by a JSON-able job.
+"""The bulk-load child: one transaction through ADBC, fed a stream of framed commands on stdin.
 
-SQLite loads run this in a child process (`python -m kikan_hub.store.bulk_job`): the ADBC
-driver carries its own copy of the SQLite library, and two copies in one process would
-not see each other's POSIX locks (the "multiple copies of SQLite" hazard), so the parent
-keeps Python's sqlite3 and the child keeps ADBC's. PostgreSQL runs it in-process.
+Every load runs in a child process (`python -m kikan_hub.store.bulk_job`):
+- SQLite: the ADBC driver carries its own copy of the SQLite library, and two copies in one
+  process would not see each other's POSIX locks (the "multiple copies of SQLite" hazard),
+  so the parent keeps Python's sqlite3 and the child keeps ADBC's;
+- both databases: the rehearsal streams batches here while it is still reading, so the
+  inserts run on the second core, and the load's memory is not the rehearsal's.
+
+Protocol (parent → child, stdin): frames of one JSON header line, followed by ``bytes``
+bytes of payload where the header says so::
+
+    {"op": "begin", "dialect", "database", "deletes": [[table, column, value]]}
+    {"op": "ingest", "table", "bytes": n}  + an Arrow IPC stream of n bytes
+    {"op": "end_table", "table"}
+    {"op": "insert", "table", "row": {column: value}, "casts": {column: SQL type}}
+    {"op": "commit"}
+
+Nothing is committed before ``commit``: end of input without it (the parent failed, was
+killed, or the gate rejected the run) rolls the transaction back. The child answers on
+stdout with one JSON line: {"ok": true, "peak_rss_mib", "busy_s"} or {"error": "..."}.
 This module must not import sqlite3 or SQLAlchemy.
 """
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+import time
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from kikan_hub.pipeline.faults import checkpoint  # a leaf module (imports nothing of the hub)
 
@@ -33,52 +48,105 @@ def _for_sqlite(tbl: pa.Table) -> pa.Table:
     return pa.table(cols, names=tbl.column_names)
 
 
-def connect(job: dict[str, Any]):
-    if job["dialect"] == "sqlite":
+def _connect(dialect: str, database: str):
+    if dialect == "sqlite":
         import adbc_driver_sqlite.dbapi as adbc
-        return adbc.connect(job["database"])
+        return adbc.connect(database)
     import adbc_driver_postgresql.dbapi as adbc
-    return adbc.connect(job["database"])
+    return adbc.connect(database)
 
 
-def execute_job(job: dict[str, Any]) -> None:
-    """job: dialect, database, deletes [[table, column, value]], ingest [[table, parquet path]], inserts [[table, {col: val}]]."""
-    sqlite = job["dialect"] == "sqlite"
-    conn = connect(job)
-    try:
-        cur = conn.cursor()
-        if sqlite:
-            cur.execute("PRAGMA busy_timeout=60000")
-            cur.execute("PRAGMA cache_size=-131072")  # 128 MiB of pages: the primary-key B-trees stay in memory
-            cur.execute("PRAGMA temp_store=MEMORY")
+class _Transaction:
+    """The child's side: applies commands to one open transaction."""
+
+    def __init__(self, dialect: str, database: str) -> None:
+        self.sqlite = dialect == "sqlite"
+        self.conn = _connect(dialect, database)
+        self.cur = self.conn.cursor()
+        if self.sqlite:
+            self.cur.execute("PRAGMA busy_timeout=60000")
+            self.cur.execute("PRAGMA cache_size=-131072")  # 128 MiB of pages: the primary-key B-trees stay in memory
+            self.cur.execute("PRAGMA temp_store=MEMORY")
         checkpoint("load:connected")
-        for table, column, value in job.get("deletes", []):
-            ph = "?" if sqlite else "$1"
-            cur.execute(f"DELETE FROM {_q(table)} WHERE {_q(column)} = {ph}", parameters=(value,))
-            checkpoint("load:after_delete")
-        checkpoint("load:after_deletes")
-        for table, path in job.get("ingest", []):
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=int(job.get("batch_rows") or 65536)):
-                tbl = pa.Table.from_batches([batch])
-                cur.adbc_ingest(table, _for_sqlite(tbl) if sqlite else tbl, mode="append")
-                checkpoint("load:ingest_batch")
-            checkpoint("load:after_table")
-        for table, row in job.get("inserts", []):
-            cols = list(row)
-            marks = ", ".join("?" if sqlite else f"${i}" for i in range(1, len(cols) + 1))
-            cur.execute(f"INSERT INTO {_q(table)} ({', '.join(_q(c) for c in cols)}) VALUES ({marks})",
-                        parameters=tuple(row[c] for c in cols))
+
+    def delete(self, table: str, column: str, value: Any) -> None:
+        ph = "?" if self.sqlite else "$1"
+        self.cur.execute(f"DELETE FROM {_q(table)} WHERE {_q(column)} = {ph}", parameters=(value,))
+        checkpoint("load:after_delete")
+
+    def ingest(self, table: str, tbl: pa.Table) -> None:
+        self.cur.adbc_ingest(table, _for_sqlite(tbl) if self.sqlite else tbl, mode="append")
+        checkpoint("load:ingest_batch")
+
+    def insert(self, table: str, row: dict, casts: dict[str, str]) -> None:
+        cols = list(row)
+        marks = ", ".join("?" if self.sqlite else f"${i}" + (f"::{casts[c]}" if c in casts else "")
+                          for i, c in enumerate(cols, 1))
+        self.cur.execute(f"INSERT INTO {_q(table)} ({', '.join(_q(c) for c in cols)}) VALUES ({marks})",
+                         parameters=tuple(row[c] for c in cols))
+
+    def commit(self) -> None:
         checkpoint("load:before_commit")
-        conn.commit()
+        self.conn.commit()
         checkpoint("load:after_commit")
-    except BaseException:
+
+    def rollback(self) -> None:
         try:
-            conn.rollback()
+            self.conn.rollback()
         except Exception:  # noqa: BLE001 — SQLite rolls back by itself on SQLITE_FULL / IOERR: keep the real error
             pass
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _read_exact(stream: BinaryIO, n: int) -> bytes:
+    data = stream.read(n)
+    if len(data) != n:
+        raise EOFError("the rehearsal stopped sending mid-batch")
+    return data
+
+
+def serve(stream: BinaryIO) -> dict:
+    """Apply the command stream; returns facts for the parent. Raises on any failure (rolled back)."""
+    tx: _Transaction | None = None
+    busy = 0.0
+    try:
+        for line in stream:
+            cmd = json.loads(line)
+            t0 = time.perf_counter()
+            op = cmd["op"]
+            if op == "begin":
+                tx = _Transaction(cmd["dialect"], cmd["database"])
+                for table, column, value in cmd.get("deletes", []):
+                    tx.delete(table, column, value)
+                checkpoint("load:after_deletes")
+            elif tx is None:
+                raise ValueError(f"bulk load: {op!r} before begin")
+            elif op == "ingest":
+                payload = _read_exact(stream, int(cmd["bytes"]))
+                tx.ingest(cmd["table"], pa.ipc.open_stream(payload).read_all())
+            elif op == "end_table":
+                checkpoint("load:after_table")
+            elif op == "insert":
+                tx.insert(cmd["table"], cmd["row"], cmd.get("casts", {}))
+            elif op == "commit":
+                tx.commit()
+                return {"ok": True, "peak_rss_mib": round(peak_rss_mib(), 1), "busy_s": round(busy, 2)}
+            else:
+                raise ValueError(f"bulk load: unknown command {op!r}")
+            busy += time.perf_counter() - t0
+        # End of input without commit: the parent gave up (rejected, failed or killed).
+        if tx is not None:
+            tx.rollback()
+        return {"rolled_back": True}
+    except BaseException:
+        if tx is not None:
+            tx.rollback()
         raise
     finally:
-        conn.close()
+        if tx is not None:
+            tx.close()
 
 
 def peak_rss_mib() -> float:
@@ -94,13 +162,12 @@ def peak_rss_mib() -> float:
 
 
 def main() -> int:
-    job = json.loads(sys.stdin.read())
     try:
-        execute_job(job)
+        result = serve(sys.stdin.buffer)
     except Exception as exc:  # the parent turns this into a user-facing StoreError
-        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}, ensure_ascii=False))
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}, ensure_ascii=False), flush=True)
         return 1
-    print(json.dumps({"ok": True, "peak_rss_mib": round(peak_rss_mib(), 1)}))
+    print(json.dumps(result), flush=True)
     return 0
 
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
 import subprocess
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +20,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, func, insert, select
 
-from kikan_hub.store.bulk_job import execute_job
 from kikan_hub.store.engine import StoreError
 from kikan_hub.store.schema import CONTROL, LEDGER, build_metadata
 
@@ -67,39 +69,135 @@ def _explain(msg: str) -> StoreError:
     return StoreError(f"ロードに失敗しました。ストアは変更されていません (load failed, store unchanged): {msg}")
 
 
-def load_run(engine: Engine, staged: StagedRun, ledger: dict, summary: dict, work_dir: Path | None = None,
-             batch_rows: int | None = None) -> None:
-    dialect = engine.dialect.name
-    row = _ledger_row(ledger, summary, _next_attempt(engine, staged.run_id))
-    deletes = [[t, "_source_file", key] for t in sorted(set(staged.target_tables) | set(staged.tables))
-               for key in staged.source_keys]
-    deletes += [[CONTROL, "source_key", key] for key in staged.source_keys]
-    ingest = [[t, str(p)] for t, p in sorted(staged.tables.items())]
-    if staged.controls:
-        ctl_path = (work_dir or Path(next(iter(staged.tables.values()), Path(".")).parent)) / "_control_records.parquet"
-        ctl_path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(staged.controls, schema=CONTROL_SCHEMA), ctl_path)
-        ingest.append([CONTROL, str(ctl_path)])
-    if dialect == "sqlite":
+class LoadSession:
+    """A bulk load running beside its producer: one transaction in the child, fed as batches arrive.
+
+    ``begin`` starts the child and deletes the source's earlier rows; ``ingest`` queues a batch
+    (a writer thread feeds the pipe, so the producer keeps reading while the child inserts);
+    ``commit`` adds the control records and the ledger row and commits; ``abort`` (or any
+    failure) rolls everything back. A failure in the child is raised, as a StoreError in
+    the user's words, by the next call.
+    """
+
+    QUEUE_BATCHES = 4  # batches in flight: bounds the producer's lead and the memory it holds
+
+    def __init__(self, engine: Engine, run_id: str, deletes: list[list], batch_rows: int | None = None) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise StoreError(f"no bulk-load path for {self.dialect}")
+        self.batch_rows = batch_rows or 65536
+        self.attempt = _next_attempt(engine, run_id)
+        if self.dialect == "sqlite":
+            database = engine.url.database
+        else:
+            database = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        engine.dispose()  # no pooled connection of ours stays open across the child's transaction
+        self._stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([sys.executable, "-m", "kikan_hub.store.bulk_job"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self._stderr)
+        self._queue: queue.Queue = queue.Queue(maxsize=self.QUEUE_BATCHES)
+        self._broken = threading.Event()
+        self._writer = threading.Thread(target=self._feed, name="kikan-load-feed", daemon=True)
+        self._writer.start()
+        self._result: dict | None = None
+        self._send({"op": "begin", "dialect": self.dialect, "database": database, "deletes": deletes})
+
+    # -- the producer's side ------------------------------------------------------------
+    def ingest(self, table: str, tbl: pa.Table) -> None:
+        if tbl.num_rows:
+            self._send({"op": "ingest", "table": table}, tbl)
+
+    def ingest_parquet(self, table: str, path: Path) -> None:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=self.batch_rows):
+            self.ingest(table, pa.Table.from_batches([batch]))
+        self.end_table(table)
+
+    def end_table(self, table: str) -> None:
+        self._send({"op": "end_table", "table": table})
+
+    def commit(self, ledger: dict, summary: dict, controls: list[dict] | None = None) -> dict:
+        if controls:
+            self.ingest(CONTROL, pa.Table.from_pylist(controls, schema=CONTROL_SCHEMA))
+            self.end_table(CONTROL)
+        row = _ledger_row(ledger, summary, self.attempt)
+        # JSON carries times as ISO text: SQLite keeps them so; PostgreSQL is told to cast them back.
+        casts = {k: "timestamptz" for k, v in row.items() if isinstance(v, dt.datetime)}
         row = {k: (v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v) for k, v in row.items()}
-        job = {"dialect": "sqlite", "database": engine.url.database}
-    elif dialect == "postgresql":
-        job = {"dialect": "postgresql",
-               "database": engine.url.set(drivername="postgresql").render_as_string(hide_password=False)}
-    else:
-        raise StoreError(f"no bulk-load path for {dialect}")
-    job.update(deletes=deletes, ingest=ingest, inserts=[[LEDGER, row]], batch_rows=batch_rows or 65536)
-    if dialect == "sqlite":
-        engine.dispose()  # no pooled sqlite3 connection stays open across the child's transaction
-        proc = subprocess.run([sys.executable, "-m", "kikan_hub.store.bulk_job"], input=json.dumps(job, default=str),
-                              capture_output=True, text=True)
-        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-        result = json.loads(lines[-1]) if lines else {"error": proc.stderr.strip()[-2000:] or f"exit {proc.returncode}"}
-        if proc.returncode != 0 or "error" in result:
-            raise _explain(result.get("error", ""))
-        return {"load_peak_rss_mib": result.get("peak_rss_mib")}
+        self._send({"op": "insert", "table": LEDGER, "row": row, "casts": {} if self.dialect == "sqlite" else casts})
+        self._send({"op": "commit"})
+        result = self._finish()
+        if "ok" not in result:
+            raise _explain(result.get("error", "the load ended without committing"))
+        return {"load_peak_rss_mib": result.get("peak_rss_mib"), "load_busy_s": result.get("busy_s")}
+
+    def abort(self) -> None:
+        """Roll back (end of input without commit) and wait for the child; never raises."""
+        try:
+            self._finish()
+        except Exception:  # noqa: BLE001 — aborting after another failure: that one is reported
+            pass
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _send(self, header: dict, tbl: pa.Table | None = None) -> None:
+        if self._broken.is_set() or self._result is not None:
+            raise _explain(self._finish().get("error", "the load has already ended"))
+        self._queue.put((header, tbl))
+
+    def _feed(self) -> None:
+        """Writer thread: serialise and write frames; a dead child (broken pipe) stops it."""
+        pipe = self.proc.stdin
+        try:
+            while (item := self._queue.get()) is not None:
+                header, tbl = item
+                payload = None
+                if tbl is not None:
+                    sink = pa.BufferOutputStream()
+                    with pa.ipc.new_stream(sink, tbl.schema) as w:
+                        w.write_table(tbl)
+                    payload = sink.getvalue()
+                    header = dict(header, bytes=payload.size)
+                pipe.write(json.dumps(header, default=str).encode() + b"\n")
+                if payload is not None:
+                    pipe.write(payload)
+            pipe.close()
+        except Exception:  # noqa: BLE001 — broken pipe: the child stopped; its own answer says why
+            self._broken.set()
+            while self._queue.get() is not None:  # drain, so that the producer never blocks on a dead child
+                pass
+
+    def _finish(self) -> dict:
+        """Close the input (a rollback unless commit was sent), wait for the child, keep its answer."""
+        if self._result is None:
+            self._queue.put(None)
+            self._writer.join()
+            out = self.proc.stdout.read().decode("utf-8", "replace")
+            self.proc.wait()
+            lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+            result = json.loads(lines[-1]) if lines else {}
+            if self.proc.returncode != 0 and "error" not in result:
+                self._stderr.seek(0)
+                said = self._stderr.read().decode("utf-8", "replace").strip()[-2000:]
+                result = {"error": f"exit {self.proc.returncode}" + (f": {said}" if said else "")}
+            self._stderr.close()
+            self._result = result
+        return self._result
+
+
+def source_deletes(source_keys: list[str], tables: list[str]) -> list[list]:
+    """The deletes that make a load replace the sources' earlier rows (canonical and control)."""
+    deletes = [[t, "_source_file", key] for t in sorted(set(tables)) for key in source_keys]
+    return deletes + [[CONTROL, "source_key", key] for key in source_keys]
+
+
+def load_run(engine: Engine, staged: StagedRun, ledger: dict, summary: dict, batch_rows: int | None = None) -> dict:
+    """Load staged Parquet in one transaction that replaces the sources' earlier rows."""
+    session = LoadSession(engine, staged.run_id,
+                          source_deletes(staged.source_keys, list(set(staged.target_tables) | set(staged.tables))),
+                          batch_rows)
     try:
-        execute_job(job)
-    except Exception as exc:
-        raise _explain(f"{type(exc).__name__}: {exc}") from None
-    return {}
+        for table, path in sorted(staged.tables.items()):
+            session.ingest_parquet(table, Path(path))
+        return session.commit(ledger, summary, staged.controls)
+    finally:
+        session.abort()

@@ -62,7 +62,6 @@ def serve() -> None:
     import alembic.command  # noqa: F401
     import jinja2  # noqa: F401
     import xlsxwriter  # noqa: F401
-    import adbc_driver_postgresql.dbapi  # noqa: F401  (PostgreSQL loads in-process)
     import kikan_hub.gaiji.report  # noqa: F401
     import kikan_hub.gaiji.resolve  # noqa: F401
     import kikan_hub.validation.engine  # noqa: F401
