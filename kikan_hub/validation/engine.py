@@ -6,7 +6,8 @@
 
 Row rules of one table are evaluated together in one polars ``select`` per batch of rows (a
 Parquet input is read batch by batch, never whole); group rules (history numbering, 世帯主 per
-household, cross-table references) run on lazy frames and read only their key columns. No
+household, cross-table references) read only their key columns, a large table one key-hash
+partition at a time (group_checks.py), so memory does not grow with the input. No
 sample size or cap ever touches a count: ``failed`` is the number of failing units and
 ``failures`` holds every one of them, in full (in memory while small, else in a Parquet spill
 file; ``sample`` keeps the first rows in memory for reports).
@@ -25,6 +26,7 @@ import pyarrow.parquet as pq
 
 from kikan_hub.layouts.isl import all_tables
 from kikan_hub.validation.catalogue import LEVEL_ORDER, Rule, gate_rules, gyomu_name, level_for, worst
+from kikan_hub.validation import group_checks  # noqa: F401 — registers the group checks
 from kikan_hub.validation.checks import GROUP_CHECKS, ROW_CHECKS, GroupOutcome, RowCheck
 
 BATCH_ROWS = 131072            # rows per batch of the row rules (memory ∝ batch, not table)
@@ -210,6 +212,13 @@ class _Spill:
         return Path(self._dir.name) / f"{name}.parquet"
 
 
+def _owned(df: pl.DataFrame) -> pl.DataFrame:
+    """A copy that holds only its own rows' bytes. A filtered or gathered string column still
+    points into its whole batch's buffers (string views): keeping a few failing rows of every
+    batch would keep every batch, and memory would grow with the table."""
+    return pl.from_arrow(df.to_arrow(compat_level=pl.CompatLevel.oldest()))  # type: ignore[return-value]
+
+
 class _Sink:
     """Failing rows of one rule, batch by batch: in memory up to SPILL_BYTES, then to Parquet."""
 
@@ -227,6 +236,7 @@ class _Sink:
     def add(self, df: pl.DataFrame) -> None:
         if df.height == 0:
             return
+        df = _owned(df)
         self.rows += df.height
         if self.sampled < SAMPLE_KEEP:
             self.sample.append(df.head(SAMPLE_KEEP - self.sampled))

@@ -1,7 +1,7 @@
 """Memory-bounded validation: batches, projected group reads and spilled failures change no count.
 
-The engine reads a Parquet input batch by batch (row rules), only the key columns (group rules),
-and writes a rule's failing rows to a spill file once they pass SPILL_BYTES. These tests force
+The engine reads a Parquet input batch by batch (row rules), only the key columns (group rules,
+a large table one key-hash partition at a time), and writes a rule's failing rows to a spill file once they pass SPILL_BYTES. These tests force
 every one of those paths on small data (tiny batches, spill from the first row) and compare
 with the in-memory, one-batch evaluation: same counts, same keys, same failure rows.
 """
@@ -13,7 +13,7 @@ import json
 import polars as pl
 import pytest
 
-import kikan_hub.validation.checks as checks
+import kikan_hub.validation.group_checks as group_checks
 import kikan_hub.validation.engine as engine
 from kikan_hub.validation.engine import validate_tables
 from kikan_hub.validation.reports import write_reports
@@ -48,7 +48,8 @@ def test_batches_and_spill_change_nothing(staged, tmp_path, monkeypatch):
     tables, truth, paths = staged
     whole = validate_tables(tables, batch_rows=10 ** 9)
     monkeypatch.setattr(engine, "SPILL_BYTES", 0)         # every failing row goes to the spill file
-    monkeypatch.setattr(checks, "COMPACT_ROWS", 113)      # group rules read their columns in many slices
+    monkeypatch.setattr(group_checks, "COMPACT_ROWS", 113)      # group rules read their columns in many slices
+    monkeypatch.setattr(group_checks, "PARTITION_ROWS", 150)    # ... and large tables in key-hash partitions
     spilled = validate_tables(paths, batch_rows=101, spill_dir=tmp_path)
     assert _summary(whole) == _summary(spilled)
     assert _keys(whole) == _keys(spilled)
