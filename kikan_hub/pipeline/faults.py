@@ -8,8 +8,8 @@
     KIKAN_FAULT_AT="load:after_delete=eacces"   # raise PermissionError(EACCES)
 
 Unset (the normal case) a checkpoint costs one dictionary lookup. The variable is inherited
-by the SQLite bulk-load child (``python -m kikan_hub.store.bulk_job``), so checkpoints inside
-the load fire there too. This module imports nothing of the hub (store/ may use it).
+by the bulk-load child (``python -m kikan_hub.store.bulk_job``), so checkpoints inside the
+load fire there too. This module imports nothing of the hub (store/ may use it).
 """
 from __future__ import annotations
 

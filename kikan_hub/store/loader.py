@@ -1,8 +1,10 @@
-"""Load a rehearsal's staged Parquet into the store in ONE transaction.
+"""Load into the store in ONE transaction, run by the bulk-load child (store/bulk_job.py).
 
-The source's earlier rows are deleted and the new rows bulk-inserted through ADBC (COPY on
-PostgreSQL, prepared batch inserts on SQLite) inside the same transaction as the ledger row,
-so a killed or failed load leaves the store exactly as it was.
+``LoadSession`` streams batches to the child as its producer makes them (a rehearsal sends
+each staged batch while it is still reading); ``load_run`` loads staged Parquet files the
+same way. The source's earlier rows are deleted and the new rows bulk-inserted through ADBC
+(COPY on PostgreSQL, prepared batch inserts on SQLite) inside the same transaction as the
+ledger row, so a killed or failed load leaves the store exactly as it was.
 """
 from __future__ import annotations
 
@@ -60,8 +62,12 @@ def record_attempt(engine: Engine, ledger: dict, summary: dict) -> None:
         conn.execute(insert(md.tables[LEDGER]), [_ledger_row(ledger, summary, _next_attempt(engine, ledger["run_id"]))])
 
 
-def _explain(msg: str) -> StoreError:
+def _explain(msg: str, after_commit_sent: bool = False) -> StoreError:
     low = msg.lower()
+    if after_commit_sent and msg.startswith("exit "):
+        # The child died without answering after it was told to commit: either side is possible.
+        return StoreError(f"ロード処理が応答せずに終了しました ({msg})。コミット済みかどうかは台帳 kikan_runs で"
+                          "確かめてください。同じ入力で再実行すると、どちらの場合も同じ結果になります")
     if "full" in low or "no space" in low:
         return StoreError(f"ディスクがいっぱいでロードできませんでした。ストアは変更されていません (disk full): {msg}")
     if "readonly" in low or "read-only" in low or "permission" in low:
@@ -128,7 +134,7 @@ class LoadSession:
         self._send({"op": "commit"})
         result = self._finish()
         if "ok" not in result:
-            raise _explain(result.get("error", "the load ended without committing"))
+            raise _explain(result.get("error", "the load ended without committing"), after_commit_sent=True)
         return {"load_peak_rss_mib": result.get("peak_rss_mib"), "load_busy_s": result.get("busy_s")}
 
     def abort(self) -> None:

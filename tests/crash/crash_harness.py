@@ -17,30 +17,32 @@ from kikan_hub.store.engine import open_engine
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parents[1]
 
-# Named kill points, in the order a rehearsal reaches them (KIKAN_FAULT_AT syntax, see
-# kikan_hub/pipeline/faults.py). With KIKAN_BATCH_ROWS=100 the 300-resident sample reads in
-# ~10 batches and loads juki_jumin in 7 batches. `committed` says whether the new load must
-# be in the store after the kill (False: the store must be exactly as before).
+# Named kill points (KIKAN_FAULT_AT syntax, see kikan_hub/pipeline/faults.py). With
+# KIKAN_BATCH_ROWS=100 the 300-resident sample reads in ~10 batches. The load's child opens its
+# transaction as the read begins and inserts each staged batch as it is made, so the `load:`
+# points inside the child (connected … ingest_batch) fall during the read; `after_table` fires
+# for each table when the read is over, and the commit only after the gate. `committed` says
+# whether the new load must be in the store after the kill (False: exactly as before).
 KILL_POINTS: list[tuple[str, bool]] = [
     ("prepare:after_upgrade", False),   # store opened and migrated, nothing read
-    ("read:batch@1", False),            # during read (first batch staged)
-    ("read:batch@4", False),            # during read, mid-file
-    ("read:after_file@1", False),       # between files (JUMIN done, SETAI not started)
-    ("read:batch@11", False),           # during read of the second file (SETAI)
-    ("stage:closed", False),            # staging written and closed, before the load
-    ("load:before", False),             # gate decided, load not begun
-    ("load:connected", False),          # bulk-load connection open
+    ("load:connected", False),          # bulk-load transaction open, nothing deleted
     ("load:after_delete@1", False),     # first table's earlier rows deleted (uncommitted)
     ("load:after_delete@2", False),     # between the deletes of two tables
     ("load:after_deletes", False),      # every earlier row deleted, nothing inserted
-    ("load:ingest_batch@1", False),     # first batch of juki_jumin inserted
-    ("load:ingest_batch@4", False),     # juki_jumin half inserted
-    ("load:after_table@1", False),      # between tables: juki_jumin complete, juki_setai not
-    ("load:ingest_batch@9", False),     # during juki_setai
-    ("load:after_table@2", False),      # between tables: both canonical tables, no control rows
+    ("read:batch@1", False),            # during read (first batch staged and sent)
+    ("load:ingest_batch@1", False),     # first batch inserted
+    ("read:batch@4", False),            # during read, mid-file
+    ("load:ingest_batch@4", False),     # inserts under way beside the read
+    ("read:after_file@1", False),       # between files (JUMIN done, SETAI not started)
+    ("read:batch@11", False),           # during read of the second file (SETAI)
+    ("load:ingest_batch@9", False),     # inserting SETAI's rows
+    ("stage:closed", False),            # staging written and closed, gate not run
+    ("load:after_table@1", False),      # the child has every row of the first table
+    ("load:after_table@2", False),      # ... of both canonical tables, no control rows
+    ("load:before", False),             # gate decided, commit not asked for
     ("load:after_table@3", False),      # control records in, ledger row not
     ("load:before_commit", False),      # ledger row inserted, COMMIT not sent
-    ("load:after_commit", True),        # committed, the process dies before returning
+    ("load:after_commit", True),        # committed, the child dies before answering
     ("load:returned", True),            # load returned, report not written
     ("summary:before_write", True),     # report written, summary.json not
 ]
