@@ -86,12 +86,13 @@ def compute_run_id(manifest: Manifest) -> str:
 def _lineage(n: int, run_id: str, source_key: str, sha: str, offsets: pa.Array, record_nos: pa.Array,
              flags: np.ndarray) -> dict[str, pa.Array]:
     return {
-        "_run_id": pa.array([run_id] * n, pa.string()),
-        "_source_file": pa.array([source_key] * n, pa.string()),
-        "_source_sha256": pa.array([sha] * n, pa.string()),
+        "_run_id": pa.repeat(pa.scalar(run_id, pa.string()), n),
+        "_source_file": pa.repeat(pa.scalar(source_key, pa.string()), n),
+        "_source_sha256": pa.repeat(pa.scalar(sha, pa.string()), n),
         "_source_offset": offsets,
         "_record_no": record_nos,
-        "_flags": pa.array(np.where(flags, "gaiji-unresolved", None), pa.string()),
+        "_flags": (pa.array(np.where(flags, "gaiji-unresolved", None), pa.string()) if flags.any()
+                   else pa.nulls(n, pa.string())),
     }
 
 
@@ -186,7 +187,7 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
     tables = all_tables()
     good_mask = ~reader_bad
     if len(clean_idx):
-        clean = batch.take(pa.array(clean_idx, pa.int64()))
+        clean = batch if len(clean_idx) == batch.num_rows else batch.take(pa.array(clean_idx, pa.int64()))
         sub_errors = RowErrors(len(clean_idx))
         for target in manifest.mapping.targets_for(f.id, rtype):
             table = tables[target.table]
@@ -195,18 +196,21 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
             run_record_checks(mapped.columns, table, sub_errors)
             ok = ~sub_errors.failed
             if ok.any():
+                every = bool(ok.all())  # the usual case: no copy of the batch
                 sel = pa.array(np.flatnonzero(ok), pa.int64())
-                data = {c.name: mapped.columns[c.name].take(sel).cast(arrow_type(c))
+                pick = (lambda a: a) if every else (lambda a: a.take(sel))
+                data = {c.name: pick(mapped.columns[c.name]).cast(arrow_type(c))
                         for c in table.columns if c.role != "lineage"}
                 data.update(_lineage(int(ok.sum()), run_id, manifest.source_key(f.id), f.sha256,
-                                     clean.column("_offset").take(sel).cast(pa.int64()),
-                                     clean.column("_record_no").take(sel).cast(pa.int64()), flags[ok]))
+                                     pick(clean.column("_offset")).cast(pa.int64()),
+                                     pick(clean.column("_record_no")).cast(pa.int64()), flags[ok]))
                 writers.stage(table.id, pa.table(data))
-        # Fold the clean rows' failures back into the batch-wide view.
-        for j, i in enumerate(clean_idx):
-            if sub_errors.rules[j] is not None:
-                errors.rules[i], errors.fields[i], errors.messages[i] = (
-                    sub_errors.rules[j], sub_errors.fields[j], sub_errors.messages[j])
+        # Fold the clean rows' failures back into the batch-wide view (few rows: no loop over all).
+        failed_j = np.flatnonzero(sub_errors.failed)
+        at = clean_idx[failed_j]
+        errors.rules[at] = sub_errors.rules[failed_j]
+        errors.fields[at] = sub_errors.fields[failed_j]
+        errors.messages[at] = sub_errors.messages[failed_j]
         good_mask = ~errors.failed
     _account(run_id, f, rtype, batch, ~good_mask, errors, writers, counts, rule_counts)
 
