@@ -9,7 +9,6 @@ has passed the whole run, so a run either lands whole or not at all.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import json
 import os
@@ -30,6 +29,7 @@ from kikan_hub.mapping.engine import arrow_type, map_batch
 from kikan_hub.mapping.row_errors import RowErrors
 from kikan_hub.pipeline.characters import CharacterStage
 from kikan_hub.pipeline.faults import checkpoint
+from kikan_hub.pipeline.memory import release_free_memory
 from kikan_hub.pipeline.errors import RunOutputError
 from kikan_hub.pipeline.manifest import Manifest, ManifestFile
 from kikan_hub.store.loader import LoadSession, record_attempt, source_deletes
@@ -291,9 +291,7 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
                 done = 0
                 for i, (rtype, batch) in enumerate(read_file(f.path, f.layout, encoding=f.encoding, batch_size=batch_rows), 1):
                     if i % 8 == 0:
-                        # Decode failures and Arrow/numpy temporaries form reference cycles the
-                        # generational GC seldom reaches in numpy-heavy code: collect so memory stays flat.
-                        gc.collect()
+                        release_free_memory()  # memory stays flat in the input size
                     role = roles.get(rtype, "data")
                     counts = state.counts[rtype]
                     if role == "data" and rtype in roles:

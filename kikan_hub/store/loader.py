@@ -85,7 +85,7 @@ class LoadSession:
     the user's words, by the next call.
     """
 
-    QUEUE_BATCHES = 4  # batches in flight: bounds the producer's lead and the memory it holds
+    QUEUE_BATCHES = 1  # batches in flight: bounds the producer's lead and the memory it holds
 
     def __init__(self, engine: Engine, run_id: str, deletes: list[list], batch_rows: int | None = None) -> None:
         self.engine = engine
