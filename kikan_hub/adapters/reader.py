@@ -234,39 +234,52 @@ def decode_column(block: np.ndarray, codec: Codec, max_byte: int | None = None) 
     if w == 0:
         return pa.array([""] * n, pa.string()), {}
     if codec.ascii_compatible and (int(block.max()) if max_byte is None else max_byte) < 0x80:
-        return _string_array_from_fixed(np.ascontiguousarray(block).tobytes(), n, w), {}
+        return _string_array_from_fixed(block.tobytes(), n, w), {}
     if codec.stateful:
         values, bad = _decode_rows(block, codec)
         return pa.array(values, pa.string()), bad
+    return _decode_joined(block, codec)
+
+
+_SEGMENT_BYTES = 16 << 10
+
+
+def _decode_joined(block: np.ndarray, codec: Codec) -> tuple[pa.Array, dict[int, DecodeFailure]]:
+    """Decode the rows joined by the codec's newline, one decode call per segment of rows: a
+    failure re-decodes only its own segment (and the codec's error copies only that much), so
+    a block with many bad values does not go quadratic."""
+    n, w = block.shape
     sep = codec.newline
     ls = len(sep)
     rowlen = w + ls
     ext = np.empty((n, rowlen), dtype=np.uint8)
     ext[:, :w] = block
     ext[:, w:] = np.frombuffer(sep, dtype=np.uint8)
-    raw = ext.tobytes()
-    mv = memoryview(raw)
+    mv = memoryview(ext.reshape(-1))
+    total = len(mv)
     pieces: list[str] = []
     bad: dict[int, DecodeFailure] = {}
-    pos = 0
-    total = len(raw)
-    while pos < total:
-        try:
-            pieces.append(codec.decode(mv[pos:]))
-            break
-        except DecodeFailure as exc:
-            i = (pos + exc.position) // rowlen
-            if i * rowlen > pos:
-                pieces.append(codec.decode(mv[pos:i * rowlen]))
+    # A segment ends after a separator, where a stateless ASCII-compatible codec starts afresh.
+    seg = max(1, _SEGMENT_BYTES // rowlen) * rowlen if codec.ascii_compatible else total
+    for start in range(0, total, seg):
+        pos, end = start, min(total, start + seg)
+        while pos < end:
             try:
-                codec.decode(block[i].tobytes())
-                # the value decodes alone: the failure came from the separator; decode row by row
-                values, bad = _decode_rows(block, codec)
-                return pa.array(values, pa.string()), bad
-            except DecodeFailure as own:
-                bad[i] = _detached(own)
-            pieces.append("\n")
-            pos = (i + 1) * rowlen
+                pieces.append(codec.decode(mv[pos:end]))
+                break
+            except DecodeFailure as exc:
+                i = (pos + exc.position) // rowlen
+                if i * rowlen > pos:
+                    pieces.append(codec.decode(mv[pos:i * rowlen]))
+                try:
+                    codec.decode(block[i].tobytes())
+                    # the value decodes alone: the failure came from the separator; decode row by row
+                    values, bad = _decode_rows(block, codec)
+                    return pa.array(values, pa.string()), bad
+                except DecodeFailure as own:
+                    bad[i] = _detached(own)
+                pieces.append("\n")
+                pos = (i + 1) * rowlen
     text = "".join(pieces)
     u8 = text.encode("utf-8")
     arr = np.frombuffer(u8, dtype=np.uint8)
@@ -309,6 +322,17 @@ def _int_array(values: np.ndarray, valid: np.ndarray, scale: int) -> pa.Array:
 _SIGN_RE = {"none": r"^[0-9]+$", "leading": r"^[+-]?[0-9]+$", "trailing": r"^[0-9]+[+-]?$"}
 
 
+def _only_digit_bytes(strings: pa.Array) -> bool:
+    """Every byte of the values' data (nulls' too) is an ASCII digit."""
+    _, obuf, dbuf = strings.buffers()
+    if len(strings) == 0 or dbuf is None:
+        return True
+    odt = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    offsets = np.frombuffer(obuf, dtype=odt)[strings.offset:strings.offset + len(strings) + 1]
+    data = np.frombuffer(dbuf, dtype=np.uint8)[offsets[0]:offsets[-1]]
+    return bool(((data - np.uint8(0x30)) < 10).all())
+
+
 def convert_strings(f: Field, strings: pa.Array, errors: _Errors, messages_prefix: str = "") -> pa.Array:
     """Untrimmed decoded values of one field → the field's output column (rules on errors)."""
     out_type = field_arrow_type(f)
@@ -316,6 +340,8 @@ def convert_strings(f: Field, strings: pa.Array, errors: _Errors, messages_prefi
     if f.type in ("text", "kana", "date", "code"):
         return trimmed.cast(pa.string())
     if f.type == "digits":
+        if _only_digit_bytes(trimmed):  # the usual column: no value needs the regex
+            return trimmed.cast(pa.string())
         ok = pc.fill_null(pc.match_substring_regex(trimmed, r"^[0-9]*$"), True)
         okn = ok.to_numpy(zero_copy_only=False)
         if not okn.all():
@@ -503,13 +529,8 @@ class _FixedReader:
             if s0 + n * uniform_stride <= len(buf):
                 return buf[s0:s0 + n * uniform_stride].reshape(n, uniform_stride)[:, :L]
             return np.lib.stride_tricks.as_strided(buf[s0:], shape=(n, L), strides=(uniform_stride, 1))
-        out = np.empty((n, L), dtype=np.uint8)
-        step = max(1, (8 << 20) // max(L, 1))
-        cols = np.arange(L, dtype=np.int64)
-        for a in range(0, n, step):
-            idx = starts[a:a + step, None] + cols
-            out[a:a + step] = buf[idx]
-        return out
+        # Every window of L bytes as a (read-only) view; picking rows copies whole records at once.
+        return np.lib.stride_tricks.sliding_window_view(buf, L)[starts]
 
     def process(self, data: bytes, buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
                 base: int) -> Iterator[RecordBatchOf]:
@@ -575,8 +596,9 @@ class _FixedReader:
             nb = Mb.shape[0]
             offs = abs_off[a:a + nb]
             errs = _Errors(nb)
-            Mc = np.ascontiguousarray(Mb)
-            raw = _binary_from_fixed(Mc.tobytes(), nb, self.L)
+            records = Mb.tobytes()  # the one copy: _raw's buffer, and the matrix the fields are cut from
+            Mc = np.frombuffer(records, dtype=np.uint8).reshape(nb, self.L)
+            raw = _binary_from_fixed(records, nb, self.L)
             colmax = Mc.max(axis=0) if nb else np.zeros(self.L, dtype=np.uint8)  # one pass: which byte columns are ASCII
             cols = [convert_fixed_field(f, Mc[:, f.offset:f.end], self.codec, offs, errs,
                                         int(colmax[f.offset:f.end].max()) if f.length else 0) for f in fields]

@@ -15,14 +15,13 @@ from collections.abc import Mapping
 from typing import NamedTuple
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .codes import PUA_MAX, PUA_MIN, parse_sequence
 from .errors import GaijiError
 from .register import GaijiRegister, GaijiRow
-
-PUA_PATTERN = "[\ue000-\uf8ff]"
 
 
 class Unresolved(NamedTuple):
@@ -39,6 +38,11 @@ class Resolver:
         self.codes = dict(codes)
         self.pending = dict(pending or {})
         self._translate = {ord(k): v for k, v in self.table.items()}
+        self._keys = np.array(sorted(self._translate), dtype=np.int64)
+        # Replacing key by key equals str.translate when every key is a private-use character
+        # (the only ones looked for) and no replacement holds a key.
+        self._by_substring = (all(PUA_MIN <= k <= PUA_MAX for k in self._translate)
+                              and not any(k in v for v in self.table.values() for k in self.table))
 
     @classmethod
     def empty(cls) -> "Resolver":
@@ -119,20 +123,61 @@ class Resolver:
             raise GaijiError(f"resolve_array needs a string array, got {arr.type}")
         unresolved: list[Unresolved] = []
         hits: Counter = Counter()
-        mask = pc.fill_null(pc.match_substring_regex(arr, PUA_PATTERN), False)
-        idx = pc.indices_nonzero(mask).to_numpy()
-        if len(idx) == 0:
+        rows, cps = _pua_occurrences(arr)
+        if len(rows) == 0:
             return (arr, unresolved, hits) if with_hits else (arr, unresolved)
-        values = arr.take(pa.array(idx)).to_pylist()
-        table = self._translate
-        out = []
-        for row, value in zip(idx.tolist(), values):
-            for c in value:
-                if PUA_MIN <= ord(c) <= PUA_MAX:
-                    if ord(c) in table:
-                        hits[self.codes.get(c, f"U+{ord(c):04X}")] += 1
-                    else:
-                        unresolved.append(Unresolved(row, c, self.source_code(c)))
-            out.append(value.translate(table))
-        resolved = pc.replace_with_mask(arr, mask, pa.array(out, type=arr.type))
+        known = np.isin(cps, self._keys)
+        uniq, first, counts = np.unique(cps[known], return_index=True, return_counts=True)
+        for k in np.argsort(first, kind="stable"):  # in order of first occurrence, as a scan would count
+            hits[self.codes.get(chr(uniq[k]), f"U+{int(uniq[k]):04X}")] += int(counts[k])
+        for row, cp in zip(rows[~known].tolist(), cps[~known].tolist()):
+            unresolved.append(Unresolved(row, chr(cp), self.source_code(chr(cp))))
+        resolved = self._translated(arr, rows, known, [chr(c) for c in uniq])
         return (resolved, unresolved, hits) if with_hits else (resolved, unresolved)
+
+    def _translated(self, arr: pa.Array, rows: np.ndarray, known: np.ndarray, chars: list[str]) -> pa.Array:
+        """``str.translate`` of the rows holding private-use characters (``rows``, per occurrence);
+        ``chars``: the table's characters among them."""
+        if not self._by_substring:  # only one simultaneous pass over each row is right
+            fix = np.unique(rows)
+            values = arr.take(pa.array(fix)).to_pylist()
+            return _replace_rows(arr, fix, pa.array([v.translate(self._translate) for v in values], type=arr.type))
+        if not chars:
+            return arr
+        fix = np.unique(rows[known])
+        values = arr.take(pa.array(fix))
+        for ch in chars:
+            values = pc.replace_substring(values, ch, self.table[ch])
+        return _replace_rows(arr, fix, values)
+
+
+def _replace_rows(arr: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
+    mask = np.zeros(len(arr), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(arr, pa.array(mask), values)
+
+
+def _pua_occurrences(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(row, code point) of every U+E000–U+F8FF character, in order, read off the UTF-8 bytes:
+    lead byte EE, or EF followed by 80–A3. Null rows have none."""
+    n = len(arr)
+    _, obuf, dbuf = arr.buffers()
+    if n == 0 or dbuf is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    odt = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(obuf, dtype=odt)[arr.offset:arr.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(dbuf, dtype=np.uint8)[:offsets[-1]]
+    lo = int(offsets[0])
+    pos = np.flatnonzero(data[lo:] >= 0xEE) + lo  # candidates; 4-byte leads F0–F4 drop out below
+    if len(pos) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lead = data[pos]
+    b1 = data[np.minimum(pos + 1, len(data) - 1)]
+    pos = pos[(lead == 0xEE) | ((lead == 0xEF) & (b1 < 0xA4))]
+    rows = np.searchsorted(offsets, pos, side="right") - 1
+    if arr.null_count:
+        keep = arr.is_valid().to_numpy(zero_copy_only=False)[rows]
+        pos, rows = pos[keep], rows[keep]
+    cps = ((data[pos].astype(np.int64) & 0x0F) << 12) | ((data[pos + 1].astype(np.int64) & 0x3F) << 6) \
+        | (data[pos + 2].astype(np.int64) & 0x3F)
+    return rows, cps

@@ -64,7 +64,9 @@ def _not_in_code_table(values: pa.Array, code_id: str) -> np.ndarray:
 def _cast(values: pa.Array, typ: pa.DataType) -> pa.Array:
     # An empty (all-padding) field is absent, not an empty string: null in the store.
     if pa.types.is_string(values.type):
-        values = pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+        empty = pc.equal(values, "")
+        if pc.any(empty).as_py():  # most columns have none: skip rebuilding them
+            values = pc.if_else(empty, pa.scalar(None, values.type), values)
     return values if values.type == typ else values.cast(typ)
 
 

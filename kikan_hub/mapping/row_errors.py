@@ -29,9 +29,9 @@ class RowErrors:
 
     def seed(self, rules, fields, messages) -> None:
         """Take failures found upstream (the reader's) as the first ones."""
-        for i, r in enumerate(rules):
-            if r is not None:
-                self.rules[i], self.fields[i], self.messages[i] = r, fields[i], messages[i]
+        found = np.not_equal(np.fromiter(rules, dtype=object, count=len(rules)), None)
+        for i in np.flatnonzero(found).tolist():  # few rows: the scan above stays in C
+            self.rules[i], self.fields[i], self.messages[i] = rules[i], fields[i], messages[i]
 
     def item_failed(self, item: str) -> np.ndarray:
         mask = np.zeros(self.n, dtype=bool)
@@ -42,4 +42,4 @@ class RowErrors:
 
     @property
     def failed(self) -> np.ndarray:
-        return np.array([r is not None for r in self.rules], dtype=bool)
+        return np.not_equal(self.rules, None)  # element-wise on the object array

@@ -57,10 +57,12 @@ class CharacterStage:
                 continue
             mask = np.zeros(n, dtype=bool)
             codes_by_row: dict[int, list[str]] = {}
-            raw_values = values.to_pylist() if unresolved else []
+            rows = sorted({u.row_index for u in unresolved})  # only these rows leave Arrow
+            raw_values = dict(zip(rows, values.take(pa.array(rows, pa.int64())).to_pylist()))
+            refs = dict(zip(rows, record_nos.take(pa.array(rows, pa.int64())).to_pylist())) if record_nos is not None else {}
             for row, char, code in unresolved:
                 self.stats.occurrences.append({"source_code": code, "char": char, "field": item.name,
-                                               "record_ref": f"{file_id}:{record_nos[row].as_py()}"
+                                               "record_ref": f"{file_id}:{refs[row]}"
                                                if record_nos is not None else row,
                                                "value": raw_values[row]})
                 mask[row] = True

@@ -187,7 +187,9 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
     tables = all_tables()
     good_mask = ~reader_bad
     if len(clean_idx):
-        clean = batch if len(clean_idx) == batch.num_rows else batch.take(pa.array(clean_idx, pa.int64()))
+        # The mapping reads the fields, _record_no and _offset: the records' bytes are not copied.
+        clean = batch.drop_columns(["_raw"])
+        clean = clean if len(clean_idx) == batch.num_rows else clean.take(pa.array(clean_idx, pa.int64()))
         sub_errors = RowErrors(len(clean_idx))
         for target in manifest.mapping.targets_for(f.id, rtype):
             table = tables[target.table]

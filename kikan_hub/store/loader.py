@@ -177,13 +177,13 @@ class LoadSession:
         if self._result is None:
             self._queue.put(None)
             self._writer.join()
-            out = self.proc.stdout.read().decode("utf-8", "replace")
+            out = self.proc.stdout.read().decode("utf-8", "backslashreplace")
             self.proc.wait()
             lines = [ln for ln in out.splitlines() if ln.startswith("{")]
             result = json.loads(lines[-1]) if lines else {}
             if self.proc.returncode != 0 and "error" not in result:
                 self._stderr.seek(0)
-                said = self._stderr.read().decode("utf-8", "replace").strip()[-2000:]
+                said = self._stderr.read().decode("utf-8", "backslashreplace").strip()[-2000:]
                 result = {"error": f"exit {self.proc.returncode}" + (f": {said}" if said else "")}
             self._stderr.close()
             self._result = result

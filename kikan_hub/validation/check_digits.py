@@ -9,6 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kikan_hub.mapping.era_dates import literal_codes
+
 
 def m11_check_digit(data_digits: str) -> int:
     total = sum(int(ch) * (2 + i % 6) for i, ch in enumerate(reversed(data_digits)))
@@ -18,10 +20,10 @@ def m11_check_digit(data_digits: str) -> int:
 
 def m11_valid(values: pa.Array, length: int) -> np.ndarray:
     """Mask of values that are `length` ASCII digits with a correct last digit; nulls count as valid."""
-    raw = values.fill_null("").to_numpy(zero_copy_only=False).astype(f"U{length}")
-    present = np.char.str_len(raw) > 0
-    codes = raw.view(np.uint32).reshape(len(raw), length).astype(np.int64) - 48
-    is_digit = ((codes >= 0) & (codes <= 9)).all(axis=1) & (np.char.str_len(raw) == length)
+    codes, lengths = literal_codes(values, length)  # ASCII columns never become Python strings
+    present = lengths > 0
+    codes = codes.astype(np.int64) - 48
+    is_digit = ((codes >= 0) & (codes <= 9)).all(axis=1) & (lengths == length)
     exact_len = pc.fill_null(pc.equal(pc.utf8_length(values), length), True).to_numpy(zero_copy_only=False)
     data = np.where((codes >= 0) & (codes <= 9), codes, 0)[:, : length - 1]
     weights = np.array([2 + i % 6 for i in range(length - 1)][::-1], dtype=np.int64)
