@@ -317,7 +317,9 @@ def _row_rules(src: _Source, table, trules: list[Rule], spill: _Spill, batch_row
     failed = [0] * len(row_rules)
     if exprs:
         for df in src.batches(rows=batch_rows):
-            fail_cols = _refine(df, df.select(exprs), row_rules)
+            # Lazy, so that the rules' shared sub-expressions (casts, slices, years) are computed
+            # once per batch, not once per rule (polars' common-subexpression elimination).
+            fail_cols = _refine(df, df.lazy().select(exprs).collect(), row_rules)
             for ri, (r, checks) in enumerate(row_rules):
                 if not checks:
                     continue
