@@ -7,9 +7,9 @@
 One resident is ~2.9 records (history rows + household rows), so N records = N/2.9 residents
 of `kikan sample` (the generator is vectorised: ~25 s per 1M records). Extracts are cached in
 WORK by size. Each (size, database) pair is one `kikan rehearse` into a fresh store; its
-summary.json gives the timings and each process's own peak RSS (VmHWM: the rehearsal, and on
-SQLite the bulk-load child). Memory must be flat in the input size: the largest size's peak
-RSS within 1.2x of the smallest's. Results are printed and written to WORK/scale.json.
+summary.json gives the timings and each process's own peak RSS (VmHWM: the rehearsal and its
+bulk-load child, on both databases). Memory must be flat in the input size: the largest size's
+peak RSS (the larger of the two processes) within 1.2x of the smallest's. Results are printed and written to WORK/scale.json.
 """
 from __future__ import annotations
 
