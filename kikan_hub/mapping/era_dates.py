@@ -70,8 +70,8 @@ def _to_number(digits: list[np.ndarray]) -> np.ndarray:
 
 
 def _ascii_codes(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Straight from the Arrow buffers: (n×width bytes, length) of values cut to ``width``, nulls
-    empty — or None when a byte is NUL or non-ASCII (then bytes are not characters)."""
+    """Straight from the Arrow buffers: (n×width bytes of values cut to ``width``, full length),
+    nulls empty — or None when a byte is NUL or non-ASCII (then bytes are not characters)."""
     strings = pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
     if not isinstance(values, pa.Array) or not strings:
         return None
@@ -83,7 +83,7 @@ def _ascii_codes(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray] 
     used = data[offsets[0]:offsets[-1]] if n else data[:0]
     if len(used) and (used.max() >= 0x80 or used.min() == 0):
         return None
-    lengths = np.minimum(np.diff(offsets), width)
+    lengths = np.diff(offsets)
     if values.null_count:
         lengths = np.where(values.is_valid().to_numpy(zero_copy_only=False), lengths, 0)
     padded = np.concatenate([data, np.zeros(width, np.uint8)])  # every value start has width bytes after it
@@ -97,12 +97,15 @@ def _ascii_codes(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray] 
 
 def literal_codes(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Code points of the values as numpy's ``U<width>`` sees them (cut to ``width`` characters,
-    trailing NULs dropped, nulls empty) and their lengths; ASCII columns skip Python strings."""
+    trailing NULs dropped, nulls empty) and their lengths; ASCII columns skip Python strings.
+    A value longer than ``width`` keeps its full length, so a cut value never passes as one of
+    exactly ``width`` characters (``"202401019"`` is not the date 2024-01-01)."""
     fast = _ascii_codes(values, width)
     if fast is not None:
         return fast
     lit = values.fill_null("").to_numpy(zero_copy_only=False).astype(f"U{width}")
-    return lit.view(np.uint32).reshape(len(values), width), np.char.str_len(lit)
+    full = pc.fill_null(pc.utf8_length(values), 0).to_numpy(zero_copy_only=False)
+    return lit.view(np.uint32).reshape(len(values), width), np.where(full > width, full, np.char.str_len(lit))
 
 
 def _first_char_is(codes: np.ndarray, key: str) -> np.ndarray:

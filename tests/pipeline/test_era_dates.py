@@ -57,3 +57,12 @@ def test_letter_eras_and_western():
 
 def test_empty_is_null_not_invalid():
     assert one("") == (None, None, False, False, None)
+
+
+@pytest.mark.parametrize("literal, fmt", [("202401019", "western"), ("40501010", "era_code"), ("R0504010", "era_letter"),
+                                          ("２０２４０１０１９", "western")])
+def test_over_long_literals_are_invalid_not_cut(literal, fmt):
+    """A value one character too long is not the date its first characters spell (ASCII and not)."""
+    iso, lit, _unknown, invalid, reason = one(literal, fmt)
+    assert invalid and iso is None and reason, (literal, iso, reason)
+    assert lit == literal
