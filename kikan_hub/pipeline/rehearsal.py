@@ -246,7 +246,7 @@ def batch_rows_default() -> int:
 
 
 def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
-             progress: Progress | None = None, engine_factory=None, batch_rows: int | None = None) -> RunResult:
+             progress: Progress | None = None, batch_rows: int | None = None) -> RunResult:
     from kikan_hub.store.engine import open_engine
     from kikan_hub.store.migrate import upgrade
 

@@ -110,6 +110,7 @@ def _read_exact(stream: BinaryIO, n: int) -> bytes:
 def serve(stream: BinaryIO) -> dict:
     """Apply the command stream; returns facts for the parent. Raises on any failure (rolled back)."""
     tx: _Transaction | None = None
+    committed = False
     busy = 0.0
     try:
         for line in stream:
@@ -132,20 +133,16 @@ def serve(stream: BinaryIO) -> dict:
                 tx.insert(cmd["table"], cmd["row"], cmd.get("casts", {}))
             elif op == "commit":
                 tx.commit()
+                committed = True
                 return {"ok": True, "peak_rss_mib": round(peak_rss_mib(), 1), "busy_s": round(busy, 2)}
             else:
                 raise ValueError(f"bulk load: unknown command {op!r}")
             busy += time.perf_counter() - t0
-        # End of input without commit: the parent gave up (rejected, failed or killed).
-        if tx is not None:
-            tx.rollback()
-        return {"rolled_back": True}
-    except BaseException:
-        if tx is not None:
-            tx.rollback()
-        raise
+        return {"rolled_back": True}  # end of input without commit: the parent gave up (rejected, failed or killed)
     finally:
         if tx is not None:
+            if not committed:
+                tx.rollback()
             tx.close()
 
 

@@ -78,7 +78,7 @@ def _explain(msg: str, after_commit_sent: bool = False) -> StoreError:
 class LoadSession:
     """A bulk load running beside its producer: one transaction in the child, fed as batches arrive.
 
-    ``begin`` starts the child and deletes the source's earlier rows; ``ingest`` queues a batch
+    Creating one starts the child, which deletes the sources' earlier rows; ``ingest`` queues a batch
     (a writer thread feeds the pipe, so the producer keeps reading while the child inserts);
     ``commit`` adds the control records and the ledger row and commits; ``abort`` (or any
     failure) rolls everything back. A failure in the child is raised, as a StoreError in
@@ -88,7 +88,6 @@ class LoadSession:
     QUEUE_BATCHES = 1  # batches in flight: bounds the producer's lead and the memory it holds
 
     def __init__(self, engine: Engine, run_id: str, deletes: list[list], batch_rows: int | None = None) -> None:
-        self.engine = engine
         self.dialect = engine.dialect.name
         if self.dialect not in ("sqlite", "postgresql"):
             raise StoreError(f"no bulk-load path for {self.dialect}")
@@ -153,6 +152,7 @@ class LoadSession:
     def _feed(self) -> None:
         """Writer thread: serialise and write frames; a dead child (broken pipe) stops it."""
         pipe = self.proc.stdin
+        item: object = ...  # anything but None: the end marker has not been taken yet
         try:
             while (item := self._queue.get()) is not None:
                 header, tbl = item
@@ -166,10 +166,14 @@ class LoadSession:
                 pipe.write(json.dumps(header, default=str).encode() + b"\n")
                 if payload is not None:
                     pipe.write(payload)
-            pipe.close()
         except Exception:  # noqa: BLE001 — broken pipe: the child stopped; its own answer says why
             self._broken.set()
-            while self._queue.get() is not None:  # drain, so that the producer never blocks on a dead child
+            while item is not None:  # drain up to the end marker, so the producer never blocks on a dead child
+                item = self._queue.get()
+        finally:
+            try:
+                pipe.close()  # end of input: without a commit before it, the child rolls back
+            except OSError:
                 pass
 
     def _finish(self) -> dict:

@@ -114,12 +114,12 @@ def _history(frames: dict[str, pl.LazyFrame], table: Table, check: dict) -> Grou
         return None
     n = _height(lf)
     parts = _partitions(n)
+    first = pl.col(key).ne_missing(pl.col(key).shift(1))
+    pos = pl.int_range(pl.len(), dtype=pl.Int64)
     total = 0
     found = []
     for p in range(parts):
         df, enc = _compact(lf, [key], [pl.col(seq)], pl.col(key).is_not_null() & _in_part(key, p, parts), n)
-        first = pl.col(key).ne_missing(pl.col(key).shift(1))
-        pos = pl.int_range(pl.len(), dtype=pl.Int64)
         marks = (_sort_by(df, key, seq)
                  .select(key, first.alias("_first"),
                          (pl.col(seq) == (pos - pl.when(first).then(pos).forward_fill() + 1)).fill_null(False).alias("_ok")))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-import pyarrow as pa
 import pytest
 
 from kikan_hub.validation.catalogue import Rule, full_catalogue, level_for, load_catalogue

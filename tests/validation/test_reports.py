@@ -13,9 +13,8 @@ import openpyxl
 import polars as pl
 import pytest
 
-from kikan_hub.validation.engine import validate_run, validate_tables
+from kikan_hub.validation.engine import validate_run
 from kikan_hub.validation.reports import SUMMARY_HEADERS, write_reports
-from kikan_hub.validation.synthetic import build
 
 CHROMIUM = Path("/usr/bin/chromium")
 SUMMARY = {"run_id": "Rtest0001", "source_system": "旧住記 (架空)", "status": "loaded",
