@@ -41,8 +41,11 @@ class Resolver:
         self._keys = np.array(sorted(self._translate), dtype=np.int64)
         # Replacing key by key equals str.translate when every key is a private-use character
         # (the only ones looked for) and no replacement holds a key.
+        # (Keys are single characters — ord() above — so look each replacement's characters up: linear in
+        # the register, where testing every key against every replacement was quadratic.)
+        keys = set(self.table)
         self._by_substring = (all(PUA_MIN <= k <= PUA_MAX for k in self._translate)
-                              and not any(k in v for v in self.table.values() for k in self.table))
+                              and not any(ch in keys for v in self.table.values() for ch in v))
 
     @classmethod
     def empty(cls) -> "Resolver":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 
 class RowErrors:
@@ -27,11 +28,14 @@ class RowErrors:
             elif rule not in self.rules[i].split(","):
                 self.rules[i] = f"{self.rules[i]},{rule}"
 
-    def seed(self, rules, fields, messages) -> None:
-        """Take failures found upstream (the reader's) as the first ones."""
-        found = np.not_equal(np.fromiter(rules, dtype=object, count=len(rules)), None)
-        for i in np.flatnonzero(found).tolist():  # few rows: the scan above stays in C
-            self.rules[i], self.fields[i], self.messages[i] = rules[i], fields[i], messages[i]
+    def seed(self, rules: pa.Array, fields: pa.Array, messages: pa.Array) -> None:
+        """Take failures found upstream (the reader's columns) as the first ones."""
+        if rules.null_count == len(rules):  # the usual batch: nothing for Python to look at
+            return
+        at = pa.array(np.flatnonzero(rules.is_valid().to_numpy(zero_copy_only=False)), pa.int64())
+        for i, rule, fld, msg in zip(at.to_pylist(), rules.take(at).to_pylist(), fields.take(at).to_pylist(),
+                                     messages.take(at).to_pylist()):
+            self.rules[i], self.fields[i], self.messages[i] = rule, fld, msg
 
     def item_failed(self, item: str) -> np.ndarray:
         mask = np.zeros(self.n, dtype=bool)

@@ -62,8 +62,7 @@ class CharacterStage:
             refs = dict(zip(rows, record_nos.take(pa.array(rows, pa.int64())).to_pylist())) if record_nos is not None else {}
             for row, char, code in unresolved:
                 self.stats.occurrences.append({"source_code": code, "char": char, "field": item.name,
-                                               "record_ref": f"{file_id}:{refs[row]}"
-                                               if record_nos is not None else row,
+                                               "record_ref": f"{file_id}:{refs[row]}" if refs else row,
                                                "value": raw_values[row]})
                 mask[row] = True
                 codes_by_row.setdefault(row, []).append(code)

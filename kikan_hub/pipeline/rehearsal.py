@@ -161,8 +161,7 @@ def _quarantine_table(run_id: str, f: ManifestFile, rtype: str, batch: pa.Record
 def _reader_errors(batch: pa.RecordBatch) -> RowErrors:
     """The reader's findings (READ-*) as the first failures of each row."""
     errors = RowErrors(batch.num_rows)
-    errors.seed(batch.column("_error_rule").to_pylist(), batch.column("_error_field").to_pylist(),
-                batch.column("_error_message").to_pylist())
+    errors.seed(batch.column("_error_rule"), batch.column("_error_field"), batch.column("_error_message"))
     return errors
 
 

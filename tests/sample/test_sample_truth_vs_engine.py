@@ -49,8 +49,7 @@ def _run(d: Path) -> dict[str, tuple[dict[int, str | None], pa.Table]]:
                 continue
             table = get_table(targets[0].table)
             errors = RowErrors(batch.num_rows)
-            errors.seed(batch.column("_error_rule").to_pylist(), batch.column("_error_field").to_pylist(),
-                        batch.column("_error_message").to_pylist())
+            errors.seed(batch.column("_error_rule"), batch.column("_error_field"), batch.column("_error_message"))
             cols = map_batch(batch, targets[0], table, layout.era_codes, errors).columns
             for k, v in list(cols.items()):
                 if not pa.types.is_string(v.type):
