@@ -10,7 +10,7 @@ six reader columns only.
 
 Every record is emitted exactly once, including bad ones (with their rule). Reader rules:
 ``READ-LENGTH``, ``READ-DECODE``, ``READ-RECTYPE``, ``READ-NUMBER``. Several rules on one
-record are joined with commas; the field and message are the first failure's.
+record are joined with commas, so are the fields; the messages are joined with `` / ``.
 
 The file is read in chunks (``chunk_size``, 32 MiB by default) with partial records carried
 across chunks, and hashed (SHA-256) while it streams: after iteration, ``.stats`` on the
@@ -174,8 +174,13 @@ class _Errors:
             cur = self.rule[i]
             if cur is None:
                 self.rule[i], self.field[i], self.message[i] = rule, field, msg
-            elif rule not in cur.split(","):
+                continue
+            # every failure is kept: the rules, the fields (comma-separated) and the messages
+            if rule not in cur.split(","):
                 self.rule[i] = f"{cur},{rule}"
+            if field and field not in (self.field[i] or "").split(","):
+                self.field[i] = f"{self.field[i]},{field}" if self.field[i] else field
+            self.message[i] = f"{self.message[i]} / {msg}"
 
     def arrays(self) -> list[pa.Array]:
         if not self.any:

@@ -9,7 +9,6 @@ has passed the whole run, so a run either lands whole or not at all.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import time
@@ -30,6 +29,7 @@ from kikan_hub.mapping.row_errors import RowErrors
 from kikan_hub.pipeline.characters import CharacterStage
 from kikan_hub.pipeline.faults import checkpoint
 from kikan_hub.pipeline.memory import release_free_memory
+from kikan_hub.pipeline.run_id import compute_run_id
 from kikan_hub.pipeline.errors import RunOutputError
 from kikan_hub.pipeline.manifest import Manifest, ManifestFile
 from kikan_hub.store.loader import LoadSession, record_attempt, source_deletes
@@ -70,17 +70,6 @@ class _FileState:
     counts: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     control_rows: list[dict] = field(default_factory=list)
     data_values: dict[str, list] = field(default_factory=lambda: defaultdict(list))
-
-
-def compute_run_id(manifest: Manifest) -> str:
-    """Same inputs (manifest, layouts, mapping, register, file bytes) → same run id."""
-    h = hashlib.sha256(manifest.sha256.encode())
-    for p in [manifest.mapping.path, manifest.register_path] + [f.layout_path for f in manifest.files]:
-        if p:
-            h.update(hashlib.sha256(Path(p).read_bytes()).hexdigest().encode())
-    for f in manifest.files:
-        h.update(f"{f.id}:{f.encoding}:{f.sha256}".encode())
-    return "R" + h.hexdigest()[:15]
 
 
 def _lineage(n: int, run_id: str, source_key: str, sha: str, offsets: pa.Array, record_nos: pa.Array,
