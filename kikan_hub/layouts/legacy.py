@@ -157,7 +157,7 @@ class LegacyLayout:
     eof_marker: int | None = None
     delimiter: str = ","
     quote: str = '"'
-    header: bool = False
+    header: tuple[str, ...] = ()   # delimited: the expected column names of the file's first line
     discriminator: Discriminator | None = None
     era_codes: Mapping[str, str] = field(default_factory=dict)
     path: Path | None = None
@@ -276,6 +276,7 @@ class _Parser:
         record_length = None
         terminator = "crlf"
         delimiter, quote = ",", '"'
+        header: tuple[str, ...] = ()
         if fmt == "fixed":
             if "record_length" not in data:
                 raise self.fail("record_length is required for a fixed layout (bytes per record, terminator excluded)")
@@ -298,6 +299,7 @@ class _Parser:
                 raise self.fail(f"quote must be one character different from the delimiter, got {quote!r}")
             if "record_length" in data:
                 raise self.fail("record_length only applies to format: fixed")
+            header = self.header(data.get("header"))
 
         rts_data = data.get("record_types")
         if not isinstance(rts_data, list) or not rts_data:
@@ -321,8 +323,17 @@ class _Parser:
         return LegacyLayout(id=lid, format=fmt, record_types=record_types, encoding=encoding,
                             description=str(data.get("description", "") or ""), record_length=record_length,
                             terminator=terminator, eof_marker=eof_marker, delimiter=delimiter, quote=quote,
-                            header=bool(data.get("header", False)), discriminator=disc, era_codes=era_codes,
+                            header=header, discriminator=disc, era_codes=era_codes,
                             path=self.path)
+
+    def header(self, h: Any) -> tuple[str, ...]:
+        """A header line is named column by column and checked, never skipped blindly."""
+        if h is None or h is False:
+            return ()
+        if not isinstance(h, list) or not h or not all(isinstance(c, (str, int)) and str(c) for c in h):
+            raise self.fail(f"header must list the expected column names of the file's first line, e.g. "
+                            f"header: [区分, 宛名番号, 氏名]; got {h!r} (a header line is checked, never skipped unchecked)")
+        return tuple(str(c) for c in h)
 
     def discriminator(self, d: Any, fmt: str, record_length: int | None, n_types: int) -> Discriminator | None:
         if d is None:

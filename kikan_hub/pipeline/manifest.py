@@ -10,6 +10,7 @@ import yaml
 
 from kikan_hub.adapters.codecs import get_codec
 from kikan_hub.adapters.encoding_alarm import check_declared_encoding
+from kikan_hub.adapters.reader import check_header
 from kikan_hub.layouts.errors import LayoutError
 from kikan_hub.layouts.isl import all_tables, load_code_table
 from kikan_hub.layouts.legacy import LegacyLayout, load_legacy_layout
@@ -113,6 +114,9 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
                 alarm = check_declared_encoding(fpath, f["encoding"])
                 if alarm:
                     raise ConfigError(fpath, alarm)
+            problem = check_header(fpath, layout, f["encoding"])
+            if problem:
+                raise ConfigError(fpath, problem)
             digest, size = sha256_of(fpath)
             files.append(ManifestFile(id=str(f["id"]), path=fpath, layout_path=layout_path, layout=layout,
                                       encoding=str(f["encoding"]), sha256=digest, size=size))

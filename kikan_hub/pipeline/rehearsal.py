@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kikan_hub.adapters.reader import sum_values, read_file, reconcile_trailer
+from kikan_hub.adapters.reader import HeaderMismatch, sum_values, read_file, reconcile_trailer
 from kikan_hub.layouts.isl import all_tables
 from kikan_hub.mapping.engine import arrow_type, map_batch
 from kikan_hub.mapping.row_errors import RowErrors
@@ -30,7 +30,7 @@ from kikan_hub.pipeline.characters import CharacterStage
 from kikan_hub.pipeline.faults import checkpoint
 from kikan_hub.pipeline.memory import release_free_memory
 from kikan_hub.pipeline.run_id import compute_run_id
-from kikan_hub.pipeline.errors import RunOutputError
+from kikan_hub.pipeline.errors import ConfigError, RunOutputError
 from kikan_hub.pipeline.manifest import Manifest, ManifestFile
 from kikan_hub.store.loader import LoadSession, record_attempt, source_deletes
 from kikan_hub.validation.catalogue import level_for, load_catalogue
@@ -298,6 +298,8 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
                 checkpoint("read:after_file")
         finally:
             writers.close()
+    except HeaderMismatch as exc:  # the file changed since the preflight read its first line
+        raise ConfigError(None, str(exc)) from None
     except OSError as exc:
         if exc.filename:  # an input file: the CLI names it
             raise
