@@ -15,9 +15,21 @@ from kikan_hub.layouts.errors import LayoutError
 from kikan_hub.layouts.isl import all_tables, load_code_table
 from kikan_hub.layouts.legacy import LegacyLayout, load_legacy_layout
 from kikan_hub.mapping.spec import MappingSpec, load_mapping
+from kikan_hub.gaiji.register import GaijiRegister
 from kikan_hub.pipeline.errors import ConfigError
+from kikan_hub.pipeline.register_setup import prepare_register
 
 POLICIES = {"quarantine", "flag"}
+MANIFEST_KEYS = ("name", "source_system", "mapping", "gaiji_register", "mj_index", "unresolved_gaiji", "rules", "files")
+FILE_KEYS = ("id", "path", "layout", "encoding")
+
+
+def unknown_keys(data: dict, allowed: tuple[str, ...] | set[str], where: str) -> str | None:
+    """The message for keys a configuration file does not know (a typo is never ignored), or None."""
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if not unknown:
+        return None
+    return f"{where}: unknown key(s) {', '.join(unknown)} — 使えるキー (allowed keys): {', '.join(allowed)}"
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,9 @@ class Manifest:
     unresolved_gaiji: str
     files: tuple[ManifestFile, ...]
     sha256: str
+    register: GaijiRegister | None = None   # as prepared for this run (pua derived), see register_setup
+    mj_index_path: Path | None = None       # only when a register row needs the MJ index
+    mj_index_digest: str = ""
 
     def source_key(self, file_id: str) -> str:
         return f"{self.source_system}/{file_id}"
@@ -81,6 +96,9 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
         raise ConfigError(path, f"YAML として読めません (line {mark.line + 1 if mark else '?'}): {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), list) or not data["files"]:
         raise ConfigError(path, "a manifest needs name, source_system, mapping and a non-empty list of files")
+    problem = unknown_keys(data, MANIFEST_KEYS, "manifest")
+    if problem:
+        raise ConfigError(path, problem)
     base = path.parent
     policy = data.get("unresolved_gaiji", "quarantine")
     if policy not in POLICIES:
@@ -96,6 +114,9 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
         for i, f in enumerate(data["files"], 1):
             if not isinstance(f, dict) or not f.get("id") or not f.get("path") or not f.get("layout"):
                 raise ConfigError(path, f"files[{i}]: needs id, path, layout and encoding")
+            problem = unknown_keys(f, FILE_KEYS, f"files[{i}] ({f['id']})")
+            if problem:
+                raise ConfigError(path, problem)
             if f["id"] in seen:
                 raise ConfigError(path, f"files[{i}]: duplicate id {f['id']!r}")
             seen.add(f["id"])
@@ -123,9 +144,18 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
         _check_mapping(path, mapping, files)
     except LayoutError as exc:
         raise ConfigError(exc.path, exc.message) from None
-    return Manifest(path=path, name=str(data.get("name", path.stem)), source_system=str(data.get("source_system", "legacy")),
+    source_system = str(data.get("source_system", "legacy"))
+    prepared = None
+    if register_path:
+        from kikan_hub.gaiji.paths import default_mj_index_path
+
+        idx = _resolve(base, data["mj_index"], "mj_index", path) if data.get("mj_index") else default_mj_index_path()
+        prepared = prepare_register(register_path, source_system, [f.encoding for f in files], idx)
+    return Manifest(path=path, name=str(data.get("name", path.stem)), source_system=source_system,
                     mapping=mapping, register_path=register_path, unresolved_gaiji=policy, files=tuple(files),
-                    sha256=hashlib.sha256(raw).hexdigest())
+                    sha256=hashlib.sha256(raw).hexdigest(), register=prepared.register if prepared else None,
+                    mj_index_path=prepared.mj_index_path if prepared else None,
+                    mj_index_digest=prepared.mj_index_digest if prepared else "")
 
 
 def _check_mapping(manifest_path: Path, mapping: MappingSpec, files: list[ManifestFile]) -> None:

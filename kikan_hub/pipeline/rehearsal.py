@@ -254,7 +254,8 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
     timings["prepare_store"] = time.perf_counter() - t0
     checkpoint("prepare:after_upgrade")
 
-    chars = CharacterStage(manifest.register_path, manifest.unresolved_gaiji)
+    chars = CharacterStage(manifest.register or manifest.register_path, manifest.unresolved_gaiji,
+                           manifest.mj_index_path)
     source_keys = [manifest.source_key(f.id) for f in manifest.files]
     load = LoadSession(engine, run_id, source_deletes(source_keys, [t.table for t in manifest.mapping.targets]),
                        batch_rows)

@@ -2,7 +2,8 @@
 
 Same inputs → same run id (and the same store content, lineage included); change anything
 that could change a count, a level or a loaded value and the run id changes: the manifest
-(rule overrides included), the mapping, the layouts, the gaiji register, the input bytes and
+(rule overrides included), the mapping, the layouts, the gaiji register (and the MJ index it
+resolves through), the input bytes and
 declared encodings, the ISL definitions and code tables, the rule catalogue, the era table
 and the hub's own version.
 """
@@ -40,6 +41,7 @@ def compute_run_id(manifest: Manifest) -> str:
             h.update(hashlib.sha256(Path(p).read_bytes()).hexdigest().encode())
     for f in manifest.files:
         h.update(f"{f.id}:{f.encoding}:{f.sha256}".encode())
+    h.update(manifest.mj_index_digest.encode())  # the MJ index, when register rows resolve through it
     for p in definition_files():
         h.update(f"{p.name}:{hashlib.sha256(p.read_bytes()).hexdigest()}".encode())
     return "R" + h.hexdigest()[:15]
