@@ -178,6 +178,12 @@ def _check_mapping(manifest_path: Path, mapping: MappingSpec, files: list[Manife
             for src in (c.source, c.unknown_from):
                 if src and src not in fields:
                     raise ConfigError(mapping.path, f"target {t.table}.{c.target}: source field {src!r} is not in record type {t.record_type}")
+            for role, src in (("header", c.from_header), ("trailer", c.from_trailer)):
+                have = {fl.name for rt in f.layout.record_types if rt.role == role for fl in rt.fields}
+                if src and src not in have:
+                    raise ConfigError(mapping.path, f"target {t.table}.{c.target}: from_{role} {src!r} is not a field of a "
+                                                    f"{role} record type of {f.layout_path.name} ({', '.join(sorted(have)) or 'none'})")
+            _check_column_value(mapping, t.table, tables[t.table], c, f)
         for it in tables[t.table].items:
             if it.code:
                 load_code_table(it.code)
@@ -186,3 +192,31 @@ def _check_mapping(manifest_path: Path, mapping: MappingSpec, files: list[Manife
             if rt.role == "data" and not mapping.targets_for(f.id, rt.name):
                 raise ConfigError(mapping.path, f"data record type {rt.name!r} of file {f.id} has no mapping target; "
                                                 "every data record must go somewhere")
+
+
+def _check_column_value(mapping: MappingSpec, table_id: str, table, c, f: ManifestFile) -> None:
+    """A date item needs a declared date form; a constant is checked once, here, like a value read."""
+    import pyarrow as pa
+
+    from kikan_hub.mapping.era_dates import parse_dates
+
+    item = next((it for it in table.items if it.id == c.target), None)
+    where = f"target {table_id}.{c.target}"
+    if item is not None and item.type in ("date", "wareki_date") and not c.date:
+        raise ConfigError(mapping.path, f"{where}: {item.name} is a date: say how it is written "
+                                        f"(date: western | era_code | era_letter)")
+    if c.const is None:
+        return
+    value = str(c.const)
+    if c.date:
+        parsed = parse_dates(pa.array([value]), c.date, f.layout.era_codes,
+                             unknown_allowed=bool(item and item.unknown_allowed))
+        if parsed.invalid[0]:
+            raise ConfigError(mapping.path, f"{where}: const {value!r} is not a {c.date} date ({parsed.reason[0]})")
+    if c.code_map is not None:
+        if value not in c.code_map:
+            raise ConfigError(mapping.path, f"{where}: const {value!r} is not in the code map "
+                                            f"{c.code_map_name or ''} ({', '.join(sorted(c.code_map))})")
+        value = c.code_map[value]
+    if item is not None and item.code and value not in load_code_table(item.code).codes:
+        raise ConfigError(mapping.path, f"{where}: const {value!r} is not a code of コード表「{item.code}」")

@@ -168,7 +168,8 @@ def _account(run_id: str, f: ManifestFile, rtype: str, batch: pa.RecordBatch, ba
 
 
 def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype: str, batch: pa.RecordBatch,
-                        chars: CharacterStage, writers: _Writers, counts: Counts, rule_counts: dict[str, int]) -> None:
+                        chars: CharacterStage, writers: _Writers, counts: Counts, rule_counts: dict[str, int],
+                        controls: dict | None = None) -> None:
     errors = _reader_errors(batch)
     reader_bad = errors.failed
     clean_idx = np.flatnonzero(~reader_bad)
@@ -181,7 +182,7 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
         sub_errors = RowErrors(len(clean_idx))
         for target in manifest.mapping.targets_for(f.id, rtype):
             table = tables[target.table]
-            mapped = map_batch(clean, target, table, f.layout.era_codes, sub_errors)
+            mapped = map_batch(clean, target, table, f.layout.era_codes, sub_errors, controls)
             flags = chars.apply(mapped.columns, table, sub_errors, clean.column("_record_no"), f.id)
             run_record_checks(mapped.columns, table, sub_errors)
             ok = ~sub_errors.failed
@@ -223,6 +224,36 @@ def _process_control_batch(run_id: str, manifest: Manifest, f: ManifestFile, rty
             "_fields": fields,
         })
     _account(run_id, f, rtype, batch, bad, errors, writers, counts, rule_counts)
+
+
+def _control_values(manifest: Manifest, f: ManifestFile, batch_rows: int) -> dict[str, dict]:
+    """The first header / trailer record's field values, when a mapping of this file takes one
+    (``from_header`` / ``from_trailer``). A header ends the look-ahead at once; a trailer needs a
+    read of the whole file before the data (only then)."""
+    wanted = {role for t in manifest.mapping.targets if t.file == f.id for c in t.columns
+              for role, src in (("header", c.from_header), ("trailer", c.from_trailer)) if src}
+    if not wanted:
+        return {}
+    roles = f.role_of
+    found: dict[str, dict] = {}
+    reader = read_file(f.path, f.layout, encoding=f.encoding, batch_size=min(batch_rows, 4096), chunk_size=1 << 20)
+    try:
+        for rtype, batch in reader:
+            role = roles.get(rtype)
+            if role in wanted and role not in found and batch.num_rows:
+                row = batch.slice(0, 1).to_pylist()[0]
+                if row["_error_rule"]:
+                    raise ConfigError(f.path, f"{role} record {row['_record_no']} (byte offset {row['_offset']}) "
+                                              f"cannot be read: {row['_error_message']}")
+                found[role] = {k: v for k, v in row.items() if not k.startswith("_")}
+            if found.keys() >= wanted:
+                break
+    finally:
+        reader.close()
+    for role in sorted(wanted - found.keys()):
+        raise ConfigError(f.path, f"the file has no {role} record, but the mapping takes values from it "
+                                  f"(from_{role}); {'ヘッダ' if role == 'header' else 'トレーラ'}レコードがありません")
+    return found
 
 
 def batch_rows_default() -> int:
@@ -279,6 +310,7 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
             for f in manifest.files:
                 state = states[f.id] = _FileState()
                 roles = f.role_of
+                header_values = _control_values(manifest, f, batch_rows)
                 done = 0
                 for i, (rtype, batch) in enumerate(read_file(f.path, f.layout, encoding=f.encoding, batch_size=batch_rows), 1):
                     if i % 8 == 0:
@@ -286,7 +318,8 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
                     role = roles.get(rtype, "data")
                     counts = state.counts[rtype]
                     if role == "data" and rtype in roles:
-                        _process_data_batch(run_id, manifest, f, rtype, batch, chars, writers, counts, rule_counts)
+                        _process_data_batch(run_id, manifest, f, rtype, batch, chars, writers, counts, rule_counts,
+                                            header_values)
                         _collect_control_values(f, rtype, batch, state)
                     else:
                         _process_control_batch(run_id, manifest, f, rtype, batch, writers, state, counts, rule_counts)
