@@ -206,9 +206,13 @@ def _from_mapping(values: dict[str, str], where: str) -> GaijiRow:
 
 def _header_to_columns(header: list[str], path: Path) -> list[str | None]:
     cols = []
-    for h in header:
+    for i, h in enumerate(header, 1):
         h = (h or "").strip()
-        cols.append(h if h in COLUMNS else FROM_JAPANESE.get(h))
+        col = h if h in COLUMNS else FROM_JAPANESE.get(h)
+        if col is None and h:  # a misspelt column would be dropped silently with everything in it
+            raise GaijiError(f"{path}: register column {i} {h!r} is not a register column — 使える列 (allowed): "
+                             f"{', '.join(COLUMNS)} (or {', '.join(JAPANESE.values())})")
+        cols.append(col)
     missing = [c for c in ("source_system", "source_code") if c not in cols]
     if missing:
         raise GaijiError(f"{path}: register header lacks {', '.join(missing)} "

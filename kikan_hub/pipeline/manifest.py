@@ -18,6 +18,7 @@ from kikan_hub.mapping.spec import MappingSpec, load_mapping
 from kikan_hub.gaiji.register import GaijiRegister
 from kikan_hub.pipeline.errors import ConfigError
 from kikan_hub.pipeline.register_setup import prepare_register
+from kikan_hub.validation.overrides import OverrideError, RuleOverride, parse_overrides
 
 POLICIES = {"quarantine", "flag"}
 MANIFEST_KEYS = ("name", "source_system", "mapping", "gaiji_register", "mj_index", "unresolved_gaiji", "rules", "files")
@@ -60,6 +61,7 @@ class Manifest:
     register: GaijiRegister | None = None   # as prepared for this run (pua derived), see register_setup
     mj_index_path: Path | None = None       # only when a register row needs the MJ index
     mj_index_digest: str = ""
+    rule_overrides: tuple[RuleOverride, ...] = ()   # the manifest's rules: section (validation/overrides.py)
 
     def source_key(self, file_id: str) -> str:
         return f"{self.source_system}/{file_id}"
@@ -100,6 +102,10 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
     if problem:
         raise ConfigError(path, problem)
     base = path.parent
+    try:
+        overrides = parse_overrides(data.get("rules"))
+    except OverrideError as exc:
+        raise ConfigError(path, str(exc)) from None
     policy = data.get("unresolved_gaiji", "quarantine")
     if policy not in POLICIES:
         raise ConfigError(path, f"unresolved_gaiji must be one of {sorted(POLICIES)}, got {policy!r}")
@@ -155,7 +161,7 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
                     mapping=mapping, register_path=register_path, unresolved_gaiji=policy, files=tuple(files),
                     sha256=hashlib.sha256(raw).hexdigest(), register=prepared.register if prepared else None,
                     mj_index_path=prepared.mj_index_path if prepared else None,
-                    mj_index_digest=prepared.mj_index_digest if prepared else "")
+                    mj_index_digest=prepared.mj_index_digest if prepared else "", rule_overrides=overrides)
 
 
 def _check_mapping(manifest_path: Path, mapping: MappingSpec, files: list[ManifestFile]) -> None:

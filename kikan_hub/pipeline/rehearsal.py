@@ -33,7 +33,8 @@ from kikan_hub.pipeline.run_id import compute_run_id
 from kikan_hub.pipeline.errors import ConfigError, RunOutputError
 from kikan_hub.pipeline.manifest import Manifest, ManifestFile
 from kikan_hub.store.loader import LoadSession, record_attempt, source_deletes
-from kikan_hub.validation.catalogue import level_for, load_catalogue
+from kikan_hub.validation.catalogue import gate_rules as all_gate_rules, level_for, load_catalogue
+from kikan_hub.validation.overrides import applied, apply_override, apply_overrides
 from kikan_hub.validation.record_checks import run_record_checks
 
 QUARANTINE_SCHEMA = pa.schema([
@@ -371,14 +372,16 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
             totals.quarantined += c.quarantined
 
     catalogue = load_catalogue()
+    overrides = manifest.rule_overrides
     gate_rules = []
     outcome = "ok"
     order = {"ok": 0, "warn": 1, "error": 2, "critical": 3}
     for rid, count in sorted(rule_counts.items()):
-        rule = catalogue.get(rid)
+        rule = apply_override(catalogue[rid], overrides) if rid in catalogue else None
         level = level_for(rule, count, totals.read) if rule else "error"
         gate_rules.append({"rule_id": rid, "title": rule.title if rule else rid,
-                           "division": rule.division if rule else "", "failed": count, "level": level})
+                           "division": rule.division if rule else "", "failed": count, "level": level,
+                           **({"override": rule.override["reason"]} if rule and rule.override else {})})
         if order[level] > order[outcome]:
             outcome = level
 
@@ -398,6 +401,7 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
         "control": control_results,
         "characters": chars.stats.as_dict(),
         "gate": {"outcome": outcome, "rules": gate_rules},
+        "rule_overrides": applied(overrides),
         "quarantine": {fid: str(p) for fid, p in writers.quarantine_paths.items()},
         "timings": timings,
     }
@@ -407,13 +411,15 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
     t0 = time.perf_counter()
     from kikan_hub.validation.engine import validate_tables
 
-    validation = validate_tables(dict(writers.paths)) if writers.paths else None
+    validation = (validate_tables(dict(writers.paths), rules=apply_overrides(all_gate_rules(), overrides))
+                  if writers.paths else None)
     timings["validate"] = time.perf_counter() - t0
     if validation is not None:
         summary["validation"] = {"outcome": validation.outcome,
                                  "rules": [{"rule_id": r.id, "title": r.title, "division": r.division,
-                                            "failed": r.failed, "total": r.total, "level": r.level}
-                                           for r in validation.rules if r.failed or r.level != "ok"]}
+                                            "failed": r.failed, "total": r.total, "level": r.level,
+                                            **({"override": r.rule.override["reason"]} if r.rule.override else {})}
+                                           for r in validation.rules if r.failed or r.level != "ok" or r.rule.override]}
         if order.get(validation.outcome, 0) > order[outcome]:
             outcome = validation.outcome
             summary["gate"]["outcome"] = outcome
