@@ -27,6 +27,7 @@ from kikan_hub.layouts.isl import all_tables
 from kikan_hub.mapping.engine import arrow_type, map_batch
 from kikan_hub.mapping.row_errors import RowErrors
 from kikan_hub.pipeline.characters import CharacterStage
+from kikan_hub.pipeline.duplicates import KeyIndex
 from kikan_hub.pipeline.faults import checkpoint
 from kikan_hub.pipeline.memory import release_free_memory
 from kikan_hub.pipeline.run_id import compute_run_id
@@ -170,7 +171,7 @@ def _account(run_id: str, f: ManifestFile, rtype: str, batch: pa.RecordBatch, ba
 
 def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype: str, batch: pa.RecordBatch,
                         chars: CharacterStage, writers: _Writers, counts: Counts, rule_counts: dict[str, int],
-                        controls: dict | None = None) -> None:
+                        controls: dict | None = None, keys: KeyIndex | None = None) -> None:
     errors = _reader_errors(batch)
     reader_bad = errors.failed
     clean_idx = np.flatnonzero(~reader_bad)
@@ -193,10 +194,25 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
                 pick = (lambda a: a) if every else (lambda a: a.take(sel))
                 data = {c.name: pick(mapped.columns[c.name]).cast(arrow_type(c))
                         for c in table.columns if c.role != "lineage"}
+                offsets = pick(clean.column("_offset")).cast(pa.int64())
+                record_nos = pick(clean.column("_record_no")).cast(pa.int64())
+                if keys is not None:  # DUP-KEY: a key already staged never reaches the store twice
+                    dup = keys.check(table, data, offsets, record_nos, f.id)
+                    if dup.mask.any():
+                        rows = np.flatnonzero(ok)[dup.mask]
+                        mask = np.zeros(sub_errors.n, bool)
+                        mask[rows] = True
+                        msgs = np.full(sub_errors.n, None, object)
+                        msgs[rows] = dup.messages[dup.mask]
+                        sub_errors.add(mask, "DUP-KEY", dup.field, msgs)
+                        keep = pa.array(~dup.mask)
+                        data = {k: v.filter(keep) for k, v in data.items()}
+                        offsets, record_nos = offsets.filter(keep), record_nos.filter(keep)
+                        ok = ~sub_errors.failed
                 data.update(_lineage(int(ok.sum()), run_id, manifest.source_key(f.id), f.sha256,
-                                     pick(clean.column("_offset")).cast(pa.int64()),
-                                     pick(clean.column("_record_no")).cast(pa.int64()), flags[ok]))
-                writers.stage(table.id, pa.table(data))
+                                     offsets, record_nos, flags[ok]))
+                if ok.any():
+                    writers.stage(table.id, pa.table(data))
         # Fold the clean rows' failures back into the batch-wide view (few rows: no loop over all).
         failed_j = np.flatnonzero(sub_errors.failed)
         at = clean_idx[failed_j]
@@ -302,6 +318,7 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
 def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession, run_id: str, run_dir: Path, started: dt.datetime,
                    timings: dict, chars: CharacterStage, progress: Progress | None, batch_rows: int) -> RunResult:
     writers = _Writers(run_dir, load)
+    keys = KeyIndex()
     rule_counts: dict[str, int] = defaultdict(int)
     states: dict[str, _FileState] = {}
     controls: list[dict] = []
@@ -320,7 +337,7 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
                     counts = state.counts[rtype]
                     if role == "data" and rtype in roles:
                         _process_data_batch(run_id, manifest, f, rtype, batch, chars, writers, counts, rule_counts,
-                                            header_values)
+                                            header_values, keys)
                         _collect_control_values(f, rtype, batch, state)
                     else:
                         _process_control_batch(run_id, manifest, f, rtype, batch, writers, state, counts, rule_counts)
@@ -402,6 +419,7 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
         "characters": chars.stats.as_dict(),
         "gate": {"outcome": outcome, "rules": gate_rules},
         "rule_overrides": applied(overrides),
+        "duplicate_keys": keys.summary(),
         "quarantine": {fid: str(p) for fid, p in writers.quarantine_paths.items()},
         "timings": timings,
     }
