@@ -23,7 +23,7 @@ ROLES = ("header", "data", "trailer")
 FIELD_TYPES = ("text", "kana", "digits", "integer", "zoned", "packed", "date", "code", "filler")
 STRING_TYPES = frozenset({"text", "kana", "digits", "date", "code"})
 SIGNS = ("none", "leading", "trailing")
-DATE_FORMATS = ("western", "era_code", "era_letter")
+DATE_FORMATS = ("western", "era_code", "era_letter", "kanji")
 MAX_PACKED_BYTES = 10   # 19 digit nibbles; values must still fit 18 digits (checked per record)
 MAX_ZONED_BYTES = 19
 MAX_SCALE = 18
@@ -456,8 +456,11 @@ class _Parser:
         if sign != "none" and typ != "integer":
             raise self.fail(f"{fw}: sign only applies to integer fields (zoned/packed carry it in the last nibble)")
         date_format = data.get("date_format")
-        if date_format is not None and date_format not in DATE_FORMATS:
-            raise self.fail(f"{fw}: date_format must be one of {', '.join(DATE_FORMATS)}, got {date_format!r}")
+        # documents the field; the mapping's date: (a named form or a token pattern) is what reads it
+        if date_format is not None and date_format not in DATE_FORMATS and not (
+                isinstance(date_format, str) and all(t in date_format for t in "YMD")):
+            raise self.fail(f"{fw}: date_format must be one of {', '.join(DATE_FORMATS)} or a pattern such as "
+                            f"GYY.MM.DD / YYYY/MM/DD, got {date_format!r}")
         code_table = data.get("code_table")
         return Field(name=name, type=typ, start=start, length=length, column=column,
                      label=str(data.get("label", "") or ""), scale=int(scale or 0), sign=sign,

@@ -101,15 +101,16 @@ def map_batch(batch: pa.RecordBatch, target: TargetSpec, table: Table,
     cols: dict[str, pa.Array] = {}
     by_target = {c.target: c for c in target.columns}
     for col in table.columns:
-        if col.role == "lineage" or col.role in ("literal", "unknown"):
+        if col.role != "value":   # lineage, and the columns a wareki_date item derives (written below)
             continue
         spec: ColumnSpec | None = by_target.get(col.name)
         typ = arrow_type(col)
         if spec is None:
             cols[col.name] = pa.nulls(n, typ)
             if col.item and col.item.type == "wareki_date":
-                cols[f"{col.name}_literal"] = pa.nulls(n, pa.string())
-                cols[f"{col.name}_unknown"] = pa.array(np.zeros(n, dtype=bool))
+                no = pa.array(np.zeros(n, dtype=bool))
+                cols[f"{col.name}_literal"] = cols[f"{col.name}_wareki"] = pa.nulls(n, pa.string())
+                cols[f"{col.name}_unknown"] = cols[f"{col.name}_unknown_day"] = cols[f"{col.name}_non_calendar"] = no
             continue
         values = _source_values(batch, spec, controls)
         what = spec.source or spec.from_header or spec.from_trailer or "const"
@@ -119,14 +120,18 @@ def map_batch(batch: pa.RecordBatch, target: TargetSpec, table: Table,
         if spec.date:
             item = col.item
             unknown_text = batch.column(spec.unknown_from) if spec.unknown_from else None
+            wareki = bool(item and item.type == "wareki_date")
             parsed = parse_dates(values, spec.date, era_codes, unknown_allowed=bool(item and item.unknown_allowed),
-                                 unknown_text=unknown_text)
+                                 unknown_text=unknown_text, wareki=wareki)
             errors.add(parsed.invalid, "MAP-DATE", f"{item.name if item else col.name}({what})", parsed.reason,
                        item=col.name)
             cols[col.name] = parsed.iso
             if item and item.type == "wareki_date":
                 cols[f"{col.name}_literal"] = parsed.literal
                 cols[f"{col.name}_unknown"] = parsed.unknown
+                cols[f"{col.name}_wareki"] = parsed.wareki
+                cols[f"{col.name}_unknown_day"] = parsed.unknown_day
+                cols[f"{col.name}_non_calendar"] = parsed.non_calendar
             continue
         if spec.code_map is not None:
             values, unmapped = _translate(values.cast(pa.string()), spec.code_map)

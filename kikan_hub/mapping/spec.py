@@ -14,7 +14,7 @@ SOURCE_KEYS = ("from", "const", "from_header", "from_trailer")   # exactly one o
 TOP_KEYS = ("targets", "code_maps")
 TARGET_KEYS = ("table", "source", "columns")
 TARGET_SOURCE_KEYS = ("file", "record_type")
-DATE_FORMATS = {"western", "era_code", "era_letter"}
+DATE_FORMATS = {"western", "era_code", "era_letter", "kanji"}   # or a token pattern (era_dates.compile_pattern)
 KANA_FORMS = ("fullwidth",)
 
 
@@ -116,8 +116,8 @@ def _column(path: Path, table: str, name: str, c: Any, code_maps: dict[str, dict
         cm = {str(a): str(b) for a, b in cm.items()}
     elif cm is not None:
         raise LayoutError(path, f"{where}: code_map must be a mapping or the name of a code_maps entry")
-    if c.get("date") and c["date"] not in DATE_FORMATS:
-        raise LayoutError(path, f"{where}: date must be one of {sorted(DATE_FORMATS)}")
+    if c.get("date") is not None:
+        _check_date_form(path, where, c["date"])
     if c.get("kana") is not None and c["kana"] not in KANA_FORMS:
         raise LayoutError(path, f"{where}: kana must be one of {', '.join(KANA_FORMS)}")
     if "const" in c and c["const"] is None:
@@ -130,3 +130,15 @@ def _column(path: Path, table: str, name: str, c: Any, code_maps: dict[str, dict
     return ColumnSpec(target=name, source=c.get("from"), const=c.get("const"), code_map=cm, code_map_name=cm_name,
                       date=c.get("date"), unknown_from=c.get("unknown_from"), kana=c.get("kana"),
                       from_header=c.get("from_header"), from_trailer=c.get("from_trailer"))
+
+
+def _check_date_form(path: Path, where: str, form: Any) -> None:
+    from kikan_hub.mapping.era_dates import compile_pattern
+
+    if not isinstance(form, str) or not form:
+        raise LayoutError(path, f"{where}: date must name a form ({', '.join(sorted(DATE_FORMATS))}) or be a pattern "
+                                f"such as GYY.MM.DD or YYYY/MM/DD")
+    try:  # the era codes are the layout's: here only the pattern's shape is checked
+        compile_pattern(form, (("0", "明治"),))
+    except ValueError as exc:
+        raise LayoutError(path, f"{where}: {exc}; named forms: {', '.join(sorted(DATE_FORMATS))}") from None

@@ -204,13 +204,18 @@ def _check_column_value(mapping: MappingSpec, table_id: str, table, c, f: Manife
     """A date item needs a declared date form; a constant is checked once, here, like a value read."""
     import pyarrow as pa
 
-    from kikan_hub.mapping.era_dates import parse_dates
+    from kikan_hub.mapping.era_dates import compile_pattern, parse_dates
 
     item = next((it for it in table.items if it.id == c.target), None)
     where = f"target {table_id}.{c.target}"
     if item is not None and item.type in ("date", "wareki_date") and not c.date:
         raise ConfigError(mapping.path, f"{where}: {item.name} is a date: say how it is written "
                                         f"(date: western | era_code | era_letter)")
+    if c.date and c.date not in ("western", "era_code", "era_letter"):
+        try:  # the pattern against this file's era codes (E needs them)
+            compile_pattern(c.date, tuple(sorted((str(k), str(v)) for k, v in f.layout.era_codes.items())))
+        except ValueError as exc:
+            raise ConfigError(mapping.path, f"{where}: {exc}") from None
     if c.const is None:
         return
     value = str(c.const)
