@@ -135,3 +135,20 @@ def test_store_keeps_raw_code_wareki_text_and_both_flags(base_sample, tmp_path, 
     eng.dispose()
     assert got[first] == (None, "3450200", "昭和45年2月日不詳", True, True, False)
     assert got[second] == (None, "3450229", "昭和45年2月29日", True, False, True)
+
+
+def test_a_store_made_before_the_new_columns_gets_them(tmp_path):
+    from kikan_hub.store.engine import open_engine
+    from kikan_hub.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    eng = open_engine(url)
+    upgrade(eng)
+    with eng.begin() as c:
+        for col in ("birth_date_wareki", "birth_date_unknown_day", "birth_date_non_calendar"):
+            c.exec_driver_sql(f"ALTER TABLE juki_jumin DROP COLUMN {col}")
+    assert "birth_date_wareki" not in {c["name"] for c in sa.inspect(eng).get_columns("juki_jumin")}
+    upgrade(eng)
+    cols = {c["name"] for c in sa.inspect(eng).get_columns("juki_jumin")}
+    assert {"birth_date_wareki", "birth_date_unknown_day", "birth_date_non_calendar"} <= cols
+    eng.dispose()
