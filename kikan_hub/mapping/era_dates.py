@@ -355,21 +355,24 @@ def parse_dates(values: pa.Array, fmt: str, era_codes: dict[str, str] | None = N
 
 def wareki_text(eras, era_idx: np.ndarray, era_year: np.ndarray, month: np.ndarray, day: np.ndarray,
                 mask: np.ndarray) -> pa.Array:
-    """和暦 text of each row under ``mask`` (null elsewhere), built column-wise in Arrow:
-    昭和45年2月29日, 令和元年5月1日; a part written 00 reads 昭和45年2月日不詳, 昭和45年月日不詳, 昭和年月日不詳."""
+    """和暦 text of each row under ``mask`` (null elsewhere): 昭和45年2月29日, 令和元年5月1日; a part written
+    00 reads 昭和45年2月日不詳, 昭和45年月日不詳, 昭和年月日不詳. Dates repeat: each distinct one is
+    written once and taken for its rows."""
     n = len(mask)
     if not mask.any():
         return pa.nulls(n, pa.string())
-    names = pa.array([e.name for e in eras], pa.string())
-    era = pc.take(names, pa.array(np.maximum(era_idx, 0)))
-    y = pa.array(era_year).cast(pa.string())
-    y = pc.if_else(pa.array(era_year == 1), "元", y)
-    m = pa.array(month).cast(pa.string())
-    d = pa.array(day).cast(pa.string())
-    full = pc.binary_join_element_wise(era, y, "年", m, "月", d, "日", "")
-    no_day = pc.binary_join_element_wise(era, y, "年", m, "月日不詳", "")
-    no_month = pc.binary_join_element_wise(era, y, "年月日不詳", "")
-    no_year = pc.binary_join_element_wise(era, "年月日不詳", "")
-    out = pc.if_else(pa.array(era_year == 0), no_year,
-                     pc.if_else(pa.array(month == 0), no_month, pc.if_else(pa.array(day == 0), no_day, full)))
-    return pc.if_else(pa.array(mask), out, pa.scalar(None, pa.string()))
+    key = np.where(mask, ((np.maximum(era_idx, 0) * 1000 + era_year) * 100 + month) * 100 + day, -1)
+    uniq, inverse = np.unique(key, return_inverse=True)
+    texts = []
+    for k in uniq.tolist():
+        if k < 0:
+            texts.append(None)
+            continue
+        k, d = divmod(k, 100)
+        k, m = divmod(k, 100)
+        e, y = divmod(k, 1000)
+        era = eras[e].name
+        ys = "元" if y == 1 else str(y)
+        texts.append(f"{era}年月日不詳" if y == 0 else f"{era}{ys}年月日不詳" if m == 0
+                     else f"{era}{ys}年{m}月日不詳" if d == 0 else f"{era}{ys}年{m}月{d}日")
+    return pa.array(texts, pa.string()).take(pa.array(inverse.reshape(-1)))

@@ -4,8 +4,8 @@ store, so the load never fails on a key the gate could have seen.
 Vendors' re-extracts overlap: the same 宛名番号＋履歴番号 twice. The first row (in file order) is kept;
 each later row with the same primary key is quarantined, its message naming the byte offset (and
 record no.) of the row it collides with and whether the two are identical (同一内容) or conflicting
-(内容が異なる). Keys are kept as two independent hashes per row (about 30 bytes a row with the
-offset), not as values; a shared first hash alone never makes a duplicate.
+(内容が異なる: the record bytes differ). Keys are kept as two independent hashes per row (about 30
+bytes a row with the offset), not as values; a shared first hash alone never makes a duplicate.
 """
 from __future__ import annotations
 
@@ -64,8 +64,9 @@ class KeyIndex:
         return self.files.index(file_id)
 
     def check(self, table: Table, data: dict[str, pa.Array], offsets: pa.Array, record_nos: pa.Array,
-              file_id: str) -> DuplicateFinding:
-        """``data``: the rows about to be staged (typed canonical columns); returns the repeats among them."""
+              file_id: str, raw: pa.Array) -> DuplicateFinding:
+        """``data``: the rows about to be staged (typed canonical columns), ``raw`` their records' bytes;
+        returns the repeats among them. Identical means the same record bytes as the row kept."""
         n = len(offsets)
         keys = list(table.primary_key)
         label = "+".join(f"{table.item(k).name}({k})" for k in keys)
@@ -76,15 +77,14 @@ class KeyIndex:
         key_df = pl.from_arrow(pa.table({k: data[k] for k in keys}))
         h1 = key_df.hash_rows(seed=0).to_numpy()
         h2 = key_df.hash_rows(seed=1).to_numpy().astype(np.uint32)
-        content = pl.from_arrow(pa.table(data)).hash_rows(seed=2).to_numpy().astype(np.uint32)
+        content = pl.Series(raw).hash(seed=2).to_numpy().astype(np.uint32)  # one column: cheap, and exact
         off = np.asarray(offsets.to_numpy(zero_copy_only=False), np.int64)
         rno = np.asarray(record_nos.to_numpy(zero_copy_only=False), np.int64)
         seen = self.seen.setdefault(table.id, _Seen())
-        # within the batch: the first row of each key is kept
-        _, first, inverse = np.unique(np.stack([h1, h2.astype(np.uint64)], axis=1), axis=0, return_index=True,
-                                      return_inverse=True)
+        # within the batch: the first row of each key is kept (a first hash shared by two keys is not a repeat)
+        _, first, inverse = np.unique(h1, return_index=True, return_inverse=True)
         firsts = first[inverse.reshape(-1)]
-        dup = firsts != np.arange(n)
+        dup = (firsts != np.arange(n)) & (h2[firsts] == h2)
         earlier = np.full(n, -1, np.int64)   # a repeat of a row of an earlier batch: its index in `seen`
         if len(seen.h1):
             lo = np.searchsorted(seen.h1, h1, side="left")

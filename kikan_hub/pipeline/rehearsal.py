@@ -197,7 +197,9 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
                 offsets = pick(clean.column("_offset")).cast(pa.int64())
                 record_nos = pick(clean.column("_record_no")).cast(pa.int64())
                 if keys is not None:  # DUP-KEY: a key already staged never reaches the store twice
-                    dup = keys.check(table, data, offsets, record_nos, f.id)
+                    raw = batch.column("_raw")
+                    raw = raw if len(clean_idx) == batch.num_rows else raw.take(pa.array(clean_idx, pa.int64()))
+                    dup = keys.check(table, data, offsets, record_nos, f.id, pick(raw))
                     if dup.mask.any():
                         rows = np.flatnonzero(ok)[dup.mask]
                         mask = np.zeros(sub_errors.n, bool)

@@ -89,18 +89,19 @@ def test_key_index_across_batches_and_collisions_of_the_first_hash():
         data = {"setai_no": pa.array([k[0] for k in keys]), "rireki_no": pa.array([k[1] for k in keys], pa.int64()),
                 "yubin_no": pa.array(yubin)}
         n = len(keys)
-        return data, pa.array(np.arange(n) * 10, pa.int64()), pa.array(np.arange(n) + 1, pa.int64())
+        raw = pa.array([f"{k[0]},{k[1]},{y}".encode() for k, y in zip(keys, yubin)], pa.binary())
+        return data, pa.array(np.arange(n) * 10, pa.int64()), pa.array(np.arange(n) + 1, pa.int64()), raw
 
-    d, o, r = batch([("1", 1), ("1", 2), ("1", 1)], ["a", "b", "a"])
-    f = idx.check(table, d, o, r, "F")
+    d, o, r, raw = batch([("1", 1), ("1", 2), ("1", 1)], ["a", "b", "a"])
+    f = idx.check(table, d, o, r, "F", raw)
     assert f.mask.tolist() == [False, False, True] and "byte offset 0" in f.messages[2]
-    d, o, r = batch([("2", 1), ("1", 2)], ["c", "x"])
-    f = idx.check(table, d, o, r, "G")
+    d, o, r, raw = batch([("2", 1), ("1", 2)], ["c", "x"])
+    f = idx.check(table, d, o, r, "G", raw)
     assert f.mask.tolist() == [False, True] and "F の byte offset 10 (レコード 2)" in f.messages[1]
     assert "内容が異なる" in f.messages[1]
     # a shared first hash is not a duplicate unless the second hash agrees
     seen = idx.seen["juki_setai"]
     seen.h2[:] = seen.h2 ^ np.uint32(1)
-    d, o, r = batch([("1", 1)], ["a"])
-    assert not idx.check(table, d, o, r, "H").mask.any()
+    d, o, r, raw = batch([("1", 1)], ["a"])
+    assert not idx.check(table, d, o, r, "H", raw).mask.any()
     assert idx.summary() == {"juki_setai": {"identical": 1, "conflicting": 1}}
