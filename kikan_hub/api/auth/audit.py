@@ -82,10 +82,13 @@ class AuditLog:
                 p.done.set()
 
     def record(self, *, client_id: str | None, interface: str, operation: str, outcome: str,
-               atena_nos: list[str] | tuple[str, ...] = (), detail: str | None = None) -> int:
+               atena_nos: list[str] | tuple[str, ...] = (), detail: str | None = None,
+               subject_count: int | None = None) -> int:
+        """``subject_count`` overrides the count for bulk results whose 宛名番号 are not listed one by one."""
         subjects = sorted(set(a for a in atena_nos if a))
         p = _Pending(dict(at=dt.datetime.now(dt.timezone.utc), client_id=client_id, interface=interface,
-                          operation=operation, outcome=outcome, subject_count=len(subjects),
+                          operation=operation[:64], outcome=outcome,
+                          subject_count=len(subjects) if subject_count is None else int(subject_count),
                           detail=(detail or None) and detail[:500]), subjects)
         if not self.group_commit:
             with self.engine.begin() as conn:
