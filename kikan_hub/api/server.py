@@ -104,7 +104,8 @@ def _modules_router(hub: Hub):
         if outcome == "not_found":
             hub.throttle.not_found(caller.client.client_id)
 
-    return build_router(authorize=authorize, audit=audit, engine=lambda: hub.engine)
+    return build_router(authorize=authorize, audit=audit, engine=lambda: hub.engine,
+                        output_dir=hub.linkage_dir.parent / "euc")
 
 
 def create_app(hub: Hub, *, docs: bool = False) -> FastAPI:
