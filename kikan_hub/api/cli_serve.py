@@ -71,7 +71,10 @@ def serve(store: Optional[str] = STORE,
           auth_window: float = typer.Option(300, "--auth-window", help="認証失敗を数える秒数"),
           not_found_limit: int = typer.Option(200, "--max-not-found",
                                               help="1 クライアントが該当なしの照会をこの回数重ねたら 429 (0 で無効)"),
-          not_found_window: float = typer.Option(60, "--not-found-window", help="該当なしを数える秒数")) -> None:
+          not_found_window: float = typer.Option(60, "--not-found-window", help="該当なしを数える秒数"),
+          audit_sync: str = typer.Option("full", "--audit-sync",
+                                         help="SQLite の監査書込み: full (コミットごとに fsync) か normal (WAL の fsync を"
+                                              "省く: ハブの異常終了では失われず、停電では直前の行が失われうる)")) -> None:
     """SOAP (/platform/soap, ?wsdl) と REST (/api/v1) を 1 プロセスで起動する。"""
     import uvicorn
 
@@ -82,11 +85,13 @@ def serve(store: Optional[str] = STORE,
         master = keys.load_master_key()
     except keys.KeyError_ as exc:
         fail(str(exc))
+    if audit_sync not in ("full", "normal"):
+        fail(f"--audit-sync は full か normal です: {audit_sync!r}")
     if public_url and not public_url.startswith(("https://", "http://")):
         fail(f"--public-url は http(s):// で始まる URL にしてください: {public_url!r}")
     policy = ThrottlePolicy(auth_failures, auth_failures_addr, auth_window, not_found_limit, not_found_window)
     hub = build_hub(_engine(store), master, max_body=max_body, linkage_dir=linkage_dir, token_ttl=token_ttl,
-                    replay_window=replay_window, public_url=public_url, throttle=policy)
+                    replay_window=replay_window, public_url=public_url, throttle=policy, audit_sync=audit_sync)
     application = create_app(hub, docs=docs)
     config = uvicorn.Config(application, host=host, port=port, workers=1, server_header=False)
     server = uvicorn.Server(config)

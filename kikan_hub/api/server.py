@@ -63,14 +63,14 @@ def prepare_store(engine: Engine) -> None:
 def build_hub(engine: Engine, master: bytes | None = None, *, max_body: int = DEFAULT_MAX_BODY,
               linkage_dir: Path | None = None, token_ttl: int = 300, replay_window: int = 300,
               public_url: str | None = None, throttle: ThrottlePolicy | None = None,
-              rest_max_body: int = REST_MAX_BODY) -> Hub:
+              rest_max_body: int = REST_MAX_BODY, audit_sync: str = "full") -> Hub:
     engine.hide_parameters = True  # SQL errors must not carry 個人番号 into logs
     master = master or keys.load_master_key()
     clients = ClientRegistry(engine, master)
     clients.warm()
     replay = ReplayCache()
     queries = QueryService(engine)
-    audit = AuditLog(engine)
+    audit = AuditLog(engine, sqlite_sync=audit_sync)
     limiter = Throttle(throttle)
     soap = SoapService(queries, UsernameTokenVerifier(clients, replay, window_seconds=replay_window), audit,
                        max_body=max_body, throttle=limiter)

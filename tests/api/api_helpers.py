@@ -172,7 +172,7 @@ def rest_token(base: str, cid: str, secret: str, scope: str | None = None) -> st
     import httpx
     data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
     auth = {"Authorization": "Basic " + base64.b64encode(f"{cid}:{secret}".encode()).decode()}
-    r = httpx.post(f"{base}/api/v1/token", data=data, headers=auth)
+    r = httpx.post(f"{base}/api/v1/token", data=data, headers=auth, timeout=60)
     assert r.status_code == 200, r.text
     return r.json()["access_token"]
 

@@ -7,6 +7,8 @@ import httpx
 
 from api_helpers import A1, A2, add_client, rest_token
 
+HTTP = httpx.Client(timeout=60)  # a loaded CI machine can be slow; the assertions are about answers, not time
+
 READS = ["juki:modules:read", "juki:jumin:read", "atena:identity:read", "euc:definition:read", "euc:run:read",
          "euc:tanto:read"]
 
@@ -19,27 +21,27 @@ def test_reads_cannot_write_and_euc_stays_inside_the_callers_gyomu(hub_server):
     srv, issued = hub_server
     hub, base = srv.hub, srv.base
     reader = _h(srv, add_client(hub, "vendor-reader", READS))
-    r = httpx.post(f"{base}/api/v1/atena/merge", json={"atena_nos": [A1, A2], "reason": "同一人"}, headers=reader)
+    r = HTTP.post(f"{base}/api/v1/atena/merge", json={"atena_nos": [A1, A2], "reason": "同一人"}, headers=reader)
     assert r.status_code == 403, r.text
-    assert httpx.get(f"{base}/api/v1/atena/decisions", headers=reader).json() == []   # nothing was written
+    assert HTTP.get(f"{base}/api/v1/atena/decisions", headers=reader).json() == []   # nothing was written
     tax_def = {"table": "zei_kojin_shotoku", "items": ["atena_no", "shotoku_kingaku"]}
-    assert httpx.put(f"{base}/api/v1/euc/definitions/t", json=tax_def, headers=reader).status_code == 403
+    assert HTTP.put(f"{base}/api/v1/euc/definitions/t", json=tax_def, headers=reader).status_code == 403
 
     # A 住民記録 EUC writer may define and run extractions over juki tables, never over 個人住民税 ones.
     juki_euc = _h(srv, add_client(hub, "vendor-juki-euc", READS + ["euc:definition:write", "euc:run:write"]))
-    assert httpx.put(f"{base}/api/v1/euc/definitions/t", json=tax_def, headers=juki_euc).status_code == 403
-    ok = httpx.put(f"{base}/api/v1/euc/definitions/j", json={"table": "juki_jumin", "items": ["atena_no", "shimei"]},
+    assert HTTP.put(f"{base}/api/v1/euc/definitions/t", json=tax_def, headers=juki_euc).status_code == 403
+    ok = HTTP.put(f"{base}/api/v1/euc/definitions/j", json={"table": "juki_jumin", "items": ["atena_no", "shimei"]},
                    headers=juki_euc)
     assert ok.status_code == 200, ok.text
     # A definition over a tax table saved by a tax client cannot be run by the juki client.
     tax_euc = _h(srv, add_client(hub, "vendor-tax-euc", ["kojin_juminzei:shotoku:read", "euc:definition:write",
                                                         "euc:run:write", "euc:tanto:read"]))
-    assert httpx.put(f"{base}/api/v1/euc/definitions/t", json=tax_def, headers=tax_euc).status_code == 200
-    r = httpx.post(f"{base}/api/v1/euc/definitions/t/run", headers=juki_euc)
+    assert HTTP.put(f"{base}/api/v1/euc/definitions/t", json=tax_def, headers=tax_euc).status_code == 200
+    r = HTTP.post(f"{base}/api/v1/euc/definitions/t/run", headers=juki_euc)
     assert r.status_code == 403 and "kojin_juminzei:shotoku:read" in r.json()["detail"], r.text
     # The same route for the token that holds the tax scope.
-    assert httpx.post(f"{base}/api/v1/euc/definitions/t/run", headers=tax_euc).status_code == 201
+    assert HTTP.post(f"{base}/api/v1/euc/definitions/t/run", headers=tax_euc).status_code == 201
     # And the write scope lets a merge through.
     writer = _h(srv, add_client(hub, "vendor-meiyose", ["atena:identity:write"]))
-    assert httpx.post(f"{base}/api/v1/atena/merge", json={"atena_nos": [A1, A2], "reason": "同一人"},
+    assert HTTP.post(f"{base}/api/v1/atena/merge", json={"atena_nos": [A1, A2], "reason": "同一人"},
                       headers=writer).status_code == 201

@@ -12,9 +12,11 @@ from test_api_rest import basic
 
 from kikan_hub.api.auth.throttle import ThrottlePolicy
 
+HTTP = httpx.Client(timeout=60)  # a loaded CI machine can be slow; the assertions are about answers, not time
+
 
 def _token(base, cid, secret):
-    return httpx.post(f"{base}/api/v1/token", data={"grant_type": "client_credentials"}, headers=basic(cid, secret))
+    return HTTP.post(f"{base}/api/v1/token", data={"grant_type": "client_credentials"}, headers=basic(cid, secret))
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
@@ -74,7 +76,7 @@ def test_walking_the_atena_number_space_is_throttled(hub_server):
     srv, issued = hub_server
     set_throttle(srv.hub, ThrottlePolicy(not_found_per_client=5))
     h = {"Authorization": f"Bearer {rest_token(srv.base, 'vendor-basic', issued['basic'].client_secret)}"}
-    codes = [httpx.get(f"{srv.base}/api/v1/juki/residents/{m11(f'{900000000 + i:09d}')}", headers=h).status_code
+    codes = [HTTP.get(f"{srv.base}/api/v1/juki/residents/{m11(f'{900000000 + i:09d}')}", headers=h).status_code
              for i in range(7)]
     assert codes == [200] * 5 + [429, 429], codes
     # A SOAP look-up by the same client is refused too, with Retry-After.

@@ -18,25 +18,27 @@ from lxml import etree
 from api_helpers import A1, LogCapture, RunningServer, envelope, post_soap, wsse_header
 from test_api_rest import basic, bearer, get_token
 
+HTTP = httpx.Client(timeout=60)  # a loaded CI machine can be slow; the assertions are about answers, not time
+
 EVIL = {"Host": "attacker.example"}
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_host_header_does_not_steer_wsdl_or_audience(hub_server):
     srv, issued = hub_server
-    wsdl = httpx.get(f"{srv.base}/platform/soap?wsdl", headers=EVIL).content
+    wsdl = HTTP.get(f"{srv.base}/platform/soap?wsdl", headers=EVIL).content
     loc = etree.fromstring(wsdl).find(".//{http://schemas.xmlsoap.org/wsdl/soap/}address").get("location")
     assert loc == f"http://127.0.0.1:{srv.port}/platform/soap", loc
     secret = issued["full"].client_secret
     claims = {"iss": "vendor-full", "sub": "vendor-full", "aud": "http://attacker.example/api/v1/token",
               "exp": int(time.time()) + 60, "jti": uuid.uuid4().hex}
-    r = httpx.post(f"{srv.base}/api/v1/token", headers=EVIL, data={
+    r = HTTP.post(f"{srv.base}/api/v1/token", headers=EVIL, data={
         "grant_type": "client_credentials", "client_assertion": jwt.encode(claims, secret, algorithm="HS256"),
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
     assert r.status_code == 401, r.text
     # A configured public URL is what the WSDL names.
     srv.hub.public_url = "https://hub.city.example"
-    wsdl = httpx.get(f"{srv.base}/platform/soap?wsdl", headers=EVIL).text
+    wsdl = HTTP.get(f"{srv.base}/platform/soap?wsdl", headers=EVIL).text
     assert 'location="https://hub.city.example/platform/soap"' in wsdl
 
 
@@ -44,18 +46,18 @@ def test_host_header_does_not_steer_wsdl_or_audience(hub_server):
 def test_no_store_no_paths_failed_auth_audited(hub_server):
     srv, issued = hub_server
     h = bearer(get_token(srv.base, "vendor-full", issued["full"].client_secret))
-    r = httpx.get(f"{srv.base}/api/v1/juki/residents/{A1}", headers=h)
+    r = HTTP.get(f"{srv.base}/api/v1/juki/residents/{A1}", headers=h)
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     full = issued["full"]
     s = post_soap(srv.base, envelope(f"<p:JuminJohoShokaiRequest><p:AtenaNo>{A1}</p:AtenaNo></p:JuminJohoShokaiRequest>",
                                      wsse_header(full.client_id, full.soap_password)))
     assert s.status_code == 200 and s.headers["cache-control"] == "no-store"
-    r = httpx.post(f"{srv.base}/api/v1/linkage/csv", json={"since_serial": 0, "dir": "x"}, headers=h)
+    r = HTTP.post(f"{srv.base}/api/v1/linkage/csv", json={"since_serial": 0, "dir": "x"}, headers=h)
     assert r.status_code == 200 and r.json()["file"].startswith("x/") and str(srv.hub.linkage_dir) not in r.text
     # Failed authentications leave an audit row: REST token, REST bearer, SOAP UsernameToken.
-    assert httpx.post(f"{srv.base}/api/v1/token", data={"grant_type": "client_credentials"},
+    assert HTTP.post(f"{srv.base}/api/v1/token", data={"grant_type": "client_credentials"},
                       headers=basic("vendor-basic", "wrong")).status_code == 401
-    assert httpx.get(f"{srv.base}/api/v1/juki/residents/{A1}", headers=bearer("not.a.token")).status_code == 401
+    assert HTTP.get(f"{srv.base}/api/v1/juki/residents/{A1}", headers=bearer("not.a.token")).status_code == 401
     post_soap(srv.base, envelope(f"<p:JuminJohoShokaiRequest><p:AtenaNo>{A1}</p:AtenaNo></p:JuminJohoShokaiRequest>",
                                  wsse_header("vendor-basic", "wrong")))
     time.sleep(0.3)
@@ -70,7 +72,7 @@ def test_openapi_and_docs_are_off_by_default(hub_server):
     plain = RunningServer(create_app(srv.hub), srv.hub, LogCapture()).start()
     try:
         for path in ("/openapi.json", "/docs", "/redoc"):
-            assert httpx.get(f"{plain.base}{path}").status_code == 404, path
+            assert HTTP.get(f"{plain.base}{path}").status_code == 404, path
     finally:
         plain.stop()
 

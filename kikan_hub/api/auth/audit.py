@@ -49,7 +49,13 @@ class AuditLog:
     for its own row's commit, but N concurrent reads share one transaction.
     """
 
-    def __init__(self, engine: Engine, group_commit: bool | None = None):
+    def __init__(self, engine: Engine, group_commit: bool | None = None, sqlite_sync: str = "full"):
+        """``sqlite_sync`` = "normal" lets the SQLite writer commit without an fsync of the WAL (WAL
+        mode): a committed audit row survives a crash of the hub, not a power loss of the machine.
+        The default "full" keeps the fsync (each commit then costs the disk's flush time)."""
+        if sqlite_sync not in ("full", "normal"):
+            raise ValueError("sqlite_sync is full or normal")
+        self.sqlite_sync = sqlite_sync
         self.engine = engine
         self.t, self.ts = _tables()
         self.group_commit = engine.dialect.name == "sqlite" if group_commit is None else group_commit
@@ -65,6 +71,10 @@ class AuditLog:
             conn.execute(insert(self.ts), subj)
 
     def _run_writer(self) -> None:
+        conn = self.engine.connect()  # the writer's own connection, for its PRAGMA
+        if self.engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(f"PRAGMA synchronous={self.sqlite_sync.upper()}")
+            conn.commit()
         while True:
             items = [self._q.get()]
             while len(items) < 500:
@@ -73,11 +83,18 @@ class AuditLog:
                 except queue.Empty:
                     break
             try:
-                with self.engine.begin() as conn:
+                with conn.begin():
                     self._write(conn, items)
             except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
                 for p in items:
                     p.error = exc
+                try:
+                    conn.close()
+                finally:
+                    conn = self.engine.connect()
+                    if self.engine.dialect.name == "sqlite":
+                        conn.exec_driver_sql(f"PRAGMA synchronous={self.sqlite_sync.upper()}")
+                        conn.commit()
             for p in items:
                 p.done.set()
 
