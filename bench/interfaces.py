@@ -29,14 +29,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert  # noqa: E402
 
 from kikan_hub.validation.check_digits import m11_check_digit  # noqa: E402
 
@@ -166,41 +164,53 @@ def phases(url: str, master: bytes, atena: list[str], password: str, sync: str, 
     return {k: statistics.median(v) for k, v in steps.items()}
 
 
-def open_loop(base: str, make, rate: float, conns: int, seconds: float, check) -> tuple[list[float], int, float]:
-    """Each of ``conns`` connections sends at fixed times (rate/conns per second, staggered); latency is
-    measured from the scheduled time. Returns (latencies ms, errors, achieved req/s)."""
-    import httpx
-    lat: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    interval = conns / rate
-    per = int(seconds * rate / conns)
-    start = time.perf_counter() + 0.5
+def open_loop(port: int, make, rate: float, conns: int, seconds: float, check) -> tuple[list[float], int, float]:
+    """``conns`` keep-alive connections (asyncio, raw HTTP/1.1: the load generator must cost far less
+    than the server) together offer ``rate`` requests/s; connection k sends request j at the fixed time
+    start + (j*conns + k)/rate and latency is counted from that *scheduled* time, so a late answer
+    that delays the next send is not hidden (no coordinated omission). ``make(rng)`` returns the
+    request bytes; ``check(status, body)`` says whether the answer is right.
+    Returns (latencies ms, errors, achieved req/s)."""
+    import asyncio
 
-    def worker(k: int) -> None:
-        rr = random.Random(k)
-        with httpx.Client(base_url=base, timeout=60) as c:
+    async def run() -> tuple[list[float], int, float]:
+        lat: list[float] = []
+        errors = 0
+        per = int(seconds * rate / conns)
+        loop = asyncio.get_running_loop()
+        start = loop.time() + 0.3
+
+        async def conn(k: int) -> None:
+            nonlocal errors
+            rr = random.Random(k)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
             for j in range(per):
                 due = start + (j * conns + k) / rate
-                req = make(rr)
-                now = time.perf_counter()
-                if due > now:
-                    time.sleep(due - now)
-                r = c.send(req(c))
-                took = (time.perf_counter() - due) * 1000
-                ok = check(r)
-                with lock:
-                    lat.append(took)
-                    if not ok:
-                        errors[0] += 1
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - start
-    _ = interval
-    return lat, errors[0], len(lat) / wall
+                data = make(rr)
+                delay = due - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                writer.write(data)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head.split(b" ", 2)[1])
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                body = await reader.readexactly(length)
+                lat.append((loop.time() - due) * 1000)
+                if not check(status, body):
+                    errors += 1
+            writer.close()
+        await asyncio.gather(*(conn(k) for k in range(conns)))
+        return lat, errors, len(lat) / (loop.time() - start)
+    return asyncio.run(run())
+
+
+def http_request(method: str, path: str, body: bytes = b"", headers: dict | None = None) -> bytes:
+    hs = {"Host": "127.0.0.1", "Content-Length": str(len(body)), **(headers or {})}
+    return (f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hs.items()) + "\r\n"
+            ).encode() + body
 
 
 def summary(lat: list[float]) -> str:
@@ -262,17 +272,17 @@ def main() -> None:
                 time.sleep(0.1)
 
         def soap_req(rr):
-            body = envelope("bench", issued.soap_password, rr.choice(atena))
-            return lambda c: c.build_request("POST", "/platform/soap", content=body, headers=hdrs)
+            return http_request("POST", "/platform/soap", envelope("bench", issued.soap_password, rr.choice(atena)),
+                                hdrs)
 
-        def soap_ok(r):
-            return r.status_code == 200 and b"<p:Count>1</p:Count>" in r.content
+        def soap_ok(status, body):
+            return status == 200 and b"<p:Count>1</p:Count>" in body
 
-        open_loop(base, soap_req, args.rate, args.concurrency, 2, soap_ok)   # warm-up
-        base_lat, base_err, base_rate = open_loop(
-            base, lambda rr: (lambda c: c.build_request("GET", "/platform/xsd/jumin-types.xsd")),
-            args.rate, args.concurrency, args.seconds / 2, lambda r: r.status_code == 200)
-        lat, err, got = open_loop(base, soap_req, args.rate, args.concurrency, args.seconds, soap_ok)
+        xsd = http_request("GET", "/platform/xsd/jumin-types.xsd")
+        open_loop(port, soap_req, args.rate, args.concurrency, 2, soap_ok)   # warm-up
+        base_lat, base_err, base_rate = open_loop(port, lambda rr: xsd, args.rate, args.concurrency,
+                                                  args.seconds / 2, lambda st, b: st == 200)
+        lat, err, got = open_loop(port, soap_req, args.rate, args.concurrency, args.seconds, soap_ok)
         print(f"baseline GET xsd : {len(base_lat)} calls at {base_rate:.0f} req/s  {summary(base_lat)}  errors {base_err}")
         print(f"住民情報照会 SOAP : {len(lat)} calls at {got:.0f} req/s over {args.concurrency} connections  "
               f"{summary(lat)}  errors {err}")
