@@ -213,6 +213,12 @@ def http_request(method: str, path: str, body: bytes = b"", headers: dict | None
             ).encode() + body
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc): the server's cost, whatever else loads the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def summary(lat: list[float]) -> str:
     return (f"p50 {statistics.median(lat):.2f} ms  p95 {pct(lat, 95):.2f} ms  p99 {pct(lat, 99):.2f} ms  "
             f"max {max(lat):.2f} ms")
@@ -280,12 +286,18 @@ def main() -> None:
 
         xsd = http_request("GET", "/platform/xsd/jumin-types.xsd")
         open_loop(port, soap_req, args.rate, args.concurrency, 2, soap_ok)   # warm-up
+        c0 = cpu_seconds(proc.pid)
         base_lat, base_err, base_rate = open_loop(port, lambda rr: xsd, args.rate, args.concurrency,
                                                   args.seconds / 2, lambda st, b: st == 200)
+        c1 = cpu_seconds(proc.pid)
         lat, err, got = open_loop(port, soap_req, args.rate, args.concurrency, args.seconds, soap_ok)
+        c2 = cpu_seconds(proc.pid)
+        base_cpu, soap_cpu = (c1 - c0) * 1000 / len(base_lat), (c2 - c1) * 1000 / len(lat)
         print(f"baseline GET xsd : {len(base_lat)} calls at {base_rate:.0f} req/s  {summary(base_lat)}  errors {base_err}")
         print(f"住民情報照会 SOAP : {len(lat)} calls at {got:.0f} req/s over {args.concurrency} connections  "
               f"{summary(lat)}  errors {err}")
+        print(f"server CPU per request: baseline {base_cpu:.2f} ms, 住民情報照会 {soap_cpu:.2f} ms "
+              f"(one core sustains ≈ {1000 / soap_cpu:.0f} req/s of 住民情報照会)")
         print(f"audit sync: {args.audit_sync}; load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"p99 ratio SOAP / baseline: {pct(lat, 99) / pct(base_lat, 99):.2f}x   "
               f"(store {args.residents:,} residents, SQLite WAL, uvicorn 1 worker, audit on)")
