@@ -38,6 +38,7 @@ import polars as pl
 
 from kikan_hub.layouts.isl import Table, all_tables, load_code_table
 from kikan_hub.validation.checks import GroupOutcome, RowCheck, group_check, row_check
+from kikan_hub.validation.group_checks import _lazy
 
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 YEAR = "kazei_nendo"
@@ -171,11 +172,6 @@ def _code_valid_for_year(table: Table, cols: set[str], check: dict) -> list[RowC
 
 
 # ---------------------------------------------------------------- group checks
-
-def _lazy(frames: dict, table_id: str) -> pl.LazyFrame | None:
-    f = frames.get(table_id)
-    return f.lazy() if isinstance(f, pl.DataFrame) else f
-
 
 def _names(lf: pl.LazyFrame) -> set[str]:
     return set(lf.collect_schema().names())

@@ -23,11 +23,15 @@ def failing(res: RuleResult, col: str) -> list:
     return sorted(res.failures.get_column(col).to_list()) if res.failed else []
 
 
-def zeigaku(**cols) -> pl.DataFrame:
+def rows_of(keys: dict, **cols) -> pl.DataFrame:
+    """Crafted rows: `cols` plus key columns (a constant, or numbered 0000000000, 0000000001 …)."""
     n = len(next(iter(cols.values())))
-    base = {"kazei_nendo": [2024] * n, "atena_no": [f"{i:010d}" for i in range(n)], "kosei_kaisu": [0] * n}
-    base.update(cols)
-    return pl.DataFrame(base)
+    base = {k: ([f"{i:010d}" for i in range(n)] if v is None else [v] * n) for k, v in keys.items()}
+    return pl.DataFrame({**base, **cols})
+
+
+def zeigaku(**cols) -> pl.DataFrame:
+    return rows_of({"kazei_nendo": 2024, "atena_no": None, "kosei_kaisu": 0}, **cols)
 
 
 # ---------------------------------------------------------------- 個人住民税
@@ -197,10 +201,7 @@ def test_shinchiku_genmen_years():
 # ---------------------------------------------------------------- 軽自動車税
 
 def sharyo(**cols) -> pl.DataFrame:
-    n = len(next(iter(cols.values())))
-    base = {"sharyo_no": [f"{i:010d}" for i in range(n)], "rireki_no": [1] * n}
-    base.update(cols)
-    return pl.DataFrame(base)
+    return rows_of({"sharyo_no": None, "rireki_no": 1}, **cols)
 
 
 def test_taxed_exactly_when_owned_on_april_1():
@@ -214,10 +215,7 @@ def test_taxed_exactly_when_owned_on_april_1():
 
 
 def meisai(**cols) -> pl.DataFrame:
-    n = len(next(iter(cols.values())))
-    base = {"kazei_nendo": [2024] * n, "sharyo_no": [f"{i:010d}" for i in range(n)], "rireki_no": [1] * n}
-    base.update(cols)
-    return pl.DataFrame(base)
+    return rows_of({"kazei_nendo": 2024, "sharyo_no": None, "rireki_no": 1}, **cols)
 
 
 def test_rate_is_f_of_shashu_nendo_and_kubun():

@@ -161,10 +161,6 @@ def _taxpayers(pop: Population, rnd: random.Random) -> list[Taxpayer]:
     return out
 
 
-def _shitei(pop_companies_index: dict, atena: str | None) -> str | None:
-    return pop_companies_index.get(atena) if atena else None
-
-
 def _company_index(rows) -> dict[str, str]:
     return {g["atena_no"]: g["shitei_no"] for g in rows["zei_kojin_tokucho_gimusha"]}
 

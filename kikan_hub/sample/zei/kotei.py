@@ -182,8 +182,6 @@ def _nozei(rows, atena: str, kyoyu: str, b: dict, shokyaku: int, menzei: dict) -
     t_flag, k_flag, s_flag = b["tochi"] < menzei["1"], b["kaoku"] < menzei["2"], shokyaku < menzei["3"]
     taxable = (0 if t_flag else b["tochi"]) + (0 if k_flag else b["kaoku"]) + (0 if s_flag else shokyaku)
     kotei = taxable * 14 // 1000 // 100 * 100
-    if taxable and not kotei:
-        kotei = 100
     toshi = b["toshi"] * 3 // 1000 // 100 * 100
     rows["zei_kotei_nozeigimusha"].append({
         "kazei_nendo": YEAR, "atena_no": atena, "kyoyu_no": kyoyu, "gimusha_kubun": "1" if kyoyu == "00000000" else "2",
