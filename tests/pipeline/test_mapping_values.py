@@ -11,20 +11,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from csv_vendor import write_vendor  # noqa: E402
-from sample_copy import copy_sample, edit, generate_sample, rehearse_in_process  # noqa: E402
+from sample_copy import edit, rehearse_in_process  # noqa: E402
 
 from kikan_hub.pipeline.errors import ConfigError  # noqa: E402
 from kikan_hub.pipeline.manifest import load_manifest  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def base_sample(tmp_path_factory) -> Path:
-    return generate_sample(tmp_path_factory.mktemp("s") / "extract", residents=60, defect_rate=0.0)
-
-
 @pytest.fixture
-def sample(base_sample, tmp_path) -> Path:
-    return copy_sample(base_sample, tmp_path / "extract")
+def sample(clean_copy) -> Path:
+    return clean_copy
 
 
 def _staged(run_dir: Path, table: str, *cols: str) -> list[dict]:

@@ -10,17 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sample_copy import copy_sample, generate_sample, rehearse_in_process  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def base_sample(tmp_path_factory) -> Path:
-    return generate_sample(tmp_path_factory.mktemp("s") / "extract", residents=60, defect_rate=0.0)
+from sample_copy import rehearse_in_process  # noqa: E402
 
 
 @pytest.fixture
-def sample(base_sample, tmp_path) -> Path:
-    return copy_sample(base_sample, tmp_path / "extract")
+def sample(clean_copy) -> Path:
+    return clean_copy
 
 
 def _run_id(sample: Path) -> str:
