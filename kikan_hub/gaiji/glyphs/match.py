@@ -4,7 +4,8 @@ Stage 1 compares the coarse feature of each vendor glyph with every MJ glyph (on
 product per batch) and keeps a shortlist; stage 2 ranks the shortlist by the orientation
 feature, whose cosine is the score. Where the register has a row for the glyph (by private-use
 code point, else by source code) and an MJ index is at hand, the row's notes refine the order:
-a cited MJ文字図形名 / 住基 / 戸籍 / 入管 code joins the shortlist and gains HINT_CODE; a matching
+a cited MJ文字図形名 / 住基 / 戸籍 / 入管 code joins the shortlist, gains HINT_CODE and is always
+listed (the reviewer must see what the register claims); a matching
 total stroke count or reading gains a little (the image decides, the notes break near-ties).
 """
 from __future__ import annotations
@@ -50,6 +51,13 @@ def check_encoding(encoding: str) -> str:
         return codecs.lookup(encoding).name
     except LookupError:
         raise GaijiError(f"--encoding {encoding!r}: unknown encoding (e.g. cp932, euc_jp)") from None
+
+
+def private_use_glyphs(font: GlyphRenderer) -> list[VendorGlyph]:
+    glyphs = font.vendor_glyphs()
+    if not glyphs:
+        raise GaijiError(f"{font.path}: the font maps no private-use code point (U+E000…U+F8FF, planes 15/16)")
+    return glyphs
 
 
 def vendor_features(font: GlyphRenderer, glyphs: list[VendorGlyph]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -124,9 +132,7 @@ def match_font(font: GlyphRenderer, ref: Reference, *, top: int = 5, encoding: s
     if top < 1:
         raise GaijiError("--top must be at least 1")
     encoding = check_encoding(encoding)
-    glyphs = font.vendor_glyphs()
-    if not glyphs:
-        raise GaijiError(f"{font.path}: the font maps no private-use code point (U+E000…U+F8FF, planes 15/16)")
+    glyphs = private_use_glyphs(font)
     vc, vo, empty = vendor_features(font, glyphs)
     rows, scores = rank(vc, vo, ref, max(shortlist, top))
     row_of = ref.row_of() if hints else None
@@ -137,6 +143,7 @@ def match_font(font: GlyphRenderer, ref: Reference, *, top: int = 5, encoding: s
         if empty[i]:
             continue            # a code point without ink: nothing to compare
         cand = dict(zip(rows[i].tolist(), scores[i].tolist()))
+        bonus: dict[str, float] = {}
         if hints:
             bonus, m.hints = hints.adjust(hints.row(g.pua, m.source_code))
             for name, b in bonus.items():
@@ -148,7 +155,12 @@ def match_font(font: GlyphRenderer, ref: Reference, *, top: int = 5, encoding: s
                         continue    # strokes/readings only re-order what the image proposed
                     cand[r] = float(ref.orient[r].astype(np.float32) @ vo[i])
                 cand[r] += b
-        best = sorted(cand.items(), key=lambda kv: (-kv[1], ref.mj[kv[0]]))[:top]
+        ordered = sorted(cand.items(), key=lambda kv: (-kv[1], ref.mj[kv[0]]))
+        best = ordered[:top]
+        if hints:   # a code the register cites is always shown, even where the image disagrees
+            cited = [kv for kv in ordered[top:] if bonus.get(ref.mj[kv[0]], 0.0) >= HINT_CODE]
+            if cited:
+                best = best[:max(0, top - len(cited))] + cited[:top]
         m.candidates = [{"mj": ref.mj[r], "ucs": ucs_column(ref.text[r]) if ref.text[r] else "",
                          "score": round(min(s, 1.0), 3)} for r, s in best]
     return out
