@@ -17,7 +17,7 @@ PACKAGES = {IPAMJ: "fonts-ipamj-mincho", IPAEX: "fonts-ipaexfont-mincho"}
 
 # The vendor characters of the tests: common surname kanji, look-alike pairs (高/髙, 吉/𠮷 is not
 # in IPAex, so 土/士, 未/末, 己/已/巳), and characters with many MJ variants (葛, 辻, 邊).
-VENDOR_CHARS = list("高髙崎﨑土士未末己已巳斉斎齋渡邊辺葛辻吉田中山川島嶋榮栄澤沢濱浜廣広德徳惠恵眞真壽寿")
+VENDOR_CHARS = list("高髙崎﨑土士未末己已巳斉斎齋渡邊辺葛辻吉田中山川島嶋榮栄澤沢濱浜廣広德徳惠恵眞真壽寿濵")
 DISTRACTORS = 240
 
 

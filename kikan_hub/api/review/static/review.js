@@ -125,9 +125,9 @@ async function decide(body, message) {
   try {
     const res = await api("/api/decide", { pua: it.pua, ...body });
     const log = res.log;
-    status(`${message}: ${it.pua} ${res.item.status}${res.item.mj ? " " + res.item.mj : ""} — ${log.by} ${log.at}`, true);
     // a decided character leaves the pending list and the next one takes its place; a note keeps it
     await load($("show-all").checked || res.item.pending ? it.pua : null);
+    status(`${message}: ${it.pua} ${res.item.status}${res.item.mj ? " " + res.item.mj : ""} — ${log.by} ${log.at}`, true);
   } catch (e) { status(`記録できませんでした: ${e.message}`, false); }
 }
 
