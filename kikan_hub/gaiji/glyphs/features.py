@@ -21,7 +21,10 @@ from .render import IMAGE
 COARSE_POOL, ORIENT_POOL, ORIENT_BINS = 3, 4, 8
 COARSE_DIM = (IMAGE // COARSE_POOL) ** 2
 ORIENT_DIM = (IMAGE // ORIENT_POOL) ** 2 * ORIENT_BINS
-BATCH = 1024    # images per numpy batch (the orientation planes take 8 × 4 bytes per pixel)
+_CELL_OF_PIXEL = ((np.arange(IMAGE) // ORIENT_POOL)[:, None] * (IMAGE // ORIENT_POOL)
+                  + (np.arange(IMAGE) // ORIENT_POOL)[None, :])
+assert ORIENT_BINS & (ORIENT_BINS - 1) == 0, "bins wrap with a bit mask"
+BATCH = 1024    # images per numpy batch (a few float32 copies of the stack at a time)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -33,7 +36,7 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def _pool(x: np.ndarray, k: int) -> np.ndarray:
     n = x.shape[1] // k
-    return x.reshape(len(x), n, k, n, k, *x.shape[3:]).mean(axis=(2, 4))
+    return x.reshape(len(x), n, k, n, k).mean(axis=(2, 4))
 
 
 def coarse(images: np.ndarray) -> np.ndarray:
@@ -45,14 +48,17 @@ def orient(images: np.ndarray) -> np.ndarray:
     gy, gx = np.gradient(g, axis=1), np.gradient(g, axis=2)
     mag = np.hypot(gx, gy)
     pos = (np.arctan2(gy, gx) % np.pi) * (ORIENT_BINS / np.pi)     # undirected: a stroke's two edges agree
-    lo = np.floor(pos)
-    w_hi = (pos - lo).astype(np.float32)
-    lo = lo.astype(np.int64) % ORIENT_BINS
-    hi = (lo + 1) % ORIENT_BINS
-    planes = np.zeros(images.shape + (ORIENT_BINS,), dtype=np.float32)
-    for k in range(ORIENT_BINS):
-        planes[..., k] = mag * ((lo == k) * (1 - w_hi) + (hi == k) * w_hi)
-    cells = ndimage.gaussian_filter(_pool(planes, ORIENT_POOL), (0, 1.0, 1.0, 0))
+    lo = pos.astype(np.intp)                   # pos ≥ 0: truncation is floor
+    w_hi = pos - lo
+    lo &= ORIENT_BINS - 1
+    # soft assignment to the two nearest bins, summed per cell in one bincount (no per-pixel planes)
+    n, side = len(images), IMAGE // ORIENT_POOL
+    base = (np.arange(n, dtype=np.intp)[:, None, None] * side * side + _CELL_OF_PIXEL) * ORIENT_BINS
+    idx = np.concatenate([(base + lo).ravel(), (base + ((lo + 1) & (ORIENT_BINS - 1))).ravel()])
+    w = np.concatenate([(mag * (1 - w_hi)).ravel(), (mag * w_hi).ravel()])
+    sums = np.bincount(idx, weights=w, minlength=n * side * side * ORIENT_BINS)
+    cells = (sums / ORIENT_POOL ** 2).astype(np.float32).reshape(n, side, side, ORIENT_BINS)
+    cells = ndimage.gaussian_filter(cells, (0, 1.0, 1.0, 0))
     return _unit(np.sqrt(cells))
 
 

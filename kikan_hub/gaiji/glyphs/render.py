@@ -124,10 +124,10 @@ def normalise(raw: np.ndarray | None) -> np.ndarray:
     out = np.zeros((IMAGE, IMAGE), dtype=np.float32)
     if raw is None:
         return out
-    ys, xs = np.nonzero(raw)
-    if len(ys) == 0:
+    rows, cols = np.flatnonzero(raw.any(axis=1)), np.flatnonzero(raw.any(axis=0))
+    if len(rows) == 0:
         return out
-    crop = raw[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    crop = raw[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     h, w = crop.shape
     scale = INNER / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
