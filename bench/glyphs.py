@@ -53,7 +53,7 @@ def jis0208_kanji() -> list[str]:
 
 
 def ttc_index(path: str, family: str) -> int:
-    from fontTools.ttLib import TTCollection, TTFont
+    from fontTools.ttLib import TTCollection
 
     if not path.lower().endswith(".ttc"):
         return 0
@@ -97,7 +97,6 @@ def main() -> None:
         print(f"feature cache read: {len(ref.mj):,} MJ glyphs in {load_s:.1f} s ({ref.cache_path})")
     mj_of_char = {t: m for m, t in zip(ref.mj, ref.text) if len(t) == 1}
     base_of = {m: t[:1] for m, t in zip(ref.mj, ref.text) if t}
-    results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets.split(","):
             if name in SERIF_SOURCES:
@@ -147,7 +146,6 @@ def main() -> None:
                 b1 = float(np.mean([ref.mj[b] == w for b, w in zip(best, truth)]))
                 line += f"; exhaustive baseline {base_s:.2f} s (top-1 {b1:.1%}), ratio {match_s / base_s:.2f}"
             print(line)
-            results.append((name, r, match_s))
     print("goal (serif sets): top-1 ≥ 95 %, top-5 ≥ 99 %; matching 2,000 glyphs < 60 s on two cores")
 
 

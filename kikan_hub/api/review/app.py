@@ -198,8 +198,17 @@ def create_review_app(state: ReviewState, login: ReviewLogin, *, secure_cookie: 
     def denied() -> JSONResponse:
         return JSONResponse({"error": "ログインしてください"}, 401)
 
-    def csrf_ok(request: Request) -> bool:
-        return request.headers.get(CSRF_HEADER) == "1"
+    async def json_body(request: Request) -> dict | JSONResponse:
+        """The JSON object of a write from the page (its header proves it came from the page)."""
+        if request.headers.get(CSRF_HEADER) != "1":
+            return JSONResponse({"error": "不正な要求です"}, 400)
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "JSON で送ってください"}, 400)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "JSON オブジェクトで送ってください"}, 400)
+        return body
 
     @app.get("/")
     def page():
@@ -219,14 +228,9 @@ def create_review_app(state: ReviewState, login: ReviewLogin, *, secure_cookie: 
 
     @app.post("/api/login")
     async def do_login(request: Request):
-        if not csrf_ok(request):
-            return JSONResponse({"error": "不正な要求です"}, 400)
-        try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "JSON で送ってください"}, 400)
-        if not isinstance(body, dict):
-            return JSONResponse({"error": "JSON オブジェクトで送ってください"}, 400)
+        body = await json_body(request)
+        if isinstance(body, JSONResponse):
+            return body
         address = request.client.host if request.client else "-"
         try:
             from fastapi.concurrency import run_in_threadpool
@@ -272,14 +276,9 @@ def create_review_app(state: ReviewState, login: ReviewLogin, *, secure_cookie: 
         r = who(request)
         if r is None:
             return denied()
-        if not csrf_ok(request):
-            return JSONResponse({"error": "不正な要求です"}, 400)
-        try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "JSON で送ってください"}, 400)
-        if not isinstance(body, dict):
-            return JSONResponse({"error": "JSON オブジェクトで送ってください"}, 400)
+        body = await json_body(request)
+        if isinstance(body, JSONResponse):
+            return body
         from fastapi.concurrency import run_in_threadpool
 
         try:

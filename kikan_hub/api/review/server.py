@@ -34,8 +34,7 @@ def default_source_system(register_path: Path, explicit: str | None) -> str:
 
 def build_review_app(*, register: Path, font: Path, source_system: str | None, mj_font: Path | None,
                      encoding: str = "cp932", top: int = 9, store: str | None = None, data_dir: Path | None = None,
-                     progress: Callable[[str], None] = lambda s: None, engine=None, master: bytes | None = None,
-                     limit_reference_to: set[str] | None = None):
+                     progress: Callable[[str], None] = lambda s: None, engine=None, master: bytes | None = None):
     from kikan_hub.api.auth import keys
     from kikan_hub.api.auth.clients import ClientRegistry
     from kikan_hub.gaiji.glyphs.match import Hints, check_encoding, match_font, private_use_glyphs
@@ -55,7 +54,7 @@ def build_review_app(*, register: Path, font: Path, source_system: str | None, m
     private_use_glyphs(vendor)
     check_encoding(encoding)
     ref_path = find_mj_font(mj_font)
-    ref = load_reference(ref_path, ddir(data_dir), limit_to=limit_reference_to)
+    ref = load_reference(ref_path, ddir(data_dir))
     if ref.build_seconds is not None:
         progress(f"MJ字形の特徴量を作成: {len(ref.mj):,} 字形 {ref.build_seconds:.1f} 秒 → {ref.cache_path}")
     index_path = default_mj_index_path(data_dir)

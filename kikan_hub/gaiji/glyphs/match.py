@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import GaijiError
-from ..register import GaijiRegister, GaijiRow, ucs_column
+from kikan_hub.gaiji.errors import GaijiError
+from kikan_hub.gaiji.register import GaijiRegister, GaijiRow, ucs_column
 from . import features as feat
 from .reference import Reference
 from .render import GlyphRenderer, VendorGlyph
@@ -103,7 +103,7 @@ class Hints:
         """MJ → bonus, and the notes used."""
         if row is None or self.index is None or not row.glyph_note:
             return {}, []
-        from ..identify import parse_evidence
+        from kikan_hub.gaiji.identify import parse_evidence
 
         ev = parse_evidence(row.glyph_note)
         bonus: dict[str, float] = {}

@@ -8,7 +8,6 @@ stale one.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import GaijiError
+from kikan_hub.gaiji.errors import GaijiError
+from kikan_hub.gaiji.mj_index import sha256_file
 from . import features as feat
 from .render import GlyphRenderer, mj_glyphs
 
@@ -52,14 +52,6 @@ def find_mj_font(explicit: str | Path | None = None) -> Path:
             pass
     raise GaijiError("MJ reference font (IPAmj明朝) not found: install the Debian package "
                      f"{DEBIAN_PACKAGE} (apt-get install {DEBIAN_PACKAGE}), or give --mj-font PATH / KIKAN_MJ_FONT")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass
@@ -95,14 +87,11 @@ def build_features(font: Path, gids: list[int], workers: int) -> tuple[np.ndarra
     return np.concatenate([c for c, _ in done]), np.concatenate([o for _, o in done])
 
 
-def load_reference(font: Path, data_dir: Path, *, workers: int | None = None, limit_to: set[str] | None = None) -> Reference:
-    """The reference features, from the cache or built now (and cached). ``limit_to`` (MJ names)
-    restricts a build to a subset — for tests; such a build is cached under its own name."""
+def load_reference(font: Path, data_dir: Path, *, workers: int | None = None) -> Reference:
+    """The reference features, from the cache or built now (and cached)."""
     font = Path(font)
-    digest = _sha256(font)
+    digest = sha256_file(font)
     tag = f"{digest[:16]}-{FEATURE_VERSION}"
-    if limit_to is not None:
-        tag += "-sub" + hashlib.sha256(",".join(sorted(limit_to)).encode()).hexdigest()[:12]
     cache = Path(data_dir) / CACHE_DIR / f"{tag}.npz"
     if cache.exists():
         try:
@@ -113,8 +102,6 @@ def load_reference(font: Path, data_dir: Path, *, workers: int | None = None, li
             raise GaijiError(f"{cache}: unreadable glyph feature cache ({exc}); delete it to rebuild") from exc
     t0 = time.perf_counter()
     glyphs = mj_glyphs(GlyphRenderer(font))
-    if limit_to is not None:
-        glyphs = [g for g in glyphs if g.mj in limit_to]
     gids = [g.gid for g in glyphs]
     coarse, orient = build_features(font, gids, workers or min(2, os.cpu_count() or 1))
     ref = Reference(font, [g.mj for g in glyphs], [g.text for g in glyphs], np.asarray(gids, dtype=np.int32),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import GaijiError
+from kikan_hub.gaiji.errors import GaijiError
 
 IMAGE = 48      # normalised image side
 INNER = 44      # longer ink side after scaling

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import GaijiError
+from kikan_hub.gaiji.errors import GaijiError
 from .render import _freetype
 
 PUA_START = 0xE000
@@ -107,7 +107,7 @@ def build_bitmap_font(cells: list[np.ndarray], out: str | Path, *, family: str =
     for i, cell in enumerate(cells):
         cp = start + i
         codes.append(cp)
-        lines += [f"STARTCHAR uni{cp:04X}", f"ENCODING {cp}", f"SWIDTH 1000 0", f"DWIDTH {px} 0",
+        lines += [f"STARTCHAR uni{cp:04X}", f"ENCODING {cp}", "SWIDTH 1000 0", f"DWIDTH {px} 0",
                   f"BBX {px} {px} 0 {base - px}", "BITMAP"]
         packed = np.packbits(cell.astype(np.uint8), axis=1)
         lines += ["".join(f"{b:02X}" for b in row) for row in packed]
