@@ -327,3 +327,55 @@ def test_next_rehearsal_resolves_the_decided_character(tmp_path, mj_font, mj_ind
     with sa.create_engine(f"sqlite:///{tmp_path / 'b.db'}").connect() as c:
         hits = c.execute(sa.text("select count(*) from juki_jumin where shimei like '%濵%' or jusho like '%濵%'")).scalar()
     assert hits > 0
+
+
+def test_cli_review_serves_and_refuses_bad_setups(tmp_path, mj_font):
+    """`kikan gaiji review` as a process: serves the page; no master key / two systems → exit 2."""
+    from kikan_hub.api.auth.clients import ClientRegistry
+    from kikan_hub.api.server import prepare_store
+    from kikan_hub.store.engine import open_engine
+
+    build_vendor(tmp_path / "vendor.ttf", list("高髙"))
+    register = write_register(tmp_path / "r.csv", [{"source_system": SYSTEM, "source_code": "F040", "pua": "U+E000"}])
+    store = f"sqlite:///{tmp_path / 'hub.db'}"
+    engine = open_engine(store)
+    prepare_store(engine)
+    key = secrets.token_hex(32)
+    acc = ClientRegistry(engine, bytes.fromhex(key)).add("review-sato", "佐藤", ["gaiji:register:write"])
+    engine.dispose()
+    base = [sys.executable, "-m", "kikan_hub.api.cli", "gaiji", "review", "--register", str(register),
+            "--font", str(tmp_path / "vendor.ttf"), "--mj-font", str(mj_font), "--store", store,
+            "--data-dir", str(tmp_path / "data")]
+    env = {**os.environ, "KIKAN_SECRET_KEY": "", "KIKAN_SECRET_KEY_FILE": str(tmp_path / "none.key")}
+    p = subprocess.run(base + ["--port", "1"], capture_output=True, text=True, cwd=PROJECT, env=env, timeout=300)
+    assert p.returncode == 2 and "KIKAN_SECRET_KEY" in p.stderr and "Traceback" not in p.stderr
+    two = write_register(tmp_path / "two.csv", [{"source_system": "A", "source_code": "F040"},
+                                                {"source_system": "B", "source_code": "F041"}])
+    p = subprocess.run(base[:6] + [str(two)] + base[7:], capture_output=True, text=True, cwd=PROJECT, env=env, timeout=300)
+    assert p.returncode == 2 and "--source-system" in p.stderr
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = subprocess.Popen(base + ["--port", str(port)], cwd=PROJECT, env={**env, "KIKAN_SECRET_KEY": key},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        t0 = time.time()
+        while True:
+            try:
+                page = httpx.get(url + "/", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.time() - t0 < 120, "the review server did not come up"
+                time.sleep(0.3)
+        assert page.status_code == 200 and "外字同定 確認ページ" in page.text
+        assert "http" not in page.text.replace(url, "")                 # no external asset referenced
+        with closing(login(url, acc)) as c:
+            items = c.get("/api/items").json()["items"]
+        assert [i["pua"] for i in items] == ["U+E000", "U+E001"]
+        assert items[0]["candidates"][0]["mj"] == "MJ028901"           # 高
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -58,11 +58,19 @@ class ReviewState:
     def register(self) -> GaijiRegister:
         return GaijiRegister.open_or_new(self.register_path)
 
-    def row_for(self, reg: GaijiRegister, m: GlyphMatch) -> GaijiRow | None:
+    def rows_by_pua(self, reg: GaijiRegister) -> dict[str, GaijiRow]:
+        out: dict[str, GaijiRow] = {}
         for r in reg.rows:
-            if r.pua == m.pua and r.source_system == self.source_system:
-                return r
-        return reg.get(self.source_system, m.source_code) if m.source_code else None
+            if r.pua and r.source_system == self.source_system:
+                out.setdefault(r.pua, r)
+        return out
+
+    def row_for(self, reg: GaijiRegister, m: GlyphMatch, by_pua: dict[str, GaijiRow] | None = None) -> GaijiRow | None:
+        """The register row of a vendor glyph: same private-use code point, else same source code."""
+        row = (by_pua if by_pua is not None else self.rows_by_pua(reg)).get(m.pua)
+        if row is None and m.source_code:
+            row = reg.get(self.source_system, m.source_code)
+        return row
 
     @staticmethod
     def pending(row: GaijiRow | None) -> bool:
@@ -83,9 +91,10 @@ class ReviewState:
 
     def items(self, show: str) -> list[dict]:
         reg = self.register()
+        by_pua = self.rows_by_pua(reg)
         out = []
         for m in self.matches:
-            row = self.row_for(reg, m)
+            row = self.row_for(reg, m, by_pua)
             if show == "all" or self.pending(row):
                 out.append(self.item(m, row))
         return out

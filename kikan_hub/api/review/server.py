@@ -50,6 +50,21 @@ def build_review_app(*, register: Path, font: Path, source_system: str | None, m
     if not 1 <= top <= 9:
         raise GaijiError("--top は 1〜9 です (キー 1–9 で選ぶため)")
     system = default_source_system(register, source_system)
+    # accounts first: a missing key or store fails before the (possibly long) reference build
+    if engine is None:
+        from kikan_hub.api.server import prepare_store
+        from kikan_hub.store.engine import StoreError, default_store_url, open_engine
+
+        try:
+            engine = open_engine(store or default_store_url())
+            prepare_store(engine)
+        except StoreError as exc:
+            raise GaijiError(str(exc)) from exc
+    if master is None:
+        try:
+            master = keys.load_master_key()
+        except keys.KeyError_ as exc:
+            raise GaijiError(str(exc)) from exc
     vendor = GlyphRenderer(font)
     private_use_glyphs(vendor)
     check_encoding(encoding)
@@ -71,19 +86,5 @@ def build_review_app(*, register: Path, font: Path, source_system: str | None, m
             index.close()
     progress(f"{font.name}: {len(matches):,} 文字の候補を計算しました")
     info = mj_details(index_path, {c["mj"] for m in matches for c in m.candidates})
-    if engine is None:
-        from kikan_hub.api.server import prepare_store
-        from kikan_hub.store.engine import StoreError, default_store_url, open_engine
-
-        try:
-            engine = open_engine(store or default_store_url())
-            prepare_store(engine)
-        except StoreError as exc:
-            raise GaijiError(str(exc)) from exc
-    if master is None:
-        try:
-            master = keys.load_master_key()
-        except keys.KeyError_ as exc:
-            raise GaijiError(str(exc)) from exc
     state = ReviewState(Path(register), system, vendor, GlyphRenderer(ref_path), ref, matches, info)
     return create_review_app(state, ReviewLogin(ClientRegistry(engine, master)))
