@@ -182,7 +182,13 @@ def test_decisions_go_through_the_register_log(review):
         assert r.status_code == 200 and register_row(register, "F043")["glyph_note"] == "要確認"
         bad = c.post("/api/decide", json={"pua": "U+E004", "action": "pick", "mj": "MJ999999"}, headers=HDR)
         assert bad.status_code == 422 and "MJ999999" in bad.json()["error"]
-        assert len(log_lines(register)) == 3
+        # a later pick on a 候補なし row identifies it and drops the mark, keeping the reviewer's note
+        r = c.post("/api/decide", json={"pua": "U+E001", "action": "pick", "mj": "MJ028902"}, headers=HDR)
+        assert r.status_code == 200
+        row = register_row(register, "F041")
+        assert (row["status"], row["mj"], row["ucs"], row["glyph_note"]) == ("同定済", "MJ028902", "9AD9", "MJにない")
+        assert "MJ番号を直接入力" not in log_lines(register)[-1]["reason"]      # it was one of the candidates
+        assert len(log_lines(register)) == 4
 
 
 def _chromium_or_skip():

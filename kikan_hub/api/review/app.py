@@ -126,7 +126,7 @@ class ReviewState:
                     else "MJ番号を直接入力"
                 text = self.ref.text[r]
                 changes = {"mj": mj, "pua": pua, "status": IDENTIFIED,
-                           "glyph_note": old_note.replace(NONE_MARK, "").strip()}
+                           "glyph_note": "；".join(x for x in old_note.replace(NONE_MARK, "").split("；") if x.strip())}
                 if text:
                     changes["ucs"] = ucs_column(text)
                 reason = f"確認ページ: {mj} を選択 ({how})" + (f" メモ: {note}" if note else "")
