@@ -8,8 +8,11 @@ is saved; who is the signed-in account, when is the server's clock.
 """
 from __future__ import annotations
 
+import fcntl
 import io
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,7 +112,7 @@ class ReviewState:
         note = str(body.get("note") or "").strip()
         if len(note) > 500:
             raise GaijiError("メモは500文字までです")
-        with self.lock:
+        with self.lock, _file_lock(self.register_path):
             reg = self.register()
             row = self.row_for(reg, m)
             code = row.source_code if row else m.source_code
@@ -163,6 +166,19 @@ class ReviewState:
         data = _png(raw)
         self._png[(kind, key)] = data
         return data
+
+
+@contextmanager
+def _file_lock(register: Path) -> Iterator[None]:
+    """An exclusive lock beside the register, so two review servers (or a second reviewer's
+    process) never interleave read-decide-save on one register."""
+    lock = register.with_name(register.name + ".lock")
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _join(a: str, b: str) -> str:
