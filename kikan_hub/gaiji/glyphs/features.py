@@ -1,14 +1,14 @@
 """Normalised glyph images → feature vectors (numpy, whole batches at a time).
 
-Two features, measured on bench/glyphs.py (800 JIS kanji of Noto Serif CJK JP against all
-IPAmj glyphs): a blurred 16×16 bitmap alone ranks the right MJ first for 89 %, a histogram of
-stroke-edge orientations 95.8 % — two Mincho designs differ in stroke weight and serif shape far
-more than in where strokes run and in which direction.
+Two features, measured on 800 JIS kanji of Noto Serif CJK JP against all IPAmj glyphs: a
+blurred 16×16 bitmap alone ranks the right MJ first for 89 %, a histogram of stroke-edge
+orientations for 96–97 % — two Mincho designs differ in stroke weight and serif shape far more
+than in where strokes run and in which direction.
 
 * ``coarse``: Gaussian-blurred image (σ 2 px) pooled 3×3 → 16×16, mean-centred, unit length.
   Cheap to compare against every MJ glyph: it picks the shortlist (recall 100 % at 30 there).
-* ``orient``: gradient orientations in 8 bins (soft-assigned, weighted by magnitude), pooled 4×4
-  → 12×12×8, smoothed across neighbouring cells, square-rooted, mean-centred, unit length
+* ``orient``: gradient orientations (image blurred σ 0.7) in 8 bins (soft-assigned, weighted by
+  magnitude), pooled 4×4 → 12×12×8, smoothed across neighbouring cells (σ 0.7 cell), square-rooted, mean-centred, unit length
   (a HOG-like descriptor). Ranks the shortlist; its cosine is the reported score.
 """
 from __future__ import annotations
@@ -19,6 +19,10 @@ from scipy import ndimage
 from .render import IMAGE
 
 COARSE_POOL, ORIENT_POOL, ORIENT_BINS = 3, 4, 8
+# Image blur before the gradients and smoothing across cells: 0.7/0.7 against 1.0/1.0 on held-out
+# sets (800 Noto kanji not used for choosing, 400 IVS glyphs at 24×24): top-1 96.6 → 97.4 %,
+# 80.5 → 87.3 %; top-5 unchanged or better.
+ORIENT_SIGMA, CELL_SIGMA = 0.7, 0.7
 COARSE_DIM = (IMAGE // COARSE_POOL) ** 2
 ORIENT_DIM = (IMAGE // ORIENT_POOL) ** 2 * ORIENT_BINS
 _CELL_OF_PIXEL = ((np.arange(IMAGE) // ORIENT_POOL)[:, None] * (IMAGE // ORIENT_POOL)
@@ -44,7 +48,7 @@ def coarse(images: np.ndarray) -> np.ndarray:
 
 
 def orient(images: np.ndarray) -> np.ndarray:
-    g = ndimage.gaussian_filter(images, (0, 1.0, 1.0))
+    g = ndimage.gaussian_filter(images, (0, ORIENT_SIGMA, ORIENT_SIGMA))
     gy, gx = np.gradient(g, axis=1), np.gradient(g, axis=2)
     mag = np.hypot(gx, gy)
     pos = (np.arctan2(gy, gx) % np.pi) * (ORIENT_BINS / np.pi)     # undirected: a stroke's two edges agree
@@ -58,7 +62,7 @@ def orient(images: np.ndarray) -> np.ndarray:
     w = np.concatenate([(mag * (1 - w_hi)).ravel(), (mag * w_hi).ravel()])
     sums = np.bincount(idx, weights=w, minlength=n * side * side * ORIENT_BINS)
     cells = (sums / ORIENT_POOL ** 2).astype(np.float32).reshape(n, side, side, ORIENT_BINS)
-    cells = ndimage.gaussian_filter(cells, (0, 1.0, 1.0, 0))
+    cells = ndimage.gaussian_filter(cells, (0, CELL_SIGMA, CELL_SIGMA, 0))
     return _unit(np.sqrt(cells))
 
 

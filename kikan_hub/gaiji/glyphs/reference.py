@@ -25,7 +25,7 @@ from . import features as feat
 from .render import GlyphRenderer, mj_glyphs
 
 DEBIAN_PACKAGE = "fonts-ipamj-mincho"
-FEATURE_VERSION = f"v1-{feat.COARSE_DIM}-{feat.ORIENT_DIM}"
+FEATURE_VERSION = f"v2-{feat.COARSE_DIM}-{feat.ORIENT_DIM}-{feat.ORIENT_SIGMA}-{feat.CELL_SIGMA}"
 CACHE_DIR = "glyph_features"
 
 
