@@ -136,6 +136,15 @@ def test_login_by_hub_accounts_only(review):
         assert nocsrf.status_code == 400
     forged = httpx.get(f"{srv.base}/api/items", cookies={"kikan_review": f"review-tanaka|{int(time.time()) + 99}|AAAA"})
     assert forged.status_code == 401
+    # the hub's throttle: after repeated wrong secrets for an id even the right one is refused for a while
+    from kikan_hub.api.auth.throttle import ThrottlePolicy
+
+    with httpx.Client(base_url=srv.base, timeout=30) as c:
+        for _ in range(ThrottlePolicy().auth_failures_per_client - 1):      # one failure above already
+            assert c.post("/api/login", json={"client_id": "review-tanaka", "secret": "x"}, headers=HDR).status_code == 401
+        r = c.post("/api/login", json={"client_id": "review-tanaka", "secret": accounts["reviewer"].client_secret},
+                   headers=HDR)
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
 
 
 def test_items_show_undecided_with_candidates(review):

@@ -263,7 +263,7 @@ def create_review_app(state: ReviewState, login: ReviewLogin, *, secure_cookie: 
             reviewer = await run_in_threadpool(login.login, str(body.get("client_id", ""))[:64],
                                                str(body.get("secret", ""))[:256], address)
         except LoginError as exc:
-            headers = {"Retry-After": "60"} if exc.status == 429 else None
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
             return JSONResponse({"error": str(exc)}, exc.status, headers=headers)
         resp = JSONResponse({"client_id": reviewer.client_id, "name": reviewer.name})
         resp.set_cookie(COOKIE, login.cookie_for(reviewer), max_age=SESSION_SECONDS, httponly=True, samesite="strict",

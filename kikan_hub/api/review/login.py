@@ -1,10 +1,13 @@
 """Login for the review page with the hub's own accounts (the clients of `kikan clients add`).
 
-A reviewer signs in with a client id and its client secret (the REST secret, checked against
-the stored scrypt hash) and needs the scope ``gaiji:register:write``. An unknown id is checked
-against a dummy hash so known and unknown ids take the same time; repeated failures for an id
-or an address are refused for a while (429). The session is a signed cookie (HMAC-SHA256 with a
-key made when the server starts: a restart signs everyone out), HttpOnly, SameSite=Strict.
+A reviewer signs in with a client id and its client secret (the REST secret) and needs the
+scope ``gaiji:register:write``. The check is the interfaces' own (api/auth): the secret is
+compared in constant time with the one derived for the claimed id — an unknown id is compared
+with a derived stand-in, so known and unknown ids cost the same — and failures go to the hub's
+Throttle (per id and per address; 429 with Retry-After once blocked). The session is a signed
+cookie (HMAC-SHA256 with a key made when the server starts: a restart signs everyone out),
+HttpOnly, SameSite=Strict; every request re-checks that the account is active and still holds
+the scope.
 """
 from __future__ import annotations
 
@@ -12,23 +15,23 @@ import base64
 import hashlib
 import hmac
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 
 from kikan_hub.api.auth import keys
-from kikan_hub.api.auth.clients import Client, ClientRegistry
+from kikan_hub.api.auth.clients import CLIENT_ID_RE, Client, ClientRegistry
+from kikan_hub.api.auth.oauth import constant_time_eq
+from kikan_hub.api.auth.throttle import Throttle, Throttled, ThrottlePolicy
 
 REVIEW_SCOPE = "gaiji:register:write"
 COOKIE = "kikan_review"
 SESSION_SECONDS = 8 * 3600
-MAX_FAILURES, FAILURE_WINDOW, LOCKOUT_SECONDS = 5, 300.0, 60.0
 
 
 class LoginError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
-        self.status = status
+        self.status, self.retry_after = status, retry_after
 
 
 @dataclass(frozen=True)
@@ -43,40 +46,23 @@ class Reviewer:
 
 
 class ReviewLogin:
-    def __init__(self, clients: ClientRegistry) -> None:
+    def __init__(self, clients: ClientRegistry, throttle: Throttle | None = None) -> None:
         self.clients = clients
+        self.throttle = throttle or Throttle(ThrottlePolicy())
         self._key = secrets.token_bytes(32)
-        self._dummy_hash = keys.hash_secret(secrets.token_urlsafe(24))
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
+        clients.warm()      # scrypt for every account now, not on its first login (timing)
 
-    # ---------------------------------------------------------------- throttling
-    def _locked(self, keys_: list[str], now: float) -> float:
-        with self._lock:
-            worst = 0.0
-            for k in keys_:
-                recent = [t for t in self._failures.get(k, []) if now - t < FAILURE_WINDOW]
-                self._failures[k] = recent
-                if len(recent) >= MAX_FAILURES:
-                    worst = max(worst, recent[-1] + LOCKOUT_SECONDS - now)
-            return worst
-
-    def _fail(self, keys_: list[str], now: float) -> None:
-        with self._lock:
-            for k in keys_:
-                self._failures.setdefault(k, []).append(now)
-
-    # ---------------------------------------------------------------- login
     def login(self, client_id: str, secret: str, address: str) -> Reviewer:
-        now = time.monotonic()
-        ks = [f"id:{client_id}", f"addr:{address}"]
-        wait = self._locked(ks, now)
-        if wait > 0:
-            raise LoginError(429, f"失敗が続いたため {int(wait) + 1} 秒後に再試行してください")
-        c = self.clients.active_client(client_id) if client_id else None
-        ok = keys.verify_secret(secret or "", c.rest_secret_hash if c else self._dummy_hash)
-        if c is None or not ok:
-            self._fail(ks, now)
+        cid = client_id if CLIENT_ID_RE.match(client_id or "") else None
+        try:
+            self.throttle.check_auth(cid, address)
+        except Throttled as exc:
+            raise LoginError(429, f"{exc.what} ({exc.retry_after} 秒後に再試行してください)", exc.retry_after) from None
+        c = self.clients.active_client(cid) if cid else None
+        expected = (self.clients.rest_secret(c) if c else None) or keys.derive(self.clients.master, "rest-unknown",
+                                                                              client_id or "")
+        if not constant_time_eq(secret or "", expected) or c is None:
+            self.throttle.auth_failed(cid, address)
             raise LoginError(401, "アカウントIDか秘密が違います")
         if not c.allows(REVIEW_SCOPE):
             raise LoginError(403, f"このアカウントには権限 {REVIEW_SCOPE} がありません")
