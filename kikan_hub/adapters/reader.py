@@ -235,7 +235,7 @@ def decode_column(block: np.ndarray, codec: Codec, max_byte: int | None = None) 
         return pa.array([""] * n, pa.string()), {}
     if codec.ascii_compatible and (int(block.max()) if max_byte is None else max_byte) < 0x80:
         return _string_array_from_fixed(block.tobytes(), n, w), {}
-    if codec.stateful:
+    if codec.stateful and not getattr(codec, "joinable", False):
         values, bad = _decode_rows(block, codec)
         return pa.array(values, pa.string()), bad
     return _decode_joined(block, codec)
