@@ -160,7 +160,7 @@ def _mainframe(spec_name: str, option_text: str = "") -> ShiftedDbcsCodec:
         sb_ents = codec_tables.entries(spec["sbcs_table"])
         db_ents = codec_tables.entries(spec["dbcs_table"])
     sb_dec, sb_enc, _ = codec_tables.select(sb_ents, opts)
-    db_dec, db_enc, _ = codec_tables.select(db_ents, opts)
+    db_dec, db_enc, _ = codec_tables.select(db_ents, opts, pua_fallbacks=family == "ibm")
     gaiji = codec_tables.gaiji_map(spec)
     for code, ch in gaiji.items():
         if code not in db_dec:

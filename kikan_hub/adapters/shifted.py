@@ -20,35 +20,29 @@ import numpy as np
 
 from kikan_hub.adapters.codec_errors import DecodeFailure, EncodeFailure
 
-UNMAPPED = np.uint32(0xFFFFFFFF)
-_MULTI = 0x80000000  # table value flag: index into the list of multi-code-point texts
+# Decoded values are UTF-16 code units. Two lone low surrogates (never a character, and never
+# preceded by a high surrogate since no table maps to one) flag the exceptions, so the final
+# utf-16 decode itself detects them at no extra cost: UNMAPPED, and SPECIAL (a text beyond one
+# BMP code point — an astral kanji, a kanji with its variation selector — looked up by code).
+UNMAPPED = 0xDFFF
+SPECIAL = 0xDC00
 _SMALL = 192         # below this many bytes the Python path is faster than numpy's fixed costs
+_CHUNK = 48 << 10    # the vectorised path works on pieces of about this size (CPU cache)
 
 
-def _table(entries: Mapping[int, str], size: int, multi: list[str]) -> np.ndarray:
-    tbl = np.full(size, UNMAPPED, dtype=np.uint32)
+def _table16(entries: Mapping[int, str], size: int) -> np.ndarray:
+    tbl = np.full(size, UNMAPPED, dtype=np.uint16)
     for code, text in entries.items():
-        if len(text) == 1:
-            tbl[code] = ord(text)
-        else:
-            tbl[code] = _MULTI | len(multi)
-            multi.append(text)
+        tbl[code] = ord(text) if len(text) == 1 and ord(text) <= 0xFFFF else SPECIAL
     return tbl
 
 
-def _to_text(vals: np.ndarray, multi: list[str]) -> str:
-    """uint32 code points (some flagged as multi-code-point texts) → str."""
-    flagged = np.flatnonzero(vals & _MULTI)
-    if not len(flagged):
-        return vals.astype("<u4", copy=False).tobytes().decode("utf-32-le")
-    pieces: list[str] = []
-    prev = 0
-    for k in flagged.tolist():
-        pieces.append(vals[prev:k].astype("<u4", copy=False).tobytes().decode("utf-32-le"))
-        pieces.append(multi[int(vals[k]) & ~_MULTI])
-        prev = k + 1
-    pieces.append(vals[prev:].astype("<u4", copy=False).tobytes().decode("utf-32-le"))
-    return "".join(pieces)
+def _utf16(units: np.ndarray) -> str | None:
+    """UTF-16LE units → str, or None when a flag (lone low surrogate) is among them."""
+    try:
+        return units.astype("<u2", copy=False).tobytes().decode("utf-16-le")
+    except UnicodeDecodeError:
+        return None
 
 
 class ShiftedDbcsCodec:
@@ -98,9 +92,9 @@ class ShiftedDbcsCodec:
         shift_bytes = {s[0] for s in (*self.shift_outs, shift_in)} if self._shift_len == 1 else set()
         self.sbcs = {k: v for k, v in sbcs.items() if k not in shift_bytes}
         self.dbcs = dbcs
-        self._multi: list[str] = []
-        self._sb = _table(self.sbcs, 256, self._multi)
-        self._db = _table(self.dbcs, 65536, self._multi)
+        self._sb16 = _table16(self.sbcs, 256)
+        self._maps_feff = "\ufeff" in self.sbcs.values() or "\ufeff" in self.dbcs.values()
+        self._db16 = _table16(self.dbcs, 65536)
         self._sb_py = [self.sbcs.get(i) for i in range(256)]
         if encode_sbcs is None:
             self._enc_sb = {v: bytes([k]) for k, v in sorted(self.sbcs.items(), reverse=True)}
@@ -117,8 +111,7 @@ class ShiftedDbcsCodec:
         sp = [k for k, v in self.sbcs.items() if v == " "]
         self.space = bytes([min(sp)]) if sp else b" "
         if self._shift_len == 1:
-            self._is_shift = np.zeros(256, dtype=bool)
-            self._is_shift[list(shift_bytes)] = True
+            self._shift_codes = sorted(shift_bytes)
             self._is_so = np.zeros(256, dtype=bool)
             self._is_so[[s[0] for s in self.shift_outs]] = True
         else:
@@ -134,9 +127,25 @@ class ShiftedDbcsCodec:
 
     def decode(self, data: bytes | bytearray | memoryview) -> str:
         data = bytes(data)
-        if len(data) < _SMALL:
+        n = len(data)
+        if n < _SMALL:
             return self._decode_py(data)
-        return self._decode_np(data)
+        if n <= _CHUNK:
+            return self._decode_np(data)
+        # Cache-sized pieces (measured ~10x faster than one pass over megabytes), each ending just
+        # after a shift back to single-byte mode, where decoding may start afresh.
+        pieces: list[str] = []
+        start = 0
+        while start < n:
+            cut = data.find(self.shift_in, start + _CHUNK) if n - start > _CHUNK else -1
+            end = n if cut < 0 else cut + len(self.shift_in)
+            try:
+                pieces.append(self._decode_np(data[start:end]) if end - start >= _SMALL
+                              else self._decode_py(data[start:end]))
+            except DecodeFailure as exc:
+                raise DecodeFailure(self.name, start + exc.position, exc.data, exc.reason) from None
+            start = end
+        return "".join(pieces)
 
     def _decode_py(self, data: bytes) -> str:
         """The reference path: one step per character."""
@@ -178,71 +187,111 @@ class ShiftedDbcsCodec:
         return "".join(out)
 
     def _decode_np(self, data: bytes) -> str:
+        """Vectorised decode. The input is cut into items — runs of single-byte characters, shift
+        sequences, runs of double-byte characters — of which there are few (a handful a record);
+        per-byte work is a few passes over uint8 arrays and two table gathers."""
         a = np.frombuffer(data, dtype=np.uint8)
         n = len(a)
-        pos = np.arange(n, dtype=np.int64)
+        # (memory traffic is the cost: uint8 masks, uint16 values, C-level bytes.translate for
+        # the single-byte lookup, intp indices only for the double-byte leads, np.compress)
         if self._shift_len == 1:
-            shift = self._is_shift[a]
-            so_at = self._is_so[a]
-            content = ~shift
-            marker = np.where(shift, pos, -1)
+            mask = a == self._shift_codes[0]
+            for b in self._shift_codes[1:]:
+                mask |= a == b
+            spos = np.flatnonzero(mask)
+            is_so = self._is_so[a[spos]]
         else:
-            lead = np.zeros(n, dtype=bool)
-            lead[:-1] = a[:-1] == self._shift_lead
-            so_at = np.zeros(n, dtype=bool)
-            so_at[:-1] = lead[:-1] & self._so2[a[1:]]
-            si_at = np.zeros(n, dtype=bool)
-            si_at[:-1] = lead[:-1] & (a[1:] == self._si2)
-            shift = so_at | si_at
-            content = ~shift
-            content[1:] &= ~shift[:-1]
-            marker = np.where(shift, pos + 1, -1)  # the run starts after the marker's last byte
-        last = np.maximum.accumulate(marker)
-        if self._shift_len == 1:
-            in_db = (last >= 0) & so_at[np.maximum(last, 0)]
-        else:
-            in_db = (last >= 0) & so_at[np.maximum(last - 1, 0)]
-        db_content = in_db & content
-        if not db_content.any():
-            vals = self._sb[a[content]]
-            return self._finish(vals, np.flatnonzero(content), data)
-        # double-byte runs: a lead byte is at an even distance from its run's first byte (last + 1)
-        lead_mask = db_content & (((pos - last) & 1) == 1)
-        leads = np.flatnonzero(lead_mask)
-        trail_ok = np.zeros(len(leads), dtype=bool)
-        inb = leads + 1 < n
-        trail_ok[inb] = db_content[leads[inb] + 1]
-        sb_mask = content & ~in_db
-        starts = sb_mask | lead_mask
-        idx = np.flatnonzero(starts)
-        vals = np.empty(len(idx), dtype=np.uint32)
-        is_lead = lead_mask[idx]
-        li = idx[is_lead]
-        safe_trail = np.minimum(li + 1, n - 1)
-        vals[is_lead] = self._db[(a[li].astype(np.uint32) << 8) | a[safe_trail]]
-        vals[~is_lead] = self._sb[a[idx[~is_lead]]]
-        # the first failure of any kind, so that a caller decoding joined values finds the first bad one
+            cand = np.flatnonzero(a[:-1] == self._shift_lead)
+            second = a[cand + 1]
+            so_c = self._so2[second]
+            keep_c = so_c | (second == self._si2)
+            spos, is_so = cand[keep_c], so_c[keep_c]
+        k = len(spos)
+        ai = a.astype(np.intp)  # numpy gathers are several times faster with intp indices
+        vals = np.take(self._sb16, ai)
+        if k == 0:
+            text = _utf16(vals)
+            return text if text is not None else self._checked(vals, None, data, None)
+        ml = self._shift_len
+        # items: run0, marker0, run1, marker1, …, run_k. Per item one code: 0 marker, 2 single-byte
+        # run, 4/5 double-byte run starting at an even/odd offset; repeated over the bytes it covers.
+        run_start = np.empty(k + 1, dtype=np.intp)
+        run_start[0] = 0
+        run_start[1:] = spos + ml
+        run_end = np.empty(k + 1, dtype=np.intp)
+        run_end[:-1] = spos
+        run_end[-1] = n
+        run_len = run_end - run_start
         failures: list[tuple[int, int, str]] = []
-        if not trail_ok.all():
-            failures.append((int(leads[np.argmin(trail_ok)]), 2, "truncated double-byte character or missing shift-in"))
+        dbl = np.empty(k + 1, dtype=bool)
+        dbl[0] = False
+        dbl[1:] = is_so
+        odd = np.flatnonzero(dbl & ((run_len & 1) == 1))
+        if len(odd):
+            run_len = run_len.copy()
+            run_len[odd] -= 1  # the unpaired last byte is not read as a lead
+            j = int(odd[0])
+            failures.append((int(run_end[j]) - 1, 2, "missing shift-in at end of data" if j == k
+                             else "truncated double-byte character or missing shift-in"))
+        if dbl[-1]:
+            failures.append((n - 1, 1, "missing shift-in at end of data"))
+        # the lead byte of every double-byte character: each double-byte run's start, every 2 bytes
+        ds, pairs = run_start[dbl], run_len[dbl] >> 1
+        total = int(pairs.sum())
+        li = np.repeat(ds - 2 * (np.cumsum(pairs) - pairs), pairs) + 2 * np.arange(total, dtype=np.intp)
+        vals[li] = np.take(self._db16, (ai[li] << 8) | ai[li + 1])
+        # shift sequences and trail bytes become U+FEFF, removed from the text afterwards (cheaper
+        # than compacting the array); a table that maps U+FEFF itself takes the compacting way
+        if failures or self._maps_feff:
+            return self._slow(vals, data, li, spos, failures)
+        vals[li + 1] = 0xFEFF
+        vals[spos] = 0xFEFF
+        if ml == 2:
+            vals[spos + 1] = 0xFEFF
+        text = _utf16(vals)
+        if text is None:
+            return self._slow(vals, data, li, spos, failures)
+        return text.replace("\ufeff", "")
+
+    def _slow(self, vals: np.ndarray, data: bytes, li: np.ndarray, spos: np.ndarray,
+              failures: list[tuple[int, int, str]]) -> str:
+        n = len(vals)
+        keep = np.ones(n, dtype=bool)
+        keep[li[li + 1 < n] + 1] = False
+        for j in range(self._shift_len):
+            keep[spos + j] = False
+        lead = np.zeros(n, dtype=bool)
+        lead[li] = True
+        idx = np.flatnonzero(keep)
+        return self._checked(vals[idx], idx, data, lead, failures)
+
+    def _checked(self, vals: np.ndarray, idx: np.ndarray | None, data: bytes, lead: np.ndarray | None,
+                 failures: list[tuple[int, int, str]] | None = None) -> str:
+        """The slow end of the vectorised path: find the first failure, or put in the special texts.
+        ``idx``: byte offset of each value (None: value i is byte i, all single-byte)."""
+        failures = list(failures or [])
         bad = vals == UNMAPPED
         if bad.any():
             j = int(np.argmax(bad))
-            failures.append((int(idx[j]), 2 if is_lead[j] else 1,
-                             "unmapped double-byte code" if is_lead[j] else "unmapped single-byte code"))
-        if in_db[-1]:
-            failures.append((n - 1, 1, "missing shift-in at end of data"))
+            k = int(idx[j]) if idx is not None else j
+            is_lead = bool(lead[k]) if lead is not None else False
+            failures.append((k, 2 if is_lead else 1,
+                             "unmapped double-byte code" if is_lead else "unmapped single-byte code"))
         if failures:
             k, width, reason = min(failures)
             raise DecodeFailure(self.name, k, data[k:k + width], reason)
-        return _to_text(vals, self._multi)
-
-    def _finish(self, vals: np.ndarray, idx: np.ndarray, data: bytes) -> str:
-        bad = vals == UNMAPPED
-        if bad.any():
-            k = int(idx[np.argmax(bad)])
-            raise DecodeFailure(self.name, k, data[k:k + 1], "unmapped single-byte code")
-        return _to_text(vals, self._multi)
+        pieces: list[str] = []
+        prev = 0
+        for j in np.flatnonzero(vals == SPECIAL).tolist():
+            pieces.append(vals[prev:j].astype("<u2", copy=False).tobytes().decode("utf-16-le"))
+            k = int(idx[j]) if idx is not None else j
+            if lead is not None and lead[k]:
+                pieces.append(self.dbcs[(data[k] << 8) | data[k + 1]])
+            else:
+                pieces.append(self.sbcs[data[k]])
+            prev = j + 1
+        pieces.append(vals[prev:].astype("<u2", copy=False).tobytes().decode("utf-16-le"))
+        return "".join(pieces)
 
     # ------------------------------------------------------------------ encode
 
@@ -299,11 +348,11 @@ class PureDbcsCodec:
         self.base = base
         self.name = f"{base.name}/dbcs"
         self.newline = base.newline * 2
-        self._db = base._db.copy()
+        self._db16 = base._db16.copy()
         self._nl_code = int.from_bytes(self.newline, "big")
-        if self._db[self._nl_code] != UNMAPPED:
+        if self._db16[self._nl_code] != UNMAPPED:
             raise ValueError(f"{base.name}: the newline pair {self.newline.hex()} is a double-byte character")
-        self._db[self._nl_code] = 0x0A
+        self._db16[self._nl_code] = 0x0A
         sp = base._enc_db.get("\u3000")
         self.space = sp if sp is not None else b"\x40\x40"
 
@@ -312,14 +361,23 @@ class PureDbcsCodec:
         n = len(data)
         if n % 2:
             raise DecodeFailure(self.name, n - 1, data[-1:], "odd number of bytes in a double-byte field")
-        codes = np.frombuffer(data, dtype=">u2")
-        vals = self._db[codes]
+        codes = np.frombuffer(data, dtype=">u2").astype(np.intp)
+        vals = np.take(self._db16, codes)
+        text = _utf16(vals)
+        if text is not None:
+            return text
         bad = vals == UNMAPPED
         if bad.any():
             k = int(np.argmax(bad)) * 2
             raise DecodeFailure(self.name, k, data[k:k + 2], "unmapped double-byte code")
-        text = _to_text(vals, self.base._multi)
-        return text
+        pieces: list[str] = []
+        prev = 0
+        for j in np.flatnonzero(vals == SPECIAL).tolist():
+            pieces.append(vals[prev:j].astype("<u2", copy=False).tobytes().decode("utf-16-le"))
+            pieces.append(self.base.dbcs[int(codes[j])])
+            prev = j + 1
+        pieces.append(vals[prev:].astype("<u2", copy=False).tobytes().decode("utf-16-le"))
+        return "".join(pieces)
 
     def encode(self, text: str) -> bytes:
         enc = self.base.encode(text)

@@ -12,7 +12,8 @@ Vendor options (declared as ``NAME:option,option=value``, e.g. ``jef-ebcdik:ivs=
   ``decode_only=no`` they are decoding errors, so every decoded file re-encodes byte for byte.
   A JEF/JIPS "one-way" entry (a glyph variant whose character without its variation selector
   belongs to another code) counts as decode-only unless ``ivs`` keeps it apart.
-* ``encode_only`` (default no): also encode through encode-only entries (ICU ``|1`` fallbacks,
+* ``encode_only`` (default no): also encode through encode-only entries (ICU ``|1`` fallbacks — for a
+  Private Use Area character ICU always uses them, and so do the IBM codecs here —
   jef4j ``encode_only``), e.g. U+3099 → JEF A1AB.
 * ``ivs`` (vendor tables; ``none`` default, ``hd``, ``aj1``): decode kanji the table gives a
   Hanyo-Denshi / Adobe-Japan1 variation selector to base character + that selector (and encode
@@ -142,9 +143,12 @@ def _text(e: Entry, ivs: str) -> tuple[str, bool]:
     return (base + chr(vs), True) if vs else (base, False)
 
 
-def select(table_entries: list[Entry], opts: dict[str, Any]) -> tuple[dict[int, str], dict[str, int], dict[int, str]]:
+def select(table_entries: list[Entry], opts: dict[str, Any], pua_fallbacks: bool = False
+           ) -> tuple[dict[int, str], dict[str, int], dict[int, str]]:
     """Apply the options to a table: (decode map code → text, encode map text → code, notes
-    code → why it does not decode)."""
+    code → why it does not decode). ``pua_fallbacks``: encode-only entries for a Private Use Area
+    character are always used, as ICU does (its fromUnicode fallbacks apply to PUA code points
+    even with fallbacks off)."""
     ivs = opts.get("ivs", "none")
     dec_cands: dict[int, list[tuple[int, str]]] = defaultdict(list)
     enc_cands: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -163,7 +167,7 @@ def select(table_entries: list[Entry], opts: dict[str, Any]) -> tuple[dict[int, 
             continue
         text, with_vs = _text(e, ivs)
         if e.has("encode_only"):
-            if opts.get("encode_only"):
+            if opts.get("encode_only") or (pua_fallbacks and len(text) == 1 and 0xE000 <= ord(text) <= 0xF8FF):
                 enc_cands[text].append((1, order, e.code))
             continue
         decode_only = e.has("decode_only") or (e.has("oneway") and not with_vs)
