@@ -27,7 +27,7 @@ from kikan_hub.adapters.codec_errors import DecodeFailure, EncodeFailure
 UNMAPPED = 0xDFFF
 SPECIAL = 0xDC00
 _SMALL = 192         # below this many bytes the Python path is faster than numpy's fixed costs
-_CHUNK = 48 << 10    # the vectorised path works on pieces of about this size (CPU cache)
+_CHUNK = 64 << 10    # the vectorised path works on pieces of about this size (CPU cache)
 
 
 def _table16(entries: Mapping[int, str], size: int) -> np.ndarray:
@@ -95,6 +95,7 @@ class ShiftedDbcsCodec:
         self._sb16 = _table16(self.sbcs, 256)
         self._maps_feff = "\ufeff" in self.sbcs.values() or "\ufeff" in self.dbcs.values()
         self._db16 = _table16(self.dbcs, 65536)
+        self._db32 = self._db16.astype(np.uint32) | np.uint32(0xFEFF << 16)
         self._sb_py = [self.sbcs.get(i) for i in range(256)]
         if encode_sbcs is None:
             self._enc_sb = {v: bytes([k]) for k, v in sorted(self.sbcs.items(), reverse=True)}
@@ -207,8 +208,7 @@ class ShiftedDbcsCodec:
             keep_c = so_c | (second == self._si2)
             spos, is_so = cand[keep_c], so_c[keep_c]
         k = len(spos)
-        ai = a.astype(np.intp)  # numpy gathers are several times faster with intp indices
-        vals = np.take(self._sb16, ai)
+        vals = np.take(self._sb16, a)
         if k == 0:
             text = _utf16(vals)
             return text if text is not None else self._checked(vals, None, data, None)
@@ -235,23 +235,35 @@ class ShiftedDbcsCodec:
                              else "truncated double-byte character or missing shift-in"))
         if dbl[-1]:
             failures.append((n - 1, 1, "missing shift-in at end of data"))
-        # the lead byte of every double-byte character: each double-byte run's start, every 2 bytes
-        ds, pairs = run_start[dbl], run_len[dbl] >> 1
-        total = int(pairs.sum())
-        li = np.repeat(ds - 2 * (np.cumsum(pairs) - pairs), pairs) + 2 * np.arange(total, dtype=np.intp)
-        vals[li] = np.take(self._db16, (ai[li] << 8) | ai[li + 1])
-        # shift sequences and trail bytes become U+FEFF, removed from the text afterwards (cheaper
-        # than compacting the array); a table that maps U+FEFF itself takes the compacting way
+        # Double-byte characters, per run parity: the data seen as big-endian 16-bit words from an
+        # even or an odd offset gives every character's code at index (lead byte // 2); the
+        # values seen as 32-bit words at the same offset take (character, U+FEFF) in one store.
+        # Shift sequences and trail bytes are U+FEFF, dropped by one compress before the utf-16
+        # decode (a table that maps U+FEFF itself takes the slower exact way).
+        ds, pairs = np.compress(dbl, run_start), np.compress(dbl, run_len) >> 1
+        lis = []
+        for parity in (0, 1):
+            sel = (ds & 1) == parity
+            if not sel.any():
+                continue
+            base, cnt = np.compress(sel, ds) >> 1, np.compress(sel, pairs)
+            total = int(cnt.sum())
+            idx = np.repeat(base - (np.cumsum(cnt) - cnt), cnt) + np.arange(total, dtype=np.intp)
+            words = np.frombuffer(data, dtype=">u2", count=(n - parity) // 2, offset=parity)
+            pair_view = vals[parity:parity + ((n - parity) // 2) * 2].view("<u4")
+            pair_view[idx] = np.take(self._db32, words[idx])
+            lis.append(2 * idx + parity)
         if failures or self._maps_feff:
+            li = np.sort(np.concatenate(lis)) if lis else np.zeros(0, dtype=np.intp)
             return self._slow(vals, data, li, spos, failures)
-        vals[li + 1] = 0xFEFF
         vals[spos] = 0xFEFF
         if ml == 2:
             vals[spos + 1] = 0xFEFF
-        text = _utf16(vals)
+        text = _utf16(np.compress(vals != 0xFEFF, vals))
         if text is None:
+            li = np.sort(np.concatenate(lis)) if lis else np.zeros(0, dtype=np.intp)
             return self._slow(vals, data, li, spos, failures)
-        return text.replace("\ufeff", "")
+        return text
 
     def _slow(self, vals: np.ndarray, data: bytes, li: np.ndarray, spos: np.ndarray,
               failures: list[tuple[int, int, str]]) -> str:
