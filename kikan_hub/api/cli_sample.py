@@ -34,6 +34,13 @@ def sample_command(
     if encoding.lower() != "cp932":  # the host version: written from a CP932 sample (kikan_hub.sample.host)
         import tempfile
 
+        from kikan_hub.adapters.codecs import CodecError, get_codec
+        from kikan_hub.api.cli_support import fail
+        try:
+            if not get_codec(encoding).stateful:
+                fail(f"--encoding {encoding}: the host version needs a mainframe encoding (kikan codecs list)")
+        except CodecError as exc:
+            fail(str(exc))
         out.parent.mkdir(parents=True, exist_ok=True)
         out = Path(tempfile.mkdtemp(prefix=".cp932-", dir=out.parent))
     try:
