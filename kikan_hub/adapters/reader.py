@@ -151,6 +151,10 @@ def read_file(path: str | Path, layout: LegacyLayout, encoding: str | None = Non
     iterator's ``stats`` (:class:`ReadStats`) has size, SHA-256 and counts once exhausted.
     """
     codec = get_codec(encoding or layout.encoding)
+    dbcs = [f"{rt.name}.{f.name}" for rt in layout.record_types for f in rt.fields if f.type == "dbcs"]
+    if dbcs and not hasattr(codec, "dbcs_only"):
+        raise ValueError(f"layout {layout.id}: double-byte (PIC N / PIC G) fields {', '.join(dbcs[:3])} need a "
+                         f"mainframe encoding (ibm930, jef-ebcdik …), not {codec.name}")
     return FileRead(Path(path), layout, codec, batch_size, chunk_size)
 
 
@@ -416,12 +420,8 @@ def convert_fixed_field(f: Field, block: np.ndarray, codec: Codec, offsets: np.n
                        [f"{_label(f)}: bytes {block[i].tobytes().hex(' ').upper()} at byte offset "
                         f"{int(offsets[i]) + f.offset} are not a valid {f.type} decimal" for i in bad])
         return _int_array(values, valid & ~blank, f.scale)
-    if f.type == "dbcs":  # PIC N / PIC G: the double-byte table without shift codes
-        pure = getattr(codec, "dbcs_only", None)
-        if pure is None:
-            raise ValueError(f"field {f.name}: double-byte (PIC N / PIC G) fields need a mainframe encoding "
-                             f"(ibm930, jef-ebcdik …), not {codec.name}")
-        codec, max_byte = pure(), None
+    if f.type == "dbcs":  # PIC N / PIC G: the double-byte table without shift codes (checked in read_file)
+        codec, max_byte = codec.dbcs_only(), None  # type: ignore[attr-defined]
     strings, bad = decode_column(block, codec, max_byte)
     if bad:
         idx = sorted(bad)

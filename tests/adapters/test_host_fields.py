@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kikan_hub.adapters.codecs import get_codec
 from kikan_hub.adapters.numbers import decode_binary, encode_binary
 from kikan_hub.layouts.errors import LayoutError
 from kikan_hub.layouts.legacy import parse_legacy_layout
@@ -53,3 +54,15 @@ def test_interleaved_occurs_do_not_overlap_but_real_overlaps_are_found():
     with pytest.raises(LayoutError, match="overlap"):
         _layout([{"name": "zip", "start": 1, "length": 3, "type": "digits", "occurs": 2, "stride": 7},
                  {"name": "x", "start": 9, "length": 1, "type": "text"}])
+
+
+def test_double_byte_fields_need_a_mainframe_encoding(tmp_path):
+    from kikan_hub.adapters.reader import read_file
+
+    lay = _layout([{"name": "n", "start": 1, "length": 4, "type": "dbcs"}])
+    p = tmp_path / "f.dat"
+    p.write_bytes(b"\x45\x41\x45\x42" * 10)
+    with pytest.raises(ValueError, match="need a mainframe encoding"):
+        read_file(p, lay, encoding="cp932")
+    rows = [r for _, b in read_file(p, lay) for r in b.to_pylist()]
+    assert len(rows) == 4 and rows[0]["n"] == get_codec("ibm930").dbcs_only().decode(b"\x45\x41\x45\x42")
