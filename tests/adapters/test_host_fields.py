@@ -59,7 +59,7 @@ def test_interleaved_occurs_do_not_overlap_but_real_overlaps_are_found():
 def test_double_byte_fields_need_a_mainframe_encoding(tmp_path):
     from kikan_hub.adapters.reader import read_file
 
-    lay = _layout([{"name": "n", "start": 1, "length": 4, "type": "dbcs"}])
+    lay = _layout([{"name": "n", "start": 1, "length": 4, "type": "dbcs"}], record_length=4)
     p = tmp_path / "f.dat"
     p.write_bytes(b"\x45\x41\x45\x42" * 10)
     with pytest.raises(ValueError, match="need a mainframe encoding"):
