@@ -65,4 +65,4 @@ def test_double_byte_fields_need_a_mainframe_encoding(tmp_path):
     with pytest.raises(ValueError, match="need a mainframe encoding"):
         read_file(p, lay, encoding="cp932")
     rows = [r for _, b in read_file(p, lay) for r in b.to_pylist()]
-    assert len(rows) == 4 and rows[0]["n"] == get_codec("ibm930").dbcs_only().decode(b"\x45\x41\x45\x42")
+    assert len(rows) == 10 and rows[0]["n"] == get_codec("ibm930").dbcs_only().decode(b"\x45\x41\x45\x42")
