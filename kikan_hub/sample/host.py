@@ -14,7 +14,8 @@ and the layouts, manifest, 外字台帳 and ground truth to match:
   (U+E100…, 同定済 with its Unicode), as a host site would have done — the store content is the
   same as the CP932 version's;
 * planted defects keep their class, except ``record_length``, which fixed blocks cannot express:
-  those records become ``undecodable`` (an unassigned double-byte code in 氏名), and the truth says so.
+  those records become ``undecodable`` (an unassigned double-byte code in 氏名), and the truth says so;
+* other extracts of the sample in subfolders (``zei/``, the tax files) are copied unchanged.
 """
 from __future__ import annotations
 
@@ -220,6 +221,9 @@ def write_host_sample(src: str | Path, out: str | Path, encoding: str) -> dict[s
     shutil.copyfile(src / "mapping.yaml", out / "mapping.yaml")
     _write_register(src / manifest["gaiji_register"], out / manifest["gaiji_register"], gaiji)
     _write_truth(src / "truth", out / "truth", new_offsets, retyped)
+    for extra in src.iterdir():  # other extracts of the sample (zei/, the tax files): copied unchanged
+        if extra.is_dir() and extra.name != "truth":
+            shutil.copytree(extra, out / extra.name, dirs_exist_ok=True)
     summary["extra_gaiji"] = {ch: f"U+{ord(p):04X}" for ch, p in gaiji.extra.items()}
     return summary
 
@@ -249,6 +253,9 @@ def _write_truth(src: Path, dst: Path, offsets: dict[tuple[str, int], tuple[int,
                  retyped: set[tuple[str, int]]) -> None:
     dst.mkdir(parents=True, exist_ok=True)
     for p in src.iterdir():
+        if p.is_dir():  # truth of other extracts (truth/zei): not re-encoded, kept as they are
+            shutil.copytree(p, dst / p.name, dirs_exist_ok=True)
+            continue
         if p.suffix != ".parquet":
             shutil.copyfile(p, dst / p.name)
             continue
