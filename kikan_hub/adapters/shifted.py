@@ -37,6 +37,13 @@ def _table16(entries: Mapping[int, str], size: int) -> np.ndarray:
     return tbl
 
 
+def _leads(parts: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """Byte offsets of the lead bytes, from (pair index, parity) groups."""
+    if not parts:
+        return np.zeros(0, dtype=np.intp)
+    return np.sort(np.concatenate([2 * idx + parity for idx, parity in parts]))
+
+
 def _utf16(units: np.ndarray) -> str | None:
     """UTF-16LE units → str, or None when a flag (lone low surrogate) is among them."""
     try:
@@ -193,8 +200,8 @@ class ShiftedDbcsCodec:
         per-byte work is a few passes over uint8 arrays and two table gathers."""
         a = np.frombuffer(data, dtype=np.uint8)
         n = len(a)
-        # (memory traffic is the cost: uint8 masks, uint16 values, C-level bytes.translate for
-        # the single-byte lookup, intp indices only for the double-byte leads, np.compress)
+        # (memory traffic is the cost: uint8 masks, uint16 values, gathers only where needed,
+        # np.compress rather than boolean indexing)
         if self._shift_len == 1:
             mask = a == self._shift_codes[0]
             for b in self._shift_codes[1:]:
@@ -252,17 +259,15 @@ class ShiftedDbcsCodec:
             words = np.frombuffer(data, dtype=">u2", count=(n - parity) // 2, offset=parity)
             pair_view = vals[parity:parity + ((n - parity) // 2) * 2].view("<u4")
             pair_view[idx] = np.take(self._db32, words[idx])
-            lis.append(2 * idx + parity)
+            lis.append((idx, parity))
         if failures or self._maps_feff:
-            li = np.sort(np.concatenate(lis)) if lis else np.zeros(0, dtype=np.intp)
-            return self._slow(vals, data, li, spos, failures)
+            return self._slow(vals, data, _leads(lis), spos, failures)
         vals[spos] = 0xFEFF
         if ml == 2:
             vals[spos + 1] = 0xFEFF
         text = _utf16(np.compress(vals != 0xFEFF, vals))
         if text is None:
-            li = np.sort(np.concatenate(lis)) if lis else np.zeros(0, dtype=np.intp)
-            return self._slow(vals, data, li, spos, failures)
+            return self._slow(vals, data, _leads(lis), spos, failures)
         return text
 
     def _slow(self, vals: np.ndarray, data: bytes, li: np.ndarray, spos: np.ndarray,
