@@ -110,3 +110,14 @@ def test_host_sample_quarantines_the_same_records(defective_sample, tmp_path):
     truth = pq.read_table(host / "truth" / "records.parquet").to_pylist()
     assert not any(r["defect_class"] == "record_length" for r in truth)
     assert sum(r["expected"] == "quarantined" for r in truth) == got["records_quarantined"]
+
+
+def test_manifest_records_the_codec_with_its_options(cp932_sample, tmp_path):
+    host = tmp_path / "jef"
+    write_host_sample(cp932_sample, host, "jef-ebcdik")
+    doc = yaml.safe_load((host / "manifest.yaml").read_text(encoding="utf-8"))
+    for f in doc["files"]:
+        f["encoding"] = "JEF:Decode_Only=no"
+    (host / "manifest.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    m = load_manifest(host / "manifest.yaml")
+    assert {f.encoding for f in m.files} == {"jef-ebcdik:decode_only=no"}
