@@ -333,7 +333,7 @@ def test_failures_name_the_byte_offset(name):
         assert ei.value.data == b"\xff\xff"
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", ALL + ["jef-ebcdik:ivs=hd,cjk_ci", "jips-e:ivs=aj1"])
 def test_vectorised_and_reference_paths_agree(name):
     """Random byte strings made of real characters, shifts, redundant shifts and junk: the numpy path
     and the one-step-per-character path give the same text or fail at the same offset."""
