@@ -151,33 +151,42 @@ def select(table_entries: list[Entry], opts: dict[str, Any], pua_fallbacks: bool
     even with fallbacks off)."""
     ivs = opts.get("ivs", "none")
     dec_cands: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    enc_cands: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    enc_cands: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     notes: dict[int, str] = {}
+    f_unm, f_sub, f_cmp, f_cjk = FLAGS["unmappable"], FLAGS["substitution"], FLAGS["compatible"], FLAGS["cjk_ci"]
+    f_enc, f_dec, f_one = FLAGS["encode_only"], FLAGS["decode_only"], FLAGS["oneway"]
+    use_sub, use_cmp, use_cjk = opts.get("substitution"), opts.get("compatible"), opts.get("cjk_ci")
+    use_enc, use_dec = opts.get("encode_only"), opts.get("decode_only", True)
     for order, e in enumerate(table_entries):
-        if e.has("unmappable") or (e.cps and e.cps[0] == 0xFFFD):
+        fl = e.flags
+        if not fl and e.cps[0] != 0xFFFD and not (ivs != "none" and (e.hd or e.aj1)):
+            text = "".join(map(chr, e.cps))  # the common case: a plain round-trip entry
+            dec_cands[e.code].append((0, text))
+            enc_cands[text].append((0, order, e.code))
+            continue
+        if fl & f_unm or (e.cps and e.cps[0] == 0xFFFD):
             notes.setdefault(e.code, "the vendor table has no Unicode character for this code")
             continue
-        if e.has("substitution") and not opts.get("substitution"):
+        if fl & f_sub and not use_sub:
             notes.setdefault(e.code, "only a substitute mapping exists (option substitution)")
             continue
-        if e.has("compatible") and not opts.get("compatible"):
+        if fl & f_cmp and not use_cmp:
             notes.setdefault(e.code, "undefined code, C1-control mapping only with option compatible")
             continue
-        if e.has("cjk_ci") and not opts.get("cjk_ci"):
+        if fl & f_cjk and not use_cjk:
             continue
         text, with_vs = _text(e, ivs)
-        if e.has("encode_only"):
-            if opts.get("encode_only") or (pua_fallbacks and len(text) == 1 and 0xE000 <= ord(text) <= 0xF8FF):
+        if fl & f_enc:
+            if use_enc or (pua_fallbacks and len(text) == 1 and 0xE000 <= ord(text) <= 0xF8FF):
                 enc_cands[text].append((1, order, e.code))
             continue
-        decode_only = e.has("decode_only") or (e.has("oneway") and not with_vs)
-        if decode_only:
-            if opts.get("decode_only", True):
+        if fl & f_dec or (fl & f_one and not with_vs):
+            if use_dec:
                 dec_cands[e.code].append((1, text))
             else:
                 notes.setdefault(e.code, "a decode-only code (option decode_only)")
             continue
-        dec_cands[e.code].append((0 if not e.has("cjk_ci") else -1, text))
+        dec_cands[e.code].append((0 if not fl & f_cjk else -1, text))
         enc_cands[text].append((0, order, e.code))
     round_trip_owners: dict[str, set[int]] = defaultdict(set)
     for text, cands in enc_cands.items():
@@ -186,6 +195,9 @@ def select(table_entries: list[Entry], opts: dict[str, Any], pua_fallbacks: bool
                 round_trip_owners[text].add(code)
     dec: dict[int, str] = {}
     for code, cands in dec_cands.items():
+        if len(cands) == 1:
+            dec[code] = cands[0][1]
+            continue
         best = min(p for p, _ in cands)
         texts = list(dict.fromkeys(t for p, t in cands if p == best))
         if len(texts) > 1:
@@ -197,6 +209,10 @@ def select(table_entries: list[Entry], opts: dict[str, Any], pua_fallbacks: bool
         dec[code] = texts[0]
     enc: dict[str, int] = {}
     for text, cands in enc_cands.items():
+        if len(cands) == 1 and cands[0][0] == 0:
+            if dec.get(cands[0][2]) == text:
+                enc[text] = cands[0][2]
+            continue
         for prio, _order, code in sorted(cands):
             if prio == 0 and dec.get(code) != text:
                 continue  # the code decodes to something else: not a round trip
