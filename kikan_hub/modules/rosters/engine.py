@@ -183,7 +183,7 @@ def crit_recorded_months(c: Ctx, spec: dict, on: np.ndarray):
     out = np.where(np.isnat(start), "記録開始日不明（判定不能）",
                    f"転入後{months}か月未満（記録 " + P.iso(start).astype(object) + f"、{months}か月経過 "
                    + P.iso(end).astype(object) + "）")
-    inn = f"引き続き{months}か月以上記録（" + P.iso(start).astype(object) + "〜）"
+    inn = f"引き続き{months}か月以上記録（" + P.iso(start).astype(object) + " から）"
     inn = _join(inn, c.record_note, "; ")
     return ok, np.where(ok, "", out), np.where(ok, inn, "")
 
@@ -221,7 +221,7 @@ def crit_age_reached_in_window(c: Ctx, spec: dict, on: np.ndarray):
         kubun[hit] = name
         inn = np.where(hit, f"{age}歳到達 " + P.iso(reach).astype(object) + f"（{name}）", inn)
     c.extra["年齢"], c.extra["区分"] = age_col, kubun
-    rng = P.iso(w_from).astype(object) + "〜" + P.iso(w_to).astype(object)
+    rng = P.iso(w_from).astype(object) + " から " + P.iso(w_to).astype(object)
     out = np.where(_age_unknown(c), "生年月日不詳（判定不能）", "期間内に対象年齢に達しない（" + rng + "）")
     return ok, np.where(ok, "", out), inn
 
