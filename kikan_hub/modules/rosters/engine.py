@@ -302,7 +302,7 @@ def compute(engine: Engine, name: str, as_of: dt.date | str) -> RosterResult:
     lookups, lk_notes = _lookup(c, rule)
     reason = np.where(judge != OUT, _join(reason, lk_notes, "; "), reason)
     derived = dict(zip([col for lk in rule.lookups for col in lk.columns], lookups))
-    derived.update(c.extra)
+    derived.update({k: np.where(judge == OUT, "", v) for k, v in c.extra.items()})   # 学年/年齢 only when listed
     isl = get_table(juki.JUMIN)
     names = {col.name: col.item.name for col in isl.columns if col.item is not None and col.role != "literal"}
     names.update({f"{it.id}_literal": f"{it.name}（記載どおり）" for it in isl.items if it.type == "wareki_date"})
