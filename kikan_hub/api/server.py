@@ -89,6 +89,7 @@ def _modules_router(hub: Hub):
 
 def create_app(hub: Hub) -> FastAPI:
     from kikan_hub.api.rest.routes import router
+    from kikan_hub.api.rest_rosters import rosters_router
 
     redact.install()
     app = FastAPI(title="kikan-hub platform interfaces", version="1.0.0",
@@ -97,6 +98,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.state.hub = hub
     app.include_router(router)
     app.include_router(_modules_router(hub), prefix="/api/v1")
+    app.include_router(rosters_router(hub), prefix="/api/v1")
 
     @app.middleware("http")
     async def limit_rest_body(request: Request, call_next):
