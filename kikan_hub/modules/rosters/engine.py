@@ -37,33 +37,35 @@ class RosterResult:
 
 
 def _snapshot_query(as_of: dt.date):
-    """The snapshot in effect (``juki.as_of_select``) joined to the 記載 row that opened its record."""
+    """The snapshot in effect (``juki.as_of_select``) joined to the 記載 row that opened its record.
+
+    as_of_select runs over a narrow projection of juki_jumin (only the items the rosters read) that
+    also carries, per row, the 履歴番号 of the latest 記載 row up to it — one window, one pass.
+    """
     t = juki.jumin_table()
-    snap = juki.as_of_select(t, as_of)
     kisai = load_code_table("idou_jiyu").extra["kubun"]["記載"]
-    k = t.alias("k")
-    last_kisai = (select(k.c.atena_no, func.max(k.c.rireki_no).label("kr"))
-                  .join(snap, and_(snap.c.atena_no == k.c.atena_no, k.c.rireki_no <= snap.c.rireki_no))
-                  .where(k.c.idou_jiyu.in_(kisai)).group_by(k.c.atena_no).subquery("last_kisai"))
+    cols = ["atena_no", "rireki_no", "setai_no", "jumin_shubetsu", "jumin_jotai", "shimei", "shimei_kana",
+            "birth_date", "birth_date_literal", "seibetsu", "setainushi_shimei", "jusho", "katagaki", "jusho_code",
+            "machiaza", "shojo_jiyu", "shojo_date", "jumin_date", "idou_date"]
+    if "birth_date_wareki" in t.c:          # the 和暦 text of 不詳 births where the store has it
+        cols.append("birth_date_wareki")
+    last_kisai = func.max(case((t.c.idou_jiyu.in_(kisai), t.c.rireki_no))).over(
+        partition_by=t.c.atena_no, order_by=t.c.rireki_no, rows=(None, 0)).label("_kisai_rireki")
+    hist = select(*[t.c[c] for c in cols], last_kisai).subquery("roster_hist")
+    snap = juki.as_of_select(hist, as_of)
     r = t.alias("r")
     genzon = getattr(juki, "genzon_states", lambda: ("1",))()
     no_jiyu = or_(snap.c.shojo_jiyu.is_(None), snap.c.shojo_jiyu == "")
     state_ok = or_(snap.c.jumin_jotai.is_(None), snap.c.jumin_jotai == "", snap.c.jumin_jotai.in_(list(genzon)))
-    cols = ["atena_no", "setai_no", "jumin_shubetsu", "shimei", "shimei_kana", "birth_date", "birth_date_literal",
-            "seibetsu", "setainushi_shimei", "jusho", "katagaki", "jusho_code", "machiaza", "shojo_jiyu",
-            "shojo_date", "jumin_date"]
-    if "birth_date_wareki" in snap.c:          # the 和暦 text of 不詳 births where the store has it
-        cols.append("birth_date_wareki")
-    stmt = (select(*[snap.c[c] for c in cols],
+    out = [c for c in cols if c not in ("rireki_no", "idou_date")]
+    return (select(*[snap.c[c] for c in out],
                    case((and_(no_jiyu, state_ok), literal(1)), else_=literal(0)).label("_resident"),
                    r.c.idou_jiyu.label("_rec_jiyu"), r.c.todokede_date.label("_rec_todoke"),
                    r.c.idou_date.label("_rec_idou"), r.c.jumin_date.label("_rec_jumin"),
                    r.c.shori_date.label("_rec_shori"))
             .select_from(snap)
-            .outerjoin(last_kisai, last_kisai.c.atena_no == snap.c.atena_no)
-            .outerjoin(r, and_(r.c.atena_no == last_kisai.c.atena_no, r.c.rireki_no == last_kisai.c.kr))
+            .outerjoin(r, and_(r.c.atena_no == snap.c.atena_no, r.c.rireki_no == snap.c._kisai_rireki))
             .order_by(snap.c.atena_no))
-    return stmt
 
 
 def fetch(engine: Engine, as_of: dt.date, batch: int = 100_000) -> pa.Table:
