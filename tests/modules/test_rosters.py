@@ -182,3 +182,16 @@ def test_output_masked_cp932_and_audited(engine, tmp_path):
     log = audit_log(engine, name="名簿:senkyo")
     assert [r["row_count"] for r in log] == [1, 1, 1] and log[-1]["who"] == "tester"
     assert s2["audit_id"] != s["audit_id"]
+
+
+def test_unknown_idou_date_is_flagged(engine):
+    rows: list = []
+    # A 転出 row with an unknown 異動日 (不詳日, j80) is taken as early as the history allows (the core's
+    # as-of rule: on the last known 異動日, 2000-04-01), so on 2024-09-01 the person is a 除票 — but the
+    # date is uncertain, and the reason says so.
+    a = person(rows, D(1970, 1, 1))
+    rows.append(jumin_row(a, 2, idou_jiyu="21", idou_date=None, shojo_jiyu="21", shojo_date=None, jumin_jotai="2",
+                          birth_date=D(1970, 1, 1)))
+    insert_rows(engine, "juki_jumin", rows)
+    got = judged(engine, "senkyo", D(2024, 9, 1))
+    assert got[a][0] == "対象外" and "異動日不詳の履歴" in got[a][1] and "消除日不詳" in got[a][1]

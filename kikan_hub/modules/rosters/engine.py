@@ -60,6 +60,7 @@ def _snapshot_query(as_of: dt.date):
     out = [c for c in cols if c not in ("rireki_no", "idou_date")]
     return (select(*[snap.c[c] for c in out],
                    case((and_(no_jiyu, state_ok), literal(1)), else_=literal(0)).label("_resident"),
+                   snap.c._date_uncertain,
                    r.c.idou_jiyu.label("_rec_jiyu"), r.c.todokede_date.label("_rec_todoke"),
                    r.c.idou_date.label("_rec_idou"), r.c.jumin_date.label("_rec_jumin"),
                    r.c.shori_date.label("_rec_shori"))
@@ -262,8 +263,9 @@ def _after_removal(c: Ctx, spec: dict, judge: np.ndarray, reason: np.ndarray) ->
     for jiyu, what in (spec.get("erase_jiyu") or {}).items():
         gone = ~c.resident & (c.shojo_jiyu == str(jiyu))
         reason[gone] = f"抹消（{what}）"
-    not_then = display & ~ok_then
+    not_then = display & ~ok_then & ~np.isnat(c.shojo_date)
     reason[not_then] = ("消除（転出）; 転出時に登録要件なし: " + out_then.astype(object))[not_then]
+    reason[display & np.isnat(c.shojo_date)] = "消除（転出）; 消除日不詳のため表示・抹消を判定できません（要確認）"
 
 
 def _lookup(c: Ctx, rule: RosterRule) -> tuple[np.ndarray, ...]:
@@ -301,6 +303,9 @@ def compute(engine: Engine, name: str, as_of: dt.date | str) -> RosterResult:
     if rule.after_removal:
         _after_removal(c, rule.after_removal, judge, reason)
     reason = _join(reason, np.where(c.birth_note != "", c.birth_note, ""), "; ")
+    uncertain = np.asarray(c.text("_date_uncertain"), dtype=object)
+    uncertain = (uncertain == True) | (uncertain == 1)  # noqa: E712 - SQLite 0/1, PostgreSQL bool
+    reason = _join(reason, np.where(uncertain, "異動日不詳の履歴: 基準日の状態は不確か（要確認）", ""), "; ")
     lookups, lk_notes = _lookup(c, rule)
     reason = np.where(judge != OUT, _join(reason, lk_notes, "; "), reason)
     derived = dict(zip([col for lk in rule.lookups for col in lk.columns], lookups))
