@@ -22,7 +22,7 @@ def roster_command(
         who: Optional[str] = typer.Option(None, "--who"), store: Optional[str] = STORE_OPT,
         as_json: bool = typer.Option(False, "--json", help="summary as JSON on stdout")) -> None:
     """Compute a roster (選挙人名簿, 学齢簿, 敬老寿賀, 成人の祝賀式) with every person's reason; audited."""
-    from kikan_hub.modules.euc import MaskingError
+    from kikan_hub.modules.euc import EucError, MaskingError
     from kikan_hub.modules.juki import JukiQueryError
     from kikan_hub.modules.rosters import RosterError, compute
     from kikan_hub.modules.rosters.output import write
@@ -31,7 +31,7 @@ def roster_command(
     try:
         result = compute(engine, name, as_of)
         summary = write(engine, result, out_path, _who(who), role, fmt, encoding, fold_policy, listed_only=not everyone)
-    except (RosterError, JukiQueryError, MaskingError) as exc:
+    except (RosterError, JukiQueryError, MaskingError, EucError) as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"{exc.filename or out_path}: {exc.strerror}")

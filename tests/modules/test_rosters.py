@@ -195,3 +195,22 @@ def test_unknown_idou_date_is_flagged(engine):
     insert_rows(engine, "juki_jumin", rows)
     got = judged(engine, "senkyo", D(2024, 9, 1))
     assert got[a][0] == "対象外" and "異動日不詳の履歴" in got[a][1] and "消除日不詳" in got[a][1]
+
+
+def test_cli(engine, store_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from kikan_hub.api.cli import app
+    rows: list = []
+    a = person(rows, D(1980, 1, 1))
+    insert_rows(engine, "juki_jumin", rows)
+    run = CliRunner().invoke
+    r = run(app, ["roster", "senkyo", "--as-of", "2024-09-01", "--store", store_url,
+                  "--out", str(tmp_path / "s.csv"), "--encoding", "cp932", "--json"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "s.csv").read_bytes().decode("cp932").splitlines()[1].startswith(a)
+    for bad in (["nope", "--as-of", "2024-09-01"], ["senkyo", "--as-of", "2024-02-30"],
+                ["senkyo", "--as-of", "2024-09-01", "--format", "pdf"], ["senkyo", "--as-of", "2024-09-01", "--role", "誰"]):
+        r = run(app, ["roster", *bad, "--store", store_url, "--out", str(tmp_path / "x.csv")])
+        assert r.exit_code == 2 and "Traceback" not in r.output, (bad, r.output)
+        assert not (tmp_path / "x.csv").exists()

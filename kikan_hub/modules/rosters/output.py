@@ -15,11 +15,9 @@ import pyarrow.parquet as pq
 
 from kikan_hub.layouts.isl import get_table
 from kikan_hub.modules.euc import extract as euc_extract
-from kikan_hub.modules.euc.definition import ENCODINGS, FOLD_POLICIES, FORMATS
 from kikan_hub.modules.euc.masking import MaskingRules, load_rules
 from kikan_hub.modules.juki import JUMIN
 from kikan_hub.modules.rosters.engine import RosterResult
-from kikan_hub.modules.rosters.rules import RosterError
 
 AUDIT_PREFIX = "名簿:"
 
@@ -70,12 +68,7 @@ def write(engine, result: RosterResult, out: Path, who: str, role: str = "閲覧
                  fold_policy=fold_policy if fmt == "csv" else None, output_path=str(out))
     folds = euc_extract._FoldLog(out.with_name(out.name + ".folds.csv"))
     try:
-        if fmt not in FORMATS:
-            raise RosterError(f"出力形式は {FORMATS}: {fmt!r}")
-        if encoding not in ENCODINGS:
-            raise RosterError(f"文字コードは {ENCODINGS}: {encoding!r}")
-        if fold_policy not in FOLD_POLICIES:
-            raise RosterError(f"縮退方針は {FOLD_POLICIES}: {fold_policy!r}")
+        euc_extract.check_output_options(fmt, encoding, fold_policy)
         tbl = result.listed() if listed_only else result.table
         shown = RosterResult(result.rule, result.as_of, tbl, result.headers)
         tbl, plan = mask(shown, role)
@@ -88,23 +81,10 @@ def write(engine, result: RosterResult, out: Path, who: str, role: str = "閲覧
         else:
             pq.write_table(tbl.rename_columns(result.headers), str(out))
             n = tbl.num_rows
-        folds_path = folds.close()
-        sha = euc_extract._sha256(out)
-        ms = int((time.perf_counter() - t0) * 1000)
-        aid = euc_extract._audit(engine, **audit, finished_at=dt.datetime.now(dt.timezone.utc), row_count=n,
-                                 fold_count=folds.count, output_sha256=sha,
-                                 folds_path=str(folds_path) if folds_path else None,
-                                 folds_sha256=euc_extract._sha256(folds_path) if folds_path else None,
-                                 duration_ms=ms, status="ok")
+        aid, sha, folds_path, _ = euc_extract.audit_success(engine, audit, out, folds, t0, n)
         return {"audit_id": aid, "roster": result.rule.name, "as_of": result.as_of.isoformat(), "rows": n,
                 "folds": folds.count, "output": str(out), "sha256": sha, "masked_columns": plan,
                 "folds_path": str(folds_path) if folds_path else None}
     except Exception as exc:
-        folds.close()
-        for p in (out, folds.path):      # a failed run leaves no half-written file
-            if p is not None and p.exists():
-                p.unlink()
-        euc_extract._audit(engine, **audit, finished_at=dt.datetime.now(dt.timezone.utc), row_count=None,
-                           fold_count=folds.count, duration_ms=int((time.perf_counter() - t0) * 1000),
-                           status="failed", message=f"{type(exc).__name__}: {exc}"[:2000])
+        euc_extract.audit_failure(engine, audit, out, folds, t0, exc)
         raise
