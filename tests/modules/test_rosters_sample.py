@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kikan_hub.modules.rosters import compute
+from modhelpers import rehearse_sample
 
 ERAS = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989, "令和": 2019}
 KISAI = {"11", "12", "13", "14", "15", "16", "17", "18", "19"}
@@ -20,21 +21,11 @@ KISAI = {"11", "12", "13", "14", "15", "16", "17", "18", "19"}
 
 @pytest.fixture(scope="module")
 def rehearsed(tmp_path_factory):
-    import kikan_hub.pipeline.manifest as manifest_mod
-    import kikan_hub.pipeline.rehearsal as rehearsal
-    import kikan_hub.sample.generator as gen
-    from kikan_hub.store.engine import open_engine
-
-    base = tmp_path_factory.mktemp("rosters")
-    out = base / "sample"
-    gen.generate(gen.SampleOptions(residents=1500, out=out, seed=14, defect_rate=0.0))
-    url = f"sqlite:///{base / 'kikan.db'}"
-    result = rehearsal.rehearse(manifest_mod.load_manifest(out / "manifest.yaml"), url, base / "run")
-    assert result.exit_code == 0, result.summary
+    engine, out = rehearse_sample(tmp_path_factory.mktemp("rosters"), residents=1500, seed=14)
     truth = defaultdict(list)
     for r in pq.read_table(out / "truth" / "jumin.parquet").to_pylist():
         truth[r["atena_no"]].append(r)
-    return open_engine(url), truth
+    return engine, truth
 
 
 def end_of_period(start: dt.date, months: int) -> dt.date:
