@@ -24,5 +24,9 @@ def test_roster_scope_mask_and_audit(hub_server):
     r = httpx.get(f"{srv.base}/api/v1/rosters/gakureibo", params={"as_of": "2024-09-01"}, headers=h)
     assert r.status_code == 403
     assert httpx.get(f"{srv.base}/api/v1/rosters/senkyo", params={"as_of": "2024-99-01"}, headers=h).status_code == 422
+    # a masking role the caller does not hold is refused (and audited as denied)
+    r = httpx.get(f"{srv.base}/api/v1/rosters/senkyo", params={"as_of": "2024-09-01", "role": "個人番号事務"}, headers=h)
+    assert r.status_code == 403
     entries = [e for e in srv.hub.audit.query(client_id="senkyo-system") if e.operation == "rosters.senkyo"]
-    assert [(e.outcome, sorted(e.atena_nos)) for e in entries] == [("ok", [A1, A2]), ("ok", everyone), ("invalid", [])]
+    assert [(e.outcome, sorted(e.atena_nos)) for e in entries] == [("ok", [A1, A2]), ("ok", everyone), ("invalid", []),
+                                                                       ("denied", [])]
