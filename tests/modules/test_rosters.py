@@ -209,7 +209,7 @@ def test_cli(engine, store_url, tmp_path):
                   "--out", str(tmp_path / "s.csv"), "--encoding", "cp932", "--json"])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "s.csv").read_bytes().decode("cp932").splitlines()[1].startswith(a)
-    for bad in (["nope", "--as-of", "2024-09-01"], ["senkyo", "--as-of", "2024-02-30"],
+    for bad in (["nope", "--as-of", "2024-09-01"], ["senkyo", "--as-of", "2024-02-30"], ["senkyo", "--as-of", "20241399"],
                 ["senkyo", "--as-of", "2024-09-01", "--format", "pdf"], ["senkyo", "--as-of", "2024-09-01", "--role", "誰"]):
         r = run(app, ["roster", *bad, "--store", store_url, "--out", str(tmp_path / "x.csv")])
         assert r.exit_code == 2 and "Traceback" not in r.output, (bad, r.output)

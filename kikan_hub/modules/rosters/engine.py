@@ -292,7 +292,10 @@ def _lookup(c: Ctx, rule: RosterRule) -> tuple[np.ndarray, ...]:
 
 def compute(engine: Engine, name: str, as_of: dt.date | str) -> RosterResult:
     rule = load_rule(name)
-    as_of = juki.parse_date(as_of)
+    try:
+        as_of = juki.parse_date(as_of)
+    except ValueError as exc:          # e.g. 20241399: digits that are no date
+        raise RosterError(f"基準日が日付として読めません: {as_of!r} ({exc})") from None
     if as_of is None:
         raise RosterError("基準日 (--as-of YYYY-MM-DD) が必要です")
     tbl = fetch(engine, as_of)
