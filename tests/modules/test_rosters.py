@@ -214,3 +214,13 @@ def test_cli(engine, store_url, tmp_path):
         r = run(app, ["roster", *bad, "--store", store_url, "--out", str(tmp_path / "x.csv")])
         assert r.exit_code == 2 and "Traceback" not in r.output, (bad, r.output)
         assert not (tmp_path / "x.csv").exists()
+
+
+def test_rosters_listed_in_the_euc_catalogue(engine, store_url):
+    from typer.testing import CliRunner
+
+    from kikan_hub.api.cli_modules import euc_app
+    r = CliRunner().invoke(euc_app, ["list", "--store", store_url])
+    assert r.exit_code == 0, r.output
+    for name in ("名簿:senkyo", "名簿:gakureibo", "名簿:keiro", "名簿:seijin"):
+        assert name in r.output

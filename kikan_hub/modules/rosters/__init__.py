@@ -4,7 +4,7 @@ One small engine (engine.py) and one rule file per roster (rules/*.yaml) with it
 ages, windows and legal basis; lookup tables (tables/*.csv) a city edits. See docs/modules.md.
 """
 from kikan_hub.modules.rosters.engine import DISPLAYED, LISTED, OUT, RosterResult, compute
-from kikan_hub.modules.rosters.rules import RosterError, RosterRule, load_rule, roster_names
+from kikan_hub.modules.rosters.rules import RosterError, RosterRule, catalogue, load_rule, roster_names
 
-__all__ = ["DISPLAYED", "LISTED", "OUT", "RosterError", "RosterResult", "RosterRule", "compute", "load_rule",
+__all__ = ["DISPLAYED", "LISTED", "OUT", "RosterError", "RosterResult", "RosterRule", "catalogue", "compute", "load_rule",
            "roster_names"]

@@ -18,8 +18,8 @@ from kikan_hub.modules.euc import extract as euc_extract
 from kikan_hub.modules.euc.masking import MaskingRules, load_rules
 from kikan_hub.modules.juki import JUMIN
 from kikan_hub.modules.rosters.engine import RosterResult
+from kikan_hub.modules.rosters.rules import AUDIT_NAME
 
-AUDIT_PREFIX = "名簿:"
 
 
 def mask(result: RosterResult, role: str, rules: MaskingRules | None = None) -> tuple[pa.Table, dict[str, str]]:
@@ -62,7 +62,7 @@ def write(engine, result: RosterResult, out: Path, who: str, role: str = "閲覧
     out = Path(out)
     fmt = fmt or euc_extract._fmt_from_suffix(out)
     djson = definition_json(result, listed_only)
-    audit = dict(started_at=started, who=who, role=role, definition_name=AUDIT_PREFIX + result.rule.name,
+    audit = dict(started_at=started, who=who, role=role, definition_name=AUDIT_NAME.format(name=result.rule.name),
                  definition_version=None, definition_sha256=hashlib.sha256(djson.encode()).hexdigest(),
                  definition_json=djson, output_format=fmt, encoding=encoding if fmt == "csv" else None,
                  fold_policy=fold_policy if fmt == "csv" else None, output_path=str(out))

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).parent
+AUDIT_NAME = "名簿:{name}"        # the name a roster run carries in the EUC audit and listing
 KINDS = {"resident", "shubetsu", "age_at_least", "recorded_months", "school_age", "age_reached_in_window"}
 _TOP = {"name", "title", "division", "legal_basis", "unknown_birth", "criteria", "after_removal", "lookups",
         "columns", "grade_names"}
@@ -119,3 +120,10 @@ def load_rule(name: str) -> RosterRule:
     if name not in roster_names():
         raise RosterError(f"名簿 {name!r} はありません (使える名簿: {', '.join(roster_names())})")
     return _load(str(_find("rules", f"{name}.yaml")))
+
+
+def catalogue() -> list[dict[str, Any]]:
+    """The rosters as named extracts (for the EUC listing): name, title, division, columns, legal basis."""
+    return [{"name": AUDIT_NAME.format(name=n), "roster": n, **{k: v for k, v in load_rule(n).as_dict().items()
+                                                               if k in ("title", "division", "columns", "legal_basis")}}
+            for n in roster_names()]
