@@ -2,7 +2,8 @@
 against a bare ``SELECT count(*) FROM juki_jumin`` in the same process as the baseline.
 
     .venv/bin/python bench/rosters.py [--residents 100000] [--as-of 2024-09-01] [--work var/bench-rosters]
-                                      [--store URL]   (default: a SQLite store filled here, cached per N)
+                                      [--store URL [--fill]]   (default: a SQLite store filled here, cached per N;
+                                                                --fill fills an empty --store, e.g. PostgreSQL)
 
 The store is filled synthetically and fast (numpy → Arrow → Parquet → store.loader.load_run): each resident
 has a 記載 row (転入 with a 届出日, or 改製), 15% a 転居, 6% a 消除 (転出/死亡); births spread over 0–105
@@ -130,7 +131,8 @@ def main() -> None:
     ap.add_argument("--residents", type=int, default=100_000)
     ap.add_argument("--as-of", default="2024-09-01")
     ap.add_argument("--work", type=Path, default=PROJECT / "var" / "bench-rosters")
-    ap.add_argument("--store", help="an existing store instead of the synthetic one")
+    ap.add_argument("--store", help="an existing store instead of the synthetic SQLite one")
+    ap.add_argument("--fill", action="store_true", help="fill --store (an empty database, e.g. PostgreSQL) first")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -140,6 +142,10 @@ def main() -> None:
     work = args.work / f"n{args.residents}"
     work.mkdir(parents=True, exist_ok=True)
     url = args.store
+    if url is not None and args.fill:
+        t0 = time.perf_counter()
+        fill(url, args.residents, work)
+        print(f"store filled with {args.residents:,} residents in {time.perf_counter() - t0:.1f}s ({url})")
     if url is None:
         url = f"sqlite:///{work / 'kikan.db'}"
         if not (work / "filled").exists():

@@ -102,7 +102,8 @@ class Ctx:
         self.n = tbl.num_rows
         self.rule = rule
         self.as_of = np.full(self.n, np.datetime64(as_of, "D"))
-        col = lambda c: np.asarray(tbl[c].to_pylist(), dtype=object) if c in tbl.column_names else np.full(self.n, None, dtype=object)  # noqa: E731
+        col = lambda c: (tbl[c].to_numpy().astype(object) if c in tbl.column_names  # noqa: E731
+                         else np.full(self.n, None, dtype=object))
         self.text = col
         day = lambda c: P.to_days(tbl[c].combine_chunks()) if c in tbl.column_names else np.full(self.n, P.NAT)  # noqa: E731
         self.day = day
