@@ -122,7 +122,9 @@ def child(args) -> None:
         summary = write(engine, res, Path(args.out), who="bench", role="閲覧")
         out = {"candidates": res.table.num_rows, "listed": summary["rows"], "compute_s": t1 - t0,
                "write_s": time.perf_counter() - t1}
-    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    out["peak_rss_mib"] = ru.ru_maxrss / 1024
+    out["cpu_s"] = ru.ru_utime + ru.ru_stime        # on a shared machine, wall time alone says little
     print(json.dumps(out))
 
 
@@ -170,7 +172,7 @@ def main() -> None:
         results[name] = r
         print(f"kikan roster {name} --as-of {args.as_of}: {r['candidates']:,} persons judged, {r['listed']:,} listed; "
               f"compute {r['compute_s']:.1f}s ({r['compute_s'] / max(base['compute_s'], 1e-3):,.0f}× the count scan), "
-              f"write CSV {r['write_s']:.1f}s; peak RSS {r['peak_rss_mib']:,.0f} MiB")
+              f"write CSV {r['write_s']:.1f}s; CPU {r['cpu_s']:.0f}s; peak RSS {r['peak_rss_mib']:,.0f} MiB")
     (work / "rosters.json").write_text(json.dumps(results, indent=1))
 
 
