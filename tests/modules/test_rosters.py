@@ -224,3 +224,22 @@ def test_rosters_listed_in_the_euc_catalogue(engine, store_url):
     assert r.exit_code == 0, r.output
     for name in ("名簿:senkyo", "名簿:gakureibo", "名簿:keiro", "名簿:seijin"):
         assert name in r.output
+
+
+def test_city_rule_override_calendar_year_window(engine, tmp_path, monkeypatch):
+    """A city's own rule file (KIKAN_ROSTER_RULES) with a calendar-year window: the window that contains
+    the 基準日 2024-09-15 is 2024-01-01 – 2024-12-31."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "keiro.yaml").write_text(
+        "name: keiro\ntitle: 敬老祝金\ndivision: 長寿支援課\nlegal_basis: [市の要綱]\n"
+        "criteria:\n  - {kind: resident}\n  - {kind: age_reached_in_window, ages: {77: 喜寿}, window: {from: '01-01', to: '12-31'}}\n"
+        "columns: [atena_no, 年齢, 区分]\n", encoding="utf-8")
+    monkeypatch.setenv("KIKAN_ROSTER_RULES", str(tmp_path))
+    rows: list = []
+    jan1 = person(rows, D(1947, 1, 1))    # 77 on 1946+77 = 2023-12-31 → the year before → 対象外
+    jan2 = person(rows, D(1947, 1, 2))    # 77 on 2024-01-01 → 掲載
+    dec31 = person(rows, D(1948, 1, 1))   # 77 on 2024-12-31 → 掲載
+    insert_rows(engine, "juki_jumin", rows)
+    got = judged(engine, "keiro", D(2024, 9, 15))
+    assert (got[jan1][0], got[jan2][0], got[dec31][0]) == ("対象外", "掲載", "掲載")
+    assert compute(engine, "keiro", D(2024, 9, 15)).rule.title == "敬老祝金"

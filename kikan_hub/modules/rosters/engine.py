@@ -208,9 +208,12 @@ def crit_school_age(c: Ctx, spec: dict, on: np.ndarray):
 
 
 def crit_age_reached_in_window(c: Ctx, spec: dict, on: np.ndarray):
-    fy = P.fiscal_year(on) if spec["window"]["from"] == "04-01" else P.ymd(on)[0]
+    # The window is the one that contains the 基準日: it starts on the latest from-date on or before it
+    # (from 04-01: the 年度 of the 基準日; a January ceremony belongs to the 年度 begun the April before).
     fm, fd = (int(x) for x in spec["window"]["from"].split("-"))
     tm, td = (int(x) for x in spec["window"]["to"].split("-"))
+    oy, om, od = P.ymd(on)
+    fy = np.where((om > fm) | ((om == fm) & (od >= fd)), oy, oy - 1)
     w_from = P.from_ymd(fy, np.full(c.n, fm), np.full(c.n, fd))
     w_to = P.from_ymd(np.where((tm, td) < (fm, fd), fy + 1, fy), np.full(c.n, tm), np.full(c.n, td))
     ok = np.zeros(c.n, bool)
