@@ -71,6 +71,11 @@ def test_senkyo(engine):
     year_only = person(rows, None, literal="昭和１０年頃")    # → 1935-12-31 → long since 18 → 掲載
     no_year = person(rows, None, literal="年月日不詳")        # nothing to judge by → 対象外 判定不能
     future = person(rows, D(1980, 1, 1), tennyu=D(2024, 9, 2))  # not yet in the register on B: not a candidate
+    # left 2024-03-01 and came back 2024-07-01: the record starts again at the new 転入届 → 3 months end
+    # 2024-10-01 → 未満 (the years before the 転出 do not count: 引き続き)
+    back = person(rows, D(1980, 1, 1), end=("21", D(2024, 3, 1)))
+    rows.append(jumin_row(back, 3, idou_jiyu="11", idou_date=D(2024, 7, 1), todokede_date=D(2024, 7, 1),
+                          jumin_date=D(2024, 7, 1), shori_date=D(2024, 7, 1), birth_date=D(1980, 1, 1)))
     insert_rows(engine, "juki_jumin", rows)
 
     got = judged(engine, "senkyo", B)
@@ -90,6 +95,7 @@ def test_senkyo(engine):
     assert got[year_only][0] == "掲載" and "12月31日として判定" in got[year_only][1]
     assert got[no_year][0] == "対象外" and "判定不能" in got[no_year][1]
     assert future not in got
+    assert got[back][0] == "対象外" and "記録 2024-07-01" in got[back][1] and "3か月経過 2024-10-01" in got[back][1]
     # 投票区 from the 住所コード table; an address the table lacks is listed and flagged, never dropped
     r = compute(engine, "senkyo", B)
     by = {a: (k, s) for a, k, s in zip(r.table["atena_no"].to_pylist(), r.table["投票区"].to_pylist(),
