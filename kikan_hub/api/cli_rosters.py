@@ -12,7 +12,7 @@ from kikan_hub.api.cli_support import fail
 
 def roster_command(
         name: str = typer.Argument(..., help="senkyo | gakureibo | keiro | seijin (modules/rosters/rules/*.yaml)"),
-        as_of: str = typer.Option(..., "--as-of", help="基準日 (YYYY-MM-DD or 和暦: 令和6年9月1日)"),
+        as_of: str = typer.Option(..., "--as-of", help="基準日 (YYYY-MM-DD)"),
         out_path: Path = typer.Option(..., "--out", "-o", help="output file (.csv / .xlsx / .parquet)"),
         fmt: Optional[str] = typer.Option(None, "--format", help="csv | xlsx | parquet (default from --out)"),
         encoding: str = typer.Option("utf-8", "--encoding", help="utf-8 | utf-8-sig | cp932 (CSV)"),
