@@ -294,15 +294,31 @@ def _lookup(c: Ctx, rule: RosterRule) -> tuple[np.ndarray, ...]:
     return tuple(outs), notes
 
 
-def compute(engine: Engine, name: str, as_of: dt.date | str) -> RosterResult:
-    rule = load_rule(name)
+def _as_of(value: dt.date | str) -> dt.date:
     try:
-        as_of = juki.parse_date(as_of)
+        as_of = juki.parse_date(value)
     except ValueError as exc:          # e.g. 20241399: digits that are no date
-        raise RosterError(f"基準日が日付として読めません: {as_of!r} ({exc})") from None
+        raise RosterError(f"基準日が日付として読めません: {value!r} ({exc})") from None
     if as_of is None:
         raise RosterError("基準日 (--as-of YYYY-MM-DD) が必要です")
+    return as_of
+
+
+def compute_all(engine: Engine, names: list[str], as_of: dt.date | str) -> dict[str, RosterResult]:
+    """Several rosters on one 基準日 from one query (they read the same snapshot)."""
+    as_of = _as_of(as_of)
+    rules = [load_rule(n) for n in names]
     tbl = fetch(engine, as_of)
+    return {r.name: _judge(tbl, r, as_of) for r in rules}
+
+
+def compute(engine: Engine, name: str, as_of: dt.date | str) -> RosterResult:
+    rule = load_rule(name)
+    as_of = _as_of(as_of)
+    return _judge(fetch(engine, as_of), rule, as_of)
+
+
+def _judge(tbl: pa.Table, rule: RosterRule, as_of: dt.date) -> RosterResult:
     c = Ctx(tbl, rule, as_of)
     ok, out, inn = _evaluate(c, rule.criteria, c.as_of)
     judge = np.where(ok, LISTED, OUT).astype(object)
