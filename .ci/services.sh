@@ -3,6 +3,7 @@
 need_pkgs=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_pkgs+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+command -v uconv >/dev/null 2>&1 || need_pkgs+=(icu-devtools)   # ICU's uconv: the IBM codec oracle
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
