@@ -39,13 +39,6 @@ def _table16(entries: Mapping[int, str], size: int) -> np.ndarray:
     return tbl
 
 
-def _leads(parts: list[tuple[np.ndarray, int]]) -> np.ndarray:
-    """Byte offsets of the lead bytes, from (pair index, parity) groups."""
-    if not parts:
-        return np.zeros(0, dtype=np.intp)
-    return np.sort(np.concatenate([2 * idx + parity for idx, parity in parts]))
-
-
 def _utf16(units: np.ndarray) -> str | None:
     """UTF-16LE units → str, or None when a flag (lone low surrogate) is among them."""
     try:
@@ -249,32 +242,26 @@ class ShiftedDbcsCodec:
                              else "truncated double-byte character or missing shift-in"))
         if dbl[-1]:
             failures.append((n - 1, 1, "missing shift-in at end of data"))
-        # Double-byte characters, per run parity: the data seen as big-endian 16-bit words from an
-        # even or an odd offset gives every character's code at index (lead byte // 2); the
-        # values seen as 32-bit words at the same offset take (character, U+FEFF) in one store.
-        # Shift sequences and trail bytes are U+FEFF, dropped by one compress before the utf-16
+        # Double-byte characters: the offsets of all lead bytes from (run start, pairs) per run, one
+        # gather of lead and trail bytes, one table gather, and the values put at the lead bytes;
+        # shift sequences and trail bytes become U+FEFF, dropped by one compress before the utf-16
         # decode (a table that maps U+FEFF itself takes the slower exact way).
-        ds, pairs = np.compress(dbl, run_start), np.compress(dbl, run_len) >> 1
-        lis = []
-        for parity in (0, 1):
-            sel = (ds & 1) == parity
-            if not sel.any():
-                continue
-            base, cnt = np.compress(sel, ds) >> 1, np.compress(sel, pairs)
-            total = int(cnt.sum())
-            idx = np.repeat(base - (np.cumsum(cnt) - cnt), cnt) + np.arange(total, dtype=np.intp)
-            words = np.frombuffer(data, dtype=">u2", count=(n - parity) // 2, offset=parity)
-            pair_view = vals[parity:parity + ((n - parity) // 2) * 2].view("<u4")
-            pair_view[idx] = np.take(self._db32, words[idx])
-            lis.append((idx, parity))
+        ds, cnt = np.compress(dbl, run_start), np.compress(dbl, run_len) >> 1
+        total = int(cnt.sum())
+        li = np.repeat(ds - 2 * (np.cumsum(cnt) - cnt), cnt) + np.arange(0, 2 * total, 2, dtype=np.intp)
+        ti = li + 1
+        code = np.take(a, li).astype(np.intp) << 8
+        code |= np.take(a, ti)
+        vals[li] = np.take(self._db16, code)
+        vals[ti] = 0xFEFF
         if failures or self._maps_feff:
-            return self._slow(vals, data, _leads(lis), spos, failures)
+            return self._slow(vals, data, li, spos, failures)
         vals[spos] = 0xFEFF
         if ml == 2:
             vals[spos + 1] = 0xFEFF
         text = _utf16(np.compress(vals != 0xFEFF, vals))
         if text is None:
-            return self._slow(vals, data, _leads(lis), spos, failures)
+            return self._slow(vals, data, li, spos, failures)
         return text
 
     def _sb_values(self, data: bytes, a: np.ndarray) -> np.ndarray:
