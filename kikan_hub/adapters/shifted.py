@@ -97,10 +97,12 @@ class ShiftedDbcsCodec:
         self._sb16 = _table16(self.sbcs, 256)
         self._maps_feff = "\ufeff" in self.sbcs.values() or "\ufeff" in self.dbcs.values()
         self._db16 = _table16(self.dbcs, 65536)
-        self._db32 = self._db16.astype(np.uint32) | np.uint32(0xFEFF << 16)
         # two single-byte characters at once: the 16-bit little-endian word of a byte pair → the
-        # pair of their values as one 32-bit word (one gather per two bytes instead of one per byte)
-        sb32 = self._sb16.astype(np.uint32)
+        # pair of their values as one 32-bit word (one gather per two bytes instead of one per byte);
+        # a one-byte shift code reads as U+FEFF here, to be dropped with the trail bytes
+        self._sb16_run = self._sb16.copy()
+        self._sb16_run[sorted(shift_bytes)] = 0xFEFF
+        sb32 = self._sb16_run.astype(np.uint32)
         word = np.arange(65536, dtype=np.uint32)
         self._sb_pair = sb32[word & 0xFF] | (sb32[word >> 8] << 16)
         self._sb_py = [self.sbcs.get(i) for i in range(256)]
@@ -256,8 +258,8 @@ class ShiftedDbcsCodec:
         vals[ti] = 0xFEFF
         if failures or self._maps_feff:
             return self._slow(vals, data, li, spos, failures)
-        vals[spos] = 0xFEFF
         if ml == 2:
+            vals[spos] = 0xFEFF
             vals[spos + 1] = 0xFEFF
         text = _utf16(np.compress(vals != 0xFEFF, vals))
         if text is None:
@@ -272,7 +274,7 @@ class ShiftedDbcsCodec:
         pairs = np.frombuffer(data, dtype="<u2", count=m).astype(np.intp)
         np.take(self._sb_pair, pairs, out=vals[:2 * m].view("<u4"))
         if n & 1:
-            vals[-1] = self._sb16[a[-1]]
+            vals[-1] = self._sb16_run[a[-1]]
         return vals
 
     def _slow(self, vals: np.ndarray, data: bytes, li: np.ndarray, spos: np.ndarray,
