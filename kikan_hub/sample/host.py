@@ -147,7 +147,7 @@ def _field_bytes(f: Field, typ: str, hw: int, raw: bytes, codec, src_codec, gaij
     if f.type == "packed":
         return value
     if f.type == "integer":
-        text = value.decode("ascii", "replace").strip()
+        text = value.decode("latin-1").strip()  # a non-digit byte fails int(): the planted defect
         signed = f.name in ("record_count",)
         try:
             return encode_packed(int(text or 0), hw) if typ == "packed" else \
