@@ -33,7 +33,10 @@ _TOP_KEYS = {"layout", "description", "format", "encoding", "record_length", "te
              "delimiter", "quote", "header", "discriminator", "era_codes", "record_types", "provenance"}
 _RT_KEYS = {"name", "code", "role", "description", "label", "control", "fields", "columns"}
 _FIELD_KEYS = {"name", "label", "description", "start", "length", "column", "type", "scale", "sign",
-               "date_format", "code_table", "gaiji", "required", "note"}
+               "date_format", "code_table", "gaiji", "required", "note", "check_digit"}
+# Check-digit schemes a legacy layout may declare for a number field (宛名番号, 世帯番号 …): the
+# old system's own numbering. j130 applies M11 to numbers newly assigned, not to migrated ones.
+CHECK_DIGIT_SCHEMES = ("m11", "none")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Field:
     code_table: str | None = None
     gaiji: bool = False
     required: bool = False
+    check_digit: str | None = None   # declared scheme (CHECK_DIGIT_SCHEMES); None = not declared
 
     @property
     def offset(self) -> int:
@@ -448,10 +452,14 @@ class _Parser:
         if date_format is not None and date_format not in DATE_FORMATS:
             raise self.fail(f"{fw}: date_format must be one of {', '.join(DATE_FORMATS)}, got {date_format!r}")
         code_table = data.get("code_table")
+        check_digit = data.get("check_digit")
+        if check_digit is not None and check_digit not in CHECK_DIGIT_SCHEMES:
+            raise self.fail(f"{fw}: check_digit must be one of {', '.join(CHECK_DIGIT_SCHEMES)}, got {check_digit!r}")
         return Field(name=name, type=typ, start=start, length=length, column=column,
                      label=str(data.get("label", "") or ""), scale=int(scale or 0), sign=sign,
                      date_format=date_format, code_table=str(code_table) if code_table else None,
-                     gaiji=bool(data.get("gaiji", False)), required=bool(data.get("required", False)))
+                     gaiji=bool(data.get("gaiji", False)), required=bool(data.get("required", False)),
+                     check_digit=check_digit)
 
     def control(self, where: str, role: str, data: Any, names: set[str]) -> Control:
         if role != "trailer":

@@ -192,10 +192,14 @@ def build(households: int = 200, seed: int = 1, defects: dict[str, int] | None =
     chosen = pick(np.isin(np.arange(n), cand) & ~two[person_of], defects.get("two_heads", 0))
     put("zokugara", chosen, "01")
     truth.setdefault("JUKI-SETAINUSHI", set()).update((setai_nos[hh_of_row[i]],) for i in chosen)
-    # no head from d1: the head's second row says 子
+    # no head from d1: the head's second row says 子. Members never leave here, so the household's
+    # size decides: one member → JUKI-SETAINUSHI (error); two or more → JUKI-SETAINUSHI-NONE (warn,
+    # 世帯主未設定 is allowed by j100/j490)
     idx = pick(head_row & is2, defects.get("no_head", 0))
     put("zokugara", idx, "20")
-    truth["JUKI-SETAINUSHI"].update((setai_nos[hh_of_row[i]],) for i in idx)
+    for i in idx:
+        rid = "JUKI-SETAINUSHI" if size[hh_of_row[i]] == 1 else "JUKI-SETAINUSHI-NONE"
+        truth.setdefault(rid, set()).add((setai_nos[hh_of_row[i]],))
     # 消除事由 without 消除日 on a non-head member's last row
     last_row = is2 | ~two[person_of]
     idx = pick(~head_row & last_row, defects.get("shojo_no_date", 0))

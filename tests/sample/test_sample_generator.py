@@ -305,7 +305,8 @@ def test_planted_defects_at_offsets(sample, records, layouts):
         raw = _raw(sample, r)
         f = fj if r["file_id"] == "JUMIN" else fs
         seen.add((r["file_id"], cls))
-        assert r["expected"] == "quarantined"
+        # j130: an M11 mismatch of a migrated number loads with a warning
+        assert r["expected"] == ("loaded" if cls in ("check_digit_atena", "check_digit_setai") else "quarantined")
         if cls == "record_length":
             data = _file_bytes(sample / "JUMIN.DAT")
             assert data[r["offset"] + r["length"]:r["offset"] + r["length"] + 2] == b"\r\n"
