@@ -322,3 +322,8 @@ def _implies_present(table: Table, cols: set[str], check: dict) -> list[RowCheck
 
 def table_for(table_id: str) -> Table:
     return all_tables()[table_id]
+
+
+# The 住民記録 checks register themselves here too, so that every user of ROW_CHECKS /
+# GROUP_CHECKS (engine, pandera schemas, GE export) sees them.
+from kikan_hub.validation import juki_checks  # noqa: E402,F401

@@ -73,7 +73,13 @@ def build(households: int = 200, seed: int = 1, defects: dict[str, int] | None =
     atena = m11_complete(100000000 + np.arange(P) * 7, 10)
     setai_nos = m11_complete(500000000 + np.arange(H) * 3, 10)
     d0 = rng.integers(_days(dt.date(1995, 1, 1)), _days(dt.date(2015, 12, 31)), size=H)
-    birth = d0[hh_of] - rng.integers(0, 365 * 70, size=P)
+    r = rng.integers(0, 365 * 70, size=P)
+    # ages that fit the 続柄 (JUKI-ZOKUGARA-SANITY): the 世帯主 25–70 at d0, the 妻 near the
+    # 世帯主's age, the 子 born 20–25 years after the 世帯主 (never after d0)
+    head_birth = d0 - 365 * 25 - r[np.cumsum(size) - size] % (365 * 45)
+    hb = head_birth[hh_of]
+    birth = np.where(pos == 0, hb, np.where(pos == 1, hb + r % 365 * 3 - 365, hb + 365 * 20 + r % (365 * 5)))
+    birth = np.minimum(birth, d0[hh_of])
     two = rng.random(P) < 0.4                     # a second history row: 転居 on the household's date d1
     d1 = d0 + rng.integers(30, 3000, size=H)
     zok_by_pos = np.array(["01", "12", "20", "20"])
@@ -158,6 +164,10 @@ def build(households: int = 200, seed: int = 1, defects: dict[str, int] | None =
     idx = pick(np.ones(n, bool), defects.get("mynumber", 0))
     put("kojin_bango", idx, list(_wrong_check(mynum[idx])))
     truth.setdefault("ISL-MYNUMBER.juki_jumin", set()).update(key(i) for i in idx)
+    # the person's other row keeps the right number: two 個人番号 without a change 異動
+    for i in idx:
+        if two[person_of[i]]:
+            truth.setdefault("JUKI-KOJIN-BANGO-ONE", set()).add((atena[person_of[i]],))
     idx = pick(np.ones(n, bool), defects.get("code_seibetsu", 0))
     put("seibetsu", idx, "9")
     truth.setdefault("ISL-CODE.juki_jumin", set()).update(key(i) for i in idx)
