@@ -114,6 +114,8 @@ def test_household_findings_are_explained_by_quarantined_rows(sample_run):
 def test_clean_sample_passes_every_business_rule(tmp_path):
     out, run = _rehearsed(tmp_path, 4000, 11, defect_rate="0")
     rep = json.loads((run / "report" / "report.json").read_text(encoding="utf-8"))
-    assert [(r["id"], r["failed"]) for r in rep["rules"] if r["failed"]] == []
-    assert rep["quarantine"]["rules"] == [] and rep["gate"]["outcome"] == "ok"
+    # the only finding is the 世帯主未設定 the sample plants on purpose (j100/j490: a warning, never a rejection)
+    found = {r["id"]: r for r in rep["rules"] if r["failed"]}
+    assert set(found) == {"JUKI-SETAINUSHI-NONE"} and found["JUKI-SETAINUSHI-NONE"]["level"] == "warn"
+    assert rep["quarantine"]["rules"] == [] and rep["gate"]["outcome"] == "warn"
     assert any(r["id"] == "JUKI-SETAINUSHI" and r["total"] > 0 for r in rep["rules"])
