@@ -28,6 +28,22 @@ def _get(p: Any, *names: str):
     return None
 
 
+def withheld_shien(p: Any, e, operation: str, atena_nos) -> set[str]:
+    """支援対象者 (j160, j440) among `atena_nos` the caller may not see. The principal says whether it
+    holds juki:shien_sochi:read (``shien``) and how to audit (``audit_shien(operation, atena_nos, allowed)``);
+    without either, nothing of theirs is returned."""
+    from kikan_hub.modules import shien
+
+    hit = shien.restricted(e, atena_nos)
+    if not hit:
+        return set()
+    allowed = bool(_get(p, "shien"))
+    hook = _get(p, "audit_shien")
+    if hook:
+        hook(operation, sorted(hit), allowed)
+    return set() if allowed else hit
+
+
 def principal_name(p: Any) -> str:
     if isinstance(p, str) and p:
         return p
@@ -87,7 +103,8 @@ def build_router(principal: Callable, engine: Callable | None = None, output_dir
                    e=Depends(engine_dep), p=Depends(principal)):
         principal_name(p)
         v = guard(juki.person, e, atena_no, as_of, history)
-        if v.row is None:
+        # a withheld 支援対象者 looks like no record at all: a 403 would tell that one lives here
+        if v.row is None or withheld_shien(p, e, "juki.persons", [atena_no]):
             raise HTTPException(404, f"{atena_no}: {as_of or '最新'} 時点の記録はありません")
         return v.as_dict()
 
@@ -95,6 +112,8 @@ def build_router(principal: Callable, engine: Callable | None = None, output_dir
     def get_household(setai_no: str, as_of: Optional[str] = None, e=Depends(engine_dep), p=Depends(principal)):
         principal_name(p)
         rows = guard(juki.household, e, setai_no, as_of)
+        if withheld_shien(p, e, "juki.households", [r["atena_no"] for r in rows]):
+            rows = []      # the household's address is the 支援対象者's
         return {"setai_no": setai_no, "as_of": as_of, "members": rows}
 
     @r.get("/juki/removed", summary="除票")
@@ -103,6 +122,8 @@ def build_router(principal: Callable, engine: Callable | None = None, output_dir
                     e=Depends(engine_dep), p=Depends(principal)):
         principal_name(p)
         rows = guard(juki.removed, e, as_of, jiyu, date_from, date_to)
+        hidden = withheld_shien(p, e, "juki.removed", [r["atena_no"] for r in rows])
+        rows = [r for r in rows if r["atena_no"] not in hidden]
         return {"count": len(rows), "removed": rows}
 
     @r.get("/juki/stats", summary="異動統計 (月別・町字別)")
@@ -115,6 +136,8 @@ def build_router(principal: Callable, engine: Callable | None = None, output_dir
     @r.get("/atena/identities/{atena_no}", summary="統合宛名")
     def get_identity(atena_no: str, e=Depends(engine_dep), p=Depends(principal)):
         principal_name(p)
+        if withheld_shien(p, e, "atena.identities", [atena_no]):
+            raise HTTPException(404, f"{atena_no}: 宛名がありません")
         return atena.identity(e, atena_no)
 
     @r.get("/atena/candidates", summary="重複候補")
@@ -122,6 +145,8 @@ def build_router(principal: Callable, engine: Callable | None = None, output_dir
                        e=Depends(engine_dep), p=Depends(principal)):
         principal_name(p)
         cands = atena.find_candidates(e, threshold)
+        hidden = withheld_shien(p, e, "atena.candidates", [x for c in cands for x in (c.a, c.b)])
+        cands = [c for c in cands if c.a not in hidden and c.b not in hidden]
         return {"count": len(cands), "candidates": [c.as_dict() for c in cands[:limit]]}
 
     @r.get("/atena/review", summary="確認リスト")

@@ -76,13 +76,20 @@ def _modules_router(hub: Hub):
 
     from kikan_hub.api.rest.routes import Caller, require
     from kikan_hub.api.rest_modules import build_router
+    from kikan_hub.api.shien_guard import SCOPE as SHIEN_SCOPE
 
     def principal(request: Request, caller: Caller = Depends(require(MODULES_SCOPE))) -> dict:
         atena = request.path_params.get("atena_no")
         hub.audit.record(client_id=caller.client.client_id, interface="rest", operation=request.url.path[:64],
                          outcome="ok", atena_nos=[atena] if atena else ())
         roles = sorted(role for scope, role in EUC_ROLE_SCOPES.items() if scope in caller.scopes)
-        return {"sub": caller.client.client_id, "roles": roles}
+
+        def audit_shien(operation: str, atena_nos: list[str], allowed: bool) -> None:
+            hub.audit.record(client_id=caller.client.client_id, interface="rest", operation=operation,
+                             outcome="shien_disclosed" if allowed else "shien_withheld", atena_nos=atena_nos,
+                             detail=f"支援措置対象者 {len(atena_nos)} 人 (スコープ {SHIEN_SCOPE})")
+        return {"sub": caller.client.client_id, "roles": roles, "shien": caller.can(SHIEN_SCOPE),
+                "audit_shien": audit_shien}
 
     return build_router(principal=principal, engine=lambda: hub.engine)
 

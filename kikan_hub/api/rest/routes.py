@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import re
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path as PathParam, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kikan_hub.api.auth.clients import Client
 from kikan_hub.api.auth.oauth import JWT_BEARER, OAuthError, scope_allows
+from kikan_hub.api.shien_guard import SCOPE as SHIEN_SCOPE, withhold
 from kikan_hub.api.rest import models as m
 
 log = logging.getLogger("kikan_hub.api.rest")
@@ -57,6 +58,13 @@ def require(scope: str):
         return Caller(client, scopes)
     dep.__name__ = f"require_{re.sub(r'[^a-z]', '_', scope)}"
     return dep
+
+
+def _guard(request: Request, caller: Caller, operation: str, rows: list, **kw) -> tuple[list, set[str]]:
+    """支援対象者 withheld unless the caller holds juki:shien_sochi:read (j160, j440); audited."""
+    h = hub(request)
+    return withhold(h.queries.engine, h.audit, client_id=caller.client.client_id, allowed=caller.can(SHIEN_SCOPE),
+                    interface="rest", operation=operation, rows=rows, **kw)
 
 
 def _strip(rows: list[dict], caller: Caller) -> list[dict]:
@@ -104,7 +112,8 @@ def resident(request: Request, atena_no: ATENA, history: bool = Query(False, des
              caller: Caller = Depends(require("juki:jumin:read"))):
     """住民情報照会 (宛名番号)。既定は現在の行 (最大の履歴番号)、history=true で全履歴。"""
     h = hub(request)
-    rows = _strip(h.queries.resident_by_atena(atena_no, include_history=history), caller)
+    rows, _ = _guard(request, caller, "residents.get", h.queries.resident_by_atena(atena_no, include_history=history))
+    rows = _strip(rows, caller)
     h.audit.record(client_id=caller.client.client_id, interface="rest", operation="residents.get",
                    outcome="ok" if rows else "not_found", atena_nos=[r["atena_no"] for r in rows])
     return {"count": len(rows), "items": rows}
@@ -123,6 +132,7 @@ def resident_search(request: Request, q: m.ResidentSearch, caller: Caller = Depe
         rows, how = h.queries.residents_by_kana_birth(q.shimei_kana, q.birth_date), "kana+birth"
     else:
         raise HTTPException(422, "kojin_bango か shimei_kana＋birth_date を指定してください")
+    rows, _ = _guard(request, caller, "residents.search", rows)
     rows = _strip(rows, caller)
     h.audit.record(client_id=caller.client.client_id, interface="rest", operation="residents.search",
                    outcome="ok" if rows else "not_found", atena_nos=[r["atena_no"] for r in rows], detail=f"by {how}")
@@ -137,6 +147,9 @@ def household(request: Request, setai_no: SETAI,
     h = hub(request)
     day = as_of or dt.date.today()
     setai, members = h.queries.household_as_of(setai_no, day)
+    _, hidden = _guard(request, caller, "households.get", members)
+    if hidden:   # the household's address is the 支援対象者's: the whole household is withheld
+        setai, members = None, []
     members = _strip(members, caller)
     h.audit.record(client_id=caller.client.client_id, interface="rest", operation="households.get",
                    outcome="ok" if (members or setai) else "not_found", atena_nos=[x["atena_no"] for x in members])
@@ -152,6 +165,7 @@ def changes(request: Request,
     """異動情報取得 (差分): 異動連番順。next_serial を次の since_serial に渡してページを進める。"""
     h = hub(request)
     rows, nxt, more = h.queries.changes(since_serial, since_date, limit)
+    rows, _ = _guard(request, caller, "changes.get", rows, atena_of=lambda sr: sr[1]["atena_no"])
     items = [{"serial": s, "resident": r} for s, r in zip([s for s, _ in rows], _strip([r for _, r in rows], caller))]
     h.audit.record(client_id=caller.client.client_id, interface="rest", operation="changes.get", outcome="ok",
                    atena_nos=[r["atena_no"] for _, r in rows])
@@ -160,7 +174,7 @@ def changes(request: Request,
 
 # --- CSV file linkage ---------------------------------------------------------------------
 def write_changes_csv(queries, root: Path, subdir: str, since_serial: int, since_date: dt.date | None,
-                      with_mynumber: bool) -> tuple[Path, int, int, list[str]]:
+                      with_mynumber: bool, keep: Callable[[list], list] | None = None) -> tuple[Path, int, int, list[str]]:
     """Write every change after `since_serial` to ROOT/SUBDIR/juki_jumin_changes_<from>-<to>.csv (UTF-8, header).
 
     The file is written under a temporary name and renamed, so a reader never sees half a file.
@@ -178,6 +192,8 @@ def write_changes_csv(queries, root: Path, subdir: str, since_serial: int, since
         w.writerow(["serial", *cols])
         while True:
             rows, nxt, more = queries.changes(after, since_date, 1000)
+            if keep is not None:     # 支援対象者 withheld (j160) — the serials still advance
+                rows = keep(rows)
             for s, r in rows:
                 w.writerow([s, *("" if r[c] is None else (r[c].isoformat() if hasattr(r[c], "isoformat") else r[c])
                                  for c in cols)])
@@ -199,7 +215,8 @@ async def linkage_csv(request: Request, body: m.LinkageRequest, caller: Caller =
         raise HTTPException(422, "dir に .. は使えません")
     path, n, nxt, atena = await run_in_threadpool(
         write_changes_csv, h.queries, h.linkage_dir, body.dir, body.since_serial, body.since_date,
-        caller.can("juki:kojin_bango:read"))
+        caller.can("juki:kojin_bango:read"),
+        lambda rows: _guard(request, caller, "linkage.csv", rows, atena_of=lambda sr: sr[1]["atena_no"])[0])
     await run_in_threadpool(h.audit.record, client_id=caller.client.client_id, interface="rest",
                             operation="linkage.csv", outcome="ok", atena_nos=atena, detail=path.name)
     return {"file": str(path), "count": n, "from_serial": body.since_serial, "next_serial": nxt}
@@ -213,6 +230,7 @@ def nozeigimusha(request: Request, atena_no: ATENA,
     """個人住民税 納税義務者 (宛名番号、全課税年度)。"""
     h = hub(request)
     rows = h.queries.rows_by_atena("zei_kojin_nozeigimusha", atena_no) or []
+    rows, _ = _guard(request, caller, "kojin_juminzei.nozeigimusha", rows)
     h.audit.record(client_id=caller.client.client_id, interface="rest", operation="kojin_juminzei.nozeigimusha",
                    outcome="ok" if rows else "not_found", atena_nos=[atena_no] if rows else [])
     return {"count": len(rows), "items": rows}
