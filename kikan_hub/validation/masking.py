@@ -18,7 +18,7 @@ from kikan_hub.layouts.isl import Table
 
 HIDDEN = "（非表示）"
 NAME_IDS = {"shimei", "shimei_kana", "shimei_alphabet", "setainushi_shimei", "hittosha", "kyu_uji", "tsusho",
-            "kyu_uji_kana", "tsusho_kana", "kagaisha_shimei", "moushidesha_kankei",
+            "kyu_uji_kana", "tsusho_kana", "kagaisha_shimei",
             "todokedenin_shimei", "tennyu_mae_setainushi_shimei"}
 ADDRESS_IDS = {"jusho", "honseki", "tennyu_mae_jusho", "tenshutsu_saki_jusho", "saishu_toroku_jusho",
                "tenshutsu_saki_jusho_yotei", "tenshutsu_saki_jusho_kakutei", "sofusaki_jusho", "kagaisha_jusho"}
