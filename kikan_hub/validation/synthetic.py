@@ -108,10 +108,19 @@ def build(households: int = 200, seed: int = 1, defects: dict[str, int] | None =
         "idou_date": idou.astype("datetime64[D]"), "idou_date_literal": era_literal(idou),
         "idou_date_unknown": np.zeros(n, dtype=bool),
         "shori_date": (idou + 3).astype("datetime64[D]"),
+        # items j60 requires of a 日本人住民 (ISL-REQUIRED-WHEN) and the 外国人住民 / 住民票コード columns,
+        # so the rules that read them run on these tables as they do on a store
+        "honseki": np.char.add("霞野市", machi), "hittosha": np.char.add(np.array(SURNAMES)[sur_i], "　太郎"),
+        "jumin_date": d0[hh].astype("datetime64[D]"), "jumin_date_literal": era_literal(d0[hh]),
+        "jumin_date_unknown": np.zeros(n, dtype=bool),
+        "juminhyo_code": m11_complete(1000000000 + rows_person.astype(np.int64) * 17, 11),
+        "kokuseki": pl.Series([None] * n, dtype=pl.Utf8), "gaikokujin_kubun": pl.Series([None] * n, dtype=pl.Utf8),
+        "zairyu_manryo_date": pl.Series([None] * n, dtype=pl.Date),
         "shojo_jiyu": pl.Series([None] * n, dtype=pl.Utf8),
         "shojo_date": pl.Series([None] * n, dtype=pl.Date), "shojo_date_literal": pl.Series([None] * n, dtype=pl.Utf8),
         "shojo_date_unknown": np.zeros(n, dtype=bool),
-    }).with_columns(pl.col("birth_date").cast(pl.Date), pl.col("idou_date").cast(pl.Date), pl.col("shori_date").cast(pl.Date))
+    }).with_columns(pl.col("birth_date").cast(pl.Date), pl.col("idou_date").cast(pl.Date), pl.col("shori_date").cast(pl.Date),
+                    pl.col("jumin_date").cast(pl.Date))
     setai = pl.DataFrame({
         "setai_no": setai_nos, "rireki_no": np.ones(H, dtype=np.int64),
         "setainushi_atena_no": atena[np.cumsum(size) - size],
@@ -193,6 +202,7 @@ def build(households: int = 200, seed: int = 1, defects: dict[str, int] | None =
         put("birth_date", [i], [EPOCH + dt.timedelta(days=int(b))])
         put("birth_date_literal", [i], [str(era_literal(np.array([b]))[0])])
     truth.setdefault("JUKI-BIRTH-IDOU", set()).update(key(i) for i in idx)
+    truth.setdefault("JUKI-DATE-ORDER", set()).update(key(i) for i in idx)   # also after 住民となった年月日 (d0)
     # history gap: the second row numbered 3
     idx = pick(is2 & ~head_row, defects.get("rireki_gap", 0))
     put("rireki_no", idx, 3)
