@@ -29,9 +29,9 @@ def shien_server(hub_server):
             atena_no=A2, sochi_renban=1, taisho_kubun="1", moushide_date=dt.date(2024, 1, 5), jotai="2",
             kaishi_date=dt.date(2024, 1, 10), shuryo_date=dt.date(2025, 1, 9)))
     issued["shien"] = srv.hub.clients.add("vendor-shien", "支援措置の照会権限あり", JUKI_READ + ["juki:shien_sochi:read"])
-    issued["mod"] = srv.hub.clients.add("vendor-mod", "業務モジュール", ["juki:modules:read"])
+    issued["mod"] = srv.hub.clients.add("vendor-mod", "業務モジュール", ["juki:jumin:read", "atena:identity:read"])
     issued["mod_shien"] = srv.hub.clients.add("vendor-mod-shien", "業務モジュール＋支援措置",
-                                              ["juki:modules:read", "juki:shien_sochi:read"])
+                                              ["juki:jumin:read", "atena:identity:read", "juki:shien_sochi:read"])
     return srv, issued
 
 
