@@ -308,13 +308,15 @@ def euc_run(name: str = typer.Argument(..., help="saved definition name (or a fi
             encoding: Optional[str] = typer.Option(None, "--encoding", help="utf-8 | utf-8-sig | cp932 (CSV)"),
             fold_policy: Optional[str] = typer.Option(None, "--fold", help="mj | geta | strict (CP932)"),
             from_file: bool = typer.Option(False, "--file", help="NAME is a definition file, not a saved name"),
+            scope: list[str] = typer.Option([], "--scope", help="juki:shien_sochi:read: include 支援措置対象者 (j160)"),
             who: Optional[str] = typer.Option(None, "--who"), store: Optional[str] = STORE_OPT) -> None:
-    """Run an extraction; every run is audited (who, when, definition, rows, SHA-256 of the file)."""
+    """Run an extraction; every run is audited (who, when, definition, rows, SHA-256 of the file).
+    支援措置対象者 are left out unless --scope juki:shien_sochi:read (the audit row says how many)."""
     from kikan_hub.modules import euc
     engine = _engine(store)
     try:
         d = euc.load_definition_file(Path(name)) if from_file else name
-        res = euc.run_extraction(engine, d, out_path, _who(who), role, fmt, encoding, fold_policy)
+        res = euc.run_extraction(engine, d, out_path, _who(who), role, fmt, encoding, fold_policy, scopes=frozenset(scope))
     except _user_errors() as exc:
         fail(str(exc))
     except OSError as exc:

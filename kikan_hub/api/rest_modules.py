@@ -193,6 +193,18 @@ def build_router(principal: Callable | None = None, engine: Callable | None = No
         record(p, op, "ok", subjects, count(result) if count else None)
         return result
 
+    def withheld_shien(p, e, op: str, atena_nos) -> set[str]:
+        """支援対象者 (j160, j440) among `atena_nos` the caller may not see; audited either way."""
+        from kikan_hub.modules import shien
+
+        hit = shien.restricted(e, atena_nos)
+        if not hit:
+            return set()
+        allowed = principal_can(p, shien.SCOPE)
+        record(p, op, "shien_disclosed" if allowed else "shien_withheld", sorted(hit), len(hit),
+               f"支援措置対象者 {len(hit)} 人 (スコープ {shien.SCOPE})")
+        return set() if allowed else hit
+
     def need_table(p, table: str, kojin: bool = False) -> None:
         """An EUC definition may only name a table its caller can read (and 個人番号 only with that grant)."""
         needed = [sc.table_scope(table)] + ([sc.kojin_bango_scope(euc_table(table).gyomu_id)] if kojin else [])
@@ -211,7 +223,8 @@ def build_router(principal: Callable | None = None, engine: Callable | None = No
         def run():
             principal_name(p)
             v = juki.person(e, atena_no, as_of, history)
-            if v.row is None:
+            # a withheld 支援対象者 looks like no record at all: a 403 would tell that one lives here
+            if v.row is None or withheld_shien(p, e, "juki.persons.get", [atena_no]):
                 raise HTTPException(404, f"{atena_no}: {as_of or '最新'} 時点の記録はありません")
             return v.as_dict()
         return serve("juki.persons.get", p, run)
@@ -221,7 +234,10 @@ def build_router(principal: Callable | None = None, engine: Callable | None = No
                       p=who("juki.households.get")):
         def run():
             principal_name(p)
-            return {"setai_no": setai_no, "as_of": as_of, "members": juki.household(e, setai_no, as_of)}
+            members = juki.household(e, setai_no, as_of)
+            if withheld_shien(p, e, "juki.households.get", [m["atena_no"] for m in members]):
+                members = []      # the household's address is the 支援対象者's
+            return {"setai_no": setai_no, "as_of": as_of, "members": members}
         return serve("juki.households.get", p, run)
 
     @r.get("/juki/removed", summary="除票")
@@ -231,6 +247,8 @@ def build_router(principal: Callable | None = None, engine: Callable | None = No
         def run():
             principal_name(p)
             rows = juki.removed(e, as_of, jiyu, date_from, date_to)
+            hidden = withheld_shien(p, e, "juki.removed.get", [x["atena_no"] for x in rows])
+            rows = [x for x in rows if x["atena_no"] not in hidden]
             return {"count": len(rows), "removed": rows}
         return serve("juki.removed.get", p, run)
 
@@ -247,6 +265,8 @@ def build_router(principal: Callable | None = None, engine: Callable | None = No
     def get_identity(atena_no: ATENA_NO, e=Depends(engine_dep), p=who("atena.identities.get")):
         def run():
             principal_name(p)
+            if withheld_shien(p, e, "atena.identities.get", [atena_no]):
+                raise HTTPException(404, f"宛名番号 {atena_no} の記録はありません")
             ident = atena.identity(e, atena_no)
             if not any(m.get("record") for m in ident["members"]):
                 raise HTTPException(404, f"宛名番号 {atena_no} の記録はありません")
@@ -259,6 +279,8 @@ def build_router(principal: Callable | None = None, engine: Callable | None = No
         def run():
             principal_name(p)
             cands = atena.find_candidates(e, threshold)
+            hidden = withheld_shien(p, e, "atena.candidates.get", [x for c in cands for x in (c.a, c.b)])
+            cands = [c for c in cands if c.a not in hidden and c.b not in hidden]
             return {"count": len(cands), "candidates": [c.as_dict() for c in cands[:limit]]}
         return serve("atena.candidates.get", p, run)
 
@@ -344,7 +366,9 @@ def build_router(principal: Callable | None = None, engine: Callable | None = No
             stamp = dt.datetime.now().strftime("%Y%m%d%H%M%S%f")
             safe = "".join(ch if ch.isalnum() else "_" for ch in name)[:60]
             out = out_dir / f"{safe}_{stamp}.{format}"
-            res = euc.run_extraction(e, name, out, user, use_role, format, encoding, fold_policy)
+            from kikan_hub.modules import shien
+            res = euc.run_extraction(e, name, out, user, use_role, format, encoding, fold_policy,
+                                     scopes={shien.SCOPE} if principal_can(p, shien.SCOPE) else set())
             body = {k: v for k, v in res.as_dict().items() if k not in ("output_path", "folds_path")}
             return {**body, "download": f"euc/runs/{res.audit_id}/file"}
         return serve("euc.run", p, run, personal=False, count=lambda res: res["row_count"])

@@ -43,6 +43,10 @@ class Item:
     check: str | None = None
     unknown_allowed: bool = False
     personal: str | None = None
+    # Conditional required-ness (j60): required when every (item, values) holds; `required_except`
+    # names a state in which an empty value is allowed ("johyo": a 除票 row).
+    required_when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    required_except: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,12 +157,20 @@ def _parse_item(path: Path, table_id: str, raw: Any) -> Item:
     length = raw.get("length")
     if not isinstance(length, int) or length <= 0:
         raise LayoutError(path, f"table {table_id}, item {iid}: length must be a positive integer, got {length!r}")
+    when = raw.get("required_when") or {}
+    if not isinstance(when, dict) or not all(isinstance(v, list) and v for v in when.values()):
+        raise LayoutError(path, f"table {table_id}, item {iid}: required_when must map items to lists of values")
+    except_ = raw.get("required_except")
+    if except_ not in (None, "johyo"):
+        raise LayoutError(path, f"table {table_id}, item {iid}: required_except must be johyo, got {except_!r}")
     return Item(
         id=str(iid), name=str(raw.get("name", iid)), type=typ, length=length,
         gaiji=bool(raw.get("gaiji", False)), code=raw.get("code"), required=bool(raw.get("required", False)),
         provenance=str(raw.get("provenance", "")), scale=int(raw.get("scale", 0) or 0),
         check=raw.get("check"), unknown_allowed=bool(raw.get("unknown_allowed", False)),
         personal=raw.get("personal"),
+        required_when=tuple((str(k), tuple(str(x) for x in v)) for k, v in when.items()),
+        required_except=except_,
     )
 
 
@@ -177,6 +189,10 @@ def load_definition(path: Path) -> GyomuDefinition:
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
             raise LayoutError(path, f"table {tid}: duplicate item ids {sorted(dup)}")
+        for it in items:
+            for k, _ in it.required_when:
+                if k not in ids:
+                    raise LayoutError(path, f"table {tid}, item {it.id}: required_when names {k!r}, not an item of the table")
         pk = tuple(rt.get("primary_key") or ())
         for k in pk:
             if k not in ids:

@@ -35,7 +35,11 @@ _TOP_KEYS = {"layout", "description", "format", "encoding", "record_length", "te
              "code_tables"}
 _RT_KEYS = {"name", "code", "role", "description", "label", "control", "fields", "columns"}
 _FIELD_KEYS = {"name", "label", "description", "start", "length", "column", "type", "scale", "sign",
-               "date_format", "code_table", "gaiji", "required", "note", "occurs", "stride", "signed"}
+               "date_format", "code_table", "gaiji", "required", "note", "occurs", "stride", "signed",
+               "check_digit"}
+# Check-digit schemes a legacy layout may declare for a number field (宛名番号, 世帯番号 …): the
+# old system's own numbering. j130 applies M11 to numbers newly assigned, not to migrated ones.
+CHECK_DIGIT_SCHEMES = ("m11", "none")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class Field:
     occurs: int | None = None   # a fixed OCCURS: the field repeats this many times, one list-valued column
     stride: int | None = None   # bytes from one occurrence to the next (default: length)
     signed: bool = False        # binary: two's complement (PIC S9 … COMP)
+    check_digit: str | None = None   # declared scheme (CHECK_DIGIT_SCHEMES); None = not declared
 
     @property
     def occurrences(self) -> list[int]:
@@ -482,6 +487,9 @@ class _Parser:
             raise self.fail(f"{fw}: date_format must be one of {', '.join(DATE_FORMATS)} or a pattern such as "
                             f"GYY.MM.DD / YYYY/MM/DD, got {date_format!r}")
         code_table = data.get("code_table")
+        check_digit = data.get("check_digit")
+        if check_digit is not None and check_digit not in CHECK_DIGIT_SCHEMES:
+            raise self.fail(f"{fw}: check_digit must be one of {', '.join(CHECK_DIGIT_SCHEMES)}, got {check_digit!r}")
         occurs = stride = None
         if "occurs" in data or "stride" in data:
             if fmt != "fixed":
@@ -502,7 +510,7 @@ class _Parser:
                      label=str(data.get("label", "") or ""), scale=int(scale or 0), sign=sign,
                      date_format=date_format, code_table=str(code_table) if code_table else None,
                      gaiji=bool(data.get("gaiji", False)), required=bool(data.get("required", False)),
-                     occurs=occurs, stride=stride, signed=signed)
+                     occurs=occurs, stride=stride, signed=signed, check_digit=check_digit)
 
     def control(self, where: str, role: str, data: Any, names: set[str]) -> Control:
         if role != "trailer":

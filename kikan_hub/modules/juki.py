@@ -111,9 +111,14 @@ def _row(m) -> dict[str, Any]:
     return r
 
 
+def genzon_states() -> tuple[str, ...]:
+    """住民状態 codes of a 現存者: 住民 and 転出予定 (j50:消除 on the planned date; j1080)."""
+    return tuple(str(c) for c in load_code_table("jumin_jotai").extra.get("genzon", ["1"]))
+
+
 def is_resident(row: dict) -> bool:
-    """A 住民 (not 除票) in this snapshot: no 消除事由 and 住民状態 住民 (or not given)."""
-    return not row.get("shojo_jiyu") and row.get("jumin_jotai") in (None, "", "1")
+    """A 住民 (not 除票) in this snapshot: no 消除事由 and 住民状態 a 現存者's (or not given)."""
+    return not row.get("shojo_jiyu") and (row.get("jumin_jotai") in (None, "") or row.get("jumin_jotai") in genzon_states())
 
 
 @dataclass

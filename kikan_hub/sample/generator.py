@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kikan_hub.sample import cp932w
+from kikan_hub.sample import cp932w, juki_extras
 from kikan_hub.sample.assets_loader import (
     ASSETS, FULLWIDTH_DIGITS, UNIDENTIFIED_ORDER, Assets, field_positions, load_assets, register, resolved_text,
     source_text,
@@ -77,6 +77,9 @@ DEFECT_RULES = {
     "undecodable": "READ-DECODE",
     "gaiji_unresolved": "GAIJI-UNRESOLVED",
 }
+# Planted defects that load with a warning (j130: M11 applies to numbers newly assigned; the old
+# system's numbers keep theirs, so a mismatch against the layout's declared scheme is a warning).
+WARN_DEFECTS = {"check_digit_atena", "check_digit_setai"}
 JUMIN_DEFECTS = ["record_length", "impossible_date", "check_digit_atena", "check_digit_setai", "unknown_code",
                  "undecodable"]
 SETAI_DEFECTS = ["impossible_date", "check_digit_setai", "undecodable"]
@@ -295,7 +298,7 @@ class Simulator:
     def simulate_household(self, c: ChunkData, rnd: random.Random, next_pid: Callable[[], int | None],
                            hgid: int) -> None:
         kind = rnd.choices(("single", "couple", "family", "single_parent", "three_gen", "foreign"),
-                           (30, 18, 32, 7, 8, 3))[0]
+                           (30, 18, 32, 7, 8, 6))[0]   # 外国人住民 ≈ 2.5 % of residents
         legacy = kind != "foreign" and rnd.random() < 0.55
         start = KAISEI_DAY if legacy else rnd.randint(KAISEI_DAY + 1, END_DAY - 60)
         Y = 365.25
@@ -465,6 +468,9 @@ class Simulator:
                     events.append((rnd.randint(start + 1, END_DAY), 3, "minor", p))
             head_age_at_start = (start - c.p_birth[head]) / 365.25
             others = {zoku[p] for p in present[1:]}
+            if len(present) >= 3 and rnd.random() < 0.01:
+                # the 世帯主 alone moves out; two or more stay without one (j490, j100)
+                events.append((rnd.randint(start + 30, END_DAY), 4, "head_leaves", 0))
             if rnd.random() < 0.10:
                 events.append((rnd.randint(start + 30, END_DAY), 9, "leave", 0))
             elif len(present) == 1 and head_age_at_start > 68 and rnd.random() < 0.4:
@@ -513,10 +519,24 @@ class Simulator:
                 spouse = present[1]
                 row(old, V_SHIBOU, day, jotai="2", shojo=V_SHIBOU, shojo_day=day)
                 present.remove(old)
+                if len(present) >= 2 and rnd.random() < 0.2:
+                    # j490: two or more remain; the 世帯主変更 is still to come (j100: 世帯主未設定)
+                    state["head"] = -1
+                    setai_row(day)
+                    continue
                 state["head"] = spouse
                 zoku[spouse] = Z_HEAD
                 for p in present:
                     row(p, V_NUSHI_HENKO, day)
+                setai_row(day)
+            elif ev == "head_leaves":
+                old = state["head"]
+                if old not in present or len(present) < 3:
+                    continue
+                dest = rnd.choice(self.places_domestic)
+                row(old, V_TENSHUTSU, day, jotai="1", shojo=V_TENSHUTSU, shojo_day=day, tenshutsu=dest)
+                present.remove(old)
+                state["head"] = -1
                 setai_row(day)
             elif ev == "death":
                 p = present[0]
@@ -568,7 +588,8 @@ def generate(opts: SampleOptions) -> dict:
     (out / "truth").mkdir(exist_ok=True)
 
     # --- copy layouts/mapping/manifest; write the register with K entries 未同定
-    for name in ("layout_jumin.yaml", "layout_setai.yaml", "mapping.yaml", "manifest.yaml"):
+    for name in ("layout_jumin.yaml", "layout_setai.yaml", "layout_shien.yaml", "layout_tsusho.yaml", "mapping.yaml",
+                 "manifest.yaml"):
         shutil.copyfile(ASSETS / name, out / name)
     unresolved_codes = UNIDENTIFIED_ORDER[:opts.unidentified_gaiji]
     unresolved_mask = 0
@@ -635,6 +656,16 @@ def generate(opts: SampleOptions) -> dict:
         control_record(fid, "header", w, rl, b"1" + fid.encode().ljust(8) + sakusei + vendor.ljust(20)
                        + DANTAI_CODE.encode())
 
+    sinks = {
+        "SHIEN": juki_extras.CsvSink(out / "SHIEN.CSV", "SHIEN", "shien", [
+            "宛名番号", "措置連番", "対象者区分", "申出者宛名番号", "申出者との関係", "申出日", "状態", "開始年月日",
+            "終了年月日", "閲覧抑止", "交付抑止", "附票抑止", "加害者宛名番号", "加害者氏名", "加害者生年月日",
+            "加害者性別", "加害者住所"]),
+        "TSUSHO": juki_extras.CsvSink(out / "TSUSHO.CSV", "TSUSHO", "tsusho", [
+            "宛名番号", "連番", "通称", "通称カナ", "記載年月日", "記載市区町村", "記載市区町村コード", "削除年月日"]),
+    }
+    for sink in sinks.values():
+        sink.open()
     hash_j = 0
     hash_s = 0
     n_data_j = 0
@@ -663,7 +694,7 @@ def generate(opts: SampleOptions) -> dict:
         households = next_hgid
         res = _emit_chunk(c, rnd, opts, assets, code_maps, fj, fs, rl_j, rl_s, unresolved_mask, wj, ws,
                           rec_w, jw, sw, pw, rec_schema, jumin_schema, setai_schema, persons_schema, t_jumin,
-                          t_setai, stats, count)
+                          t_setai, stats, count, sinks)
         hash_j += res["hash_j"]
         hash_s += res["hash_s"]
         n_data_j += res["n_j"]
@@ -677,6 +708,12 @@ def generate(opts: SampleOptions) -> dict:
     wj.write(b"\x1a")
     for w in (wj, ws):
         w.close()
+    for fid, sink in sinks.items():
+        sink.close()
+        if sink.rows:
+            rec_w.write_table(pa.Table.from_pylist(sink.rows, schema=rec_schema))
+        stats[fid] = {"types": {sink.record_type: {"read": sink.record_no, "loaded": sink.record_no, "quarantined": 0}},
+                      "defects": {}, "rules": {}}
     for pqw in (rec_w, jw, sw, pw):
         pqw.close()
 
@@ -690,10 +727,13 @@ def generate(opts: SampleOptions) -> dict:
         "zokugara_multigeneration": allow_multigen,
         "files": {},
     }
-    for fid, w, name in (("JUMIN", wj, "JUMIN.DAT"), ("SETAI", ws, "SETAI.DAT")):
+    files = [(fid, name, w.offset, w.sha.hexdigest()) for fid, w, name in (("JUMIN", wj, "JUMIN.DAT"), ("SETAI", ws, "SETAI.DAT"))]
+    files += [(fid, Path(sk.path).name, sk.offset, hashlib.sha256(Path(sk.path).read_bytes()).hexdigest())
+              for fid, sk in sinks.items()]
+    for fid, name, nbytes, sha in files:
         st = stats[fid]
         summary["files"][fid] = {
-            "path": name, "bytes": w.offset, "sha256": w.sha.hexdigest(),
+            "path": name, "bytes": nbytes, "sha256": sha,
             "record_types": st["types"],
             "read": sum(t["read"] for t in st["types"].values()),
             "expected_loaded": sum(t["loaded"] for t in st["types"].values()),
@@ -723,7 +763,7 @@ def _truth_schema(table) -> pa.Schema:
 
 def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: Assets, code_maps, fj, fs, rl_j,
                 rl_s, unresolved_mask, wj: _Writer, ws: _Writer, rec_w, jw, sw, pw, rec_schema, jumin_schema,
-                setai_schema, persons_schema, t_jumin, t_setai, stats, count) -> dict:
+                setai_schema, persons_schema, t_jumin, t_setai, stats, count, sinks) -> dict:
 
     reg = register()
     A = assets
@@ -860,7 +900,8 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     put("birth_date", birth_m[person])
     put("birth_fusho", fusho_m[person])
     put("zokugara", zoku.view(np.uint8).reshape(n, 2))
-    put("setainushi_shimei", name_m[head])
+    no_head = head < 0    # 世帯主未設定 (j100): the 世帯主の氏名 is blank
+    put("setainushi_shimei", np.where(no_head[:, None], 0x20, name_m[np.maximum(head, 0)]).astype(np.uint8))
     put("jusho", addr_m[addr])
     put("katagaki", kata_m[addr])
     put("jusho_code", digits_matrix(acode[addr], 9))
@@ -885,6 +926,14 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     shojo_m[shojo_m == 0] = 0x20
     put("shojo_jiyu", shojo_m)
     put("shojo_date", era_code_matrix(shojo_day))
+    # 外国人住民, 旧氏, 届出の年月日, 支援措置 (juki_extras; its own generator: the defects stay as they were)
+    ex_rng = np.random.default_rng([opts.seed, int(gid[0]) if P else 0, 19])
+    ex_mats, ex_truth = juki_extras.emit(
+        ex_rng, gid=gid, atena=atena, foreign=p_foreign, sex=sex, birth=birth, name_res=name_res, person=person,
+        house=house, head=head, zoku=zoku, idou_day=idou_day, jumin_day=jumin_day, todoke_day=todoke_day, assets=A,
+        sinks=sinks, city=CITY, dantai_code=DANTAI_CODE, end_day=END_DAY, fields=fj)
+    for name, mat in ex_mats.items():
+        put(name, mat)
 
     # hittosha is the household's first head; guard the field width (a long name would be cut)
     if name_m.shape[1] > fj["hittosha"][1]:
@@ -893,7 +942,7 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
             raise ValueError("筆頭者 field too short for a name")
 
     # gaiji masks per row
-    row_mask = (name_mask[person] | name_mask[head] | addr_mask[addr] | honseki_mask[house]
+    row_mask = (name_mask[person] | np.where(no_head, 0, name_mask[np.maximum(head, 0)]) | addr_mask[addr] | honseki_mask[house]
                 | np.where(hit >= 0, name_mask[np.maximum(hit, 0)], 0))
     unresolved = (row_mask & unresolved_mask) != 0
     eligible = row_mask == 0
@@ -959,7 +1008,7 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     atena_written = rec[:, fj["atena_no"][0]:fj["atena_no"][0] + 10]
     hash_j = int((digits_to_int(atena_written)).sum())
 
-    expected = np.where(defect == None, "loaded", "quarantined")  # noqa: E711
+    expected = np.where((defect == None) | np.isin(defect, list(WARN_DEFECTS)), "loaded", "quarantined")  # noqa: E711
     rules = np.array([DEFECT_RULES[d] if d else None for d in defect], dtype=object)
     key_str = matrix_strings(atena_written)
     rec_w.write_table(pa.table({
@@ -968,7 +1017,7 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
         "expected": pa.array(expected.tolist(), type=pa.string()),
         "defect_class": pa.array(defect.tolist(), type=pa.string()),
         "expected_rule": pa.array(rules.tolist(), type=pa.string())}, schema=rec_schema))
-    nq = int((defect != None).sum())  # noqa: E711
+    nq = int((expected == "quarantined").sum())
     count("JUMIN", "resident", n - nq, nq)
     for d in defect[defect != None]:  # noqa: E711
         stats["JUMIN"]["defects"][d] = stats["JUMIN"]["defects"].get(d, 0) + 1
@@ -1008,7 +1057,8 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     cols["birth_date_unknown"] = pa.array(birth_unknown[person])
     cols["seibetsu"] = pa.array((sex[person]).astype(str).tolist(), type=pa.string())
     cols["zokugara"] = codes(zoku, cm["zokugara"])
-    cols["setainushi_shimei"] = name_res_a.take(head)
+    cols["setainushi_shimei"] = pc.if_else(pa.array(no_head), pa.scalar(None, pa.string()),
+                                           name_res_a.take(np.maximum(head, 0)))
     cols["jusho"] = addr_res_a.take(addr)
     cols["katagaki"] = kata_res_a.take(addr)
     cols["jusho_code"] = matrix_strings(digits_matrix(acode[addr], 9))
@@ -1030,6 +1080,7 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
                                               pa.scalar(None, pa.string()))
     cols["shojo_jiyu"] = codes(shojo, cm["shojo_jiyu"])
     cols["shojo_date"], cols["shojo_date_literal"], cols["shojo_date_unknown"] = era_cols(shojo_day)
+    cols.update(ex_truth)
     cols["_source_file"] = pa.array(["JUMIN.DAT"] * n)
     cols["_source_offset"] = pa.array(offsets)
     cols["_record_no"] = pa.array(record_no)
@@ -1069,15 +1120,17 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     srec[:, 0] = ord("2")
     sput("setai_no", digits_matrix(setai_no[s_house], 10))
     sput("rireki_no", packed_matrix(s_rireki, fs["rireki_no"][1]))
-    sput("setainushi_atena_no", digits_matrix(atena[s_head], 10))
-    sput("setainushi_shimei", name_m[s_head][:, :fs["setainushi_shimei"][1]])
+    s_nohead = s_head < 0
+    s_headx = np.maximum(s_head, 0)
+    sput("setainushi_atena_no", np.where(s_nohead[:, None], 0x20, digits_matrix(atena[s_headx], 10)).astype(np.uint8))
+    sput("setainushi_shimei", np.where(s_nohead[:, None], 0x20, name_m[s_headx][:, :fs["setainushi_shimei"][1]]).astype(np.uint8))
     sput("jusho", addr_m[s_addr][:, :fs["jusho"][1]])
     sput("jusho_code", digits_matrix(acode[s_addr], 9))
     sput("yubin_no", digits_matrix(yubin_tab[machi_idx[s_addr]], 7))
     sput("setai_jinzu", packed_matrix(s_jinzu, fs["setai_jinzu"][1]))
     sput("setai_kosei_date", western_matrix(s_kosei))
     sput("shori_date", western_matrix(s_shori))
-    s_mask = name_mask[s_head] | (np.array([reg.mask_of(t) for t in c.a_text], dtype=np.int64)[s_addr] if m else 0)
+    s_mask = np.where(s_nohead, 0, name_mask[s_headx]) | (np.array([reg.mask_of(t) for t in c.a_text], dtype=np.int64)[s_addr] if m else 0)
     s_unres = (s_mask & unresolved_mask) != 0
     s_defect = np.full(m, None, dtype=object)
     s_defect[s_unres] = "gaiji_unresolved"
@@ -1107,7 +1160,7 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     ws.record_no += m
     setai_written = srec[:, fs["setai_no"][0]:fs["setai_no"][0] + 10]
     hash_s = int(digits_to_int(setai_written).sum())
-    s_expected = np.where(s_defect == None, "loaded", "quarantined")  # noqa: E711
+    s_expected = np.where((s_defect == None) | np.isin(s_defect, list(WARN_DEFECTS)), "loaded", "quarantined")  # noqa: E711
     s_rules = [DEFECT_RULES[d] if d else None for d in s_defect]
     s_key = matrix_strings(setai_written)
     rec_w.write_table(pa.table({
@@ -1116,7 +1169,7 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
         "key_no": s_key, "rireki_no": s_rireki, "expected": pa.array(s_expected.tolist(), type=pa.string()),
         "defect_class": pa.array(s_defect.tolist(), type=pa.string()),
         "expected_rule": pa.array(s_rules, type=pa.string())}, schema=rec_schema))
-    snq = int((s_defect != None).sum())  # noqa: E711
+    snq = int((s_expected == "quarantined").sum())
     count("SETAI", "household", m - snq, snq)
     for d in s_defect[s_defect != None]:  # noqa: E711
         stats["SETAI"]["defects"][d] = stats["SETAI"]["defects"].get(d, 0) + 1
@@ -1124,8 +1177,9 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
         stats["SETAI"]["rules"][r_] = stats["SETAI"]["rules"].get(r_, 0) + 1
     scols = {
         "setai_no": s_key, "rireki_no": pa.array(s_rireki),
-        "setainushi_atena_no": matrix_strings(digits_matrix(atena[s_head], 10)),
-        "setainushi_shimei": name_res_a.take(s_head), "jusho": addr_res_a.take(s_addr),
+        "setainushi_atena_no": pc.if_else(pa.array(s_nohead), pa.scalar(None, pa.string()),
+                                          matrix_strings(digits_matrix(atena[s_headx], 10))),
+        "setainushi_shimei": pc.if_else(pa.array(s_nohead), pa.scalar(None, pa.string()), name_res_a.take(s_headx)), "jusho": addr_res_a.take(s_addr),
         "jusho_code": matrix_strings(digits_matrix(acode[s_addr], 9)),
         "yubin_no": matrix_strings(digits_matrix(yubin_tab[machi_idx[s_addr]], 7)),
         "setai_kosei_date": date_array(s_kosei), "shori_date": date_array(s_shori),

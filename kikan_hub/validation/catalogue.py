@@ -123,6 +123,8 @@ def generated_rules() -> dict[str, Rule]:
 def _template_applies(kind: str, item) -> bool:
     if kind == "isl_required":
         return item.required
+    if kind == "isl_required_when":
+        return bool(item.required_when or item.required_except)
     if kind == "isl_type":
         return item.type in ("digits", "kana", "integer", "code", "flag", "decimal")
     if kind == "isl_chars":

@@ -265,7 +265,7 @@ def _juki_dates(table: Table, cols: set[str], check: dict) -> list[RowCheck]:
                 cond = only_when[it.id]
                 allowed = _s(cond["column"]).is_in([str(v) for v in cond["values"]])
                 out.append(RowCheck(it.id, it.name, _f(unknown & ~_f(allowed)),
-                                    "不詳日は出生・死亡に係る異動日に限り許されます"))
+                                    "不詳日は出生・死亡・失踪（職権消除）に係る異動日に限り許されます"))
             if lit_col in cols:
                 lit = _s(lit_col)
                 lost = lit.is_not_null() & (lit != "") & iso.is_null() & ~unknown
@@ -322,3 +322,8 @@ def _implies_present(table: Table, cols: set[str], check: dict) -> list[RowCheck
 
 def table_for(table_id: str) -> Table:
     return all_tables()[table_id]
+
+
+# The 住民記録 checks register themselves here too, so that every user of ROW_CHECKS /
+# GROUP_CHECKS (engine, pandera schemas, GE export) sees them.
+from kikan_hub.validation import juki_checks  # noqa: E402,F401

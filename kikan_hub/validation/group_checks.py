@@ -142,20 +142,21 @@ def _history(frames: dict[str, pl.LazyFrame], table: Table, check: dict) -> Grou
     return GroupOutcome(failures=failures, failed=failures.height, total=total, key_columns=[key])
 
 
-def _member_spans(lf: pl.LazyFrame, cols: set[str], head: str, where: pl.Expr, n: int, parts: int
-                  ) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
+def _member_spans(lf: pl.LazyFrame, cols: set[str], head: str, where: pl.Expr, n: int, parts: int,
+                  active_states: tuple[str, ...] = ("1",)) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
     """Each history row as a span of membership: (setai_no, atena_no, _from, _to, _active, _head, _sp).
 
     A history row of a 宛名 is current from its 異動日 until the next row's 異動日 (履歴番号
-    order). A row whose 住民状態 is not 住民 (or that has a 消除事由) is a 除票: the person is
-    no longer a member from that date. Also returns the households seen (setai_no, _sp), with
+    order). A row whose 住民状態 is not one of `active_states` (住民, and 転出予定: a 転出予定者 is
+    still a 現存者 until the planned date, j1080, j50) or that has a 消除事由 is a 除票: the person
+    is no longer a member from that date. Also returns the households seen (setai_no, _sp), with
     or without dates, and whether the keys are integer-coded."""
     eff = pl.col("idou_date") if "idou_date" in cols else pl.lit(None, pl.Date)
     if "shori_date" in cols:
         eff = pl.coalesce(eff, pl.col("shori_date"))
     active = pl.lit(True)
     if "jumin_jotai" in cols:
-        active = active & (pl.col("jumin_jotai").cast(pl.Utf8).fill_null("1") == "1")
+        active = active & pl.col("jumin_jotai").cast(pl.Utf8).fill_null("1").is_in(list(active_states))
     if "shojo_jiyu" in cols:
         active = active & (pl.col("shojo_jiyu").is_null() | (pl.col("shojo_jiyu").cast(pl.Utf8) == ""))
     base, enc = _compact(lf, ["atena_no", "setai_no"],
@@ -174,8 +175,8 @@ def _member_spans(lf: pl.LazyFrame, cols: set[str], head: str, where: pl.Expr, n
     return spans, households, enc
 
 
-def _sweep(rows: pl.DataFrame, enc: bool) -> pl.DataFrame:
-    """Points where a household's current members do not count exactly one 世帯主.
+def _sweep(rows: pl.DataFrame, enc: bool, fails: pl.Expr) -> pl.DataFrame:
+    """Points where a household's current members and 世帯主 (`_members`, `_heads`) make `fails` true.
 
     +1 at a current row's start, −1 at its end, per household (除票 rows add 0 but still mark a
     date where the household changes); sorted by household and date, the running sums after a
@@ -199,7 +200,7 @@ def _sweep(rows: pl.DataFrame, enc: bool) -> pl.DataFrame:
                   .filter(pl.col("_last"))
                   .select("setai_no", "_at", (pl.col("_cm") - pl.col("_bm")).alias("_members"),
                           (pl.col("_ch") - pl.col("_bh")).alias("_heads"))
-                  .filter((pl.col("_members") > 0) & (pl.col("_heads") != 1))
+                  .filter((pl.col("_members") > 0) & fails)
                   .collect())
     del events
     if bad_points.height:   # name the 世帯主 current at each failing point (few rows: a join is fine)
@@ -220,29 +221,42 @@ def _same_coding(frames: list[pl.DataFrame], encs: list[bool], cols: list[str]) 
     return pl.concat([_as_text(f, cols, e) for f, e in zip(frames, encs)], rechunk=False), False
 
 
+# What fails, per the check's `mode` (j100: 世帯主未設定を許容; j490: a household left with one member
+# gets that member as 世帯主, one left with two or more waits for a 世帯主変更):
+#   conflict — two or more 世帯主, or a one-person household without one (an error)
+#   absent   — no 世帯主 among two or more members (allowed by j100/j490: a warning to follow up)
+SETAINUSHI_MODES = {
+    "conflict": (pl.col("_heads") >= 2) | ((pl.col("_members") == 1) & (pl.col("_heads") == 0)),
+    "absent": (pl.col("_members") >= 2) & (pl.col("_heads") == 0),
+}
+
+
 @group_check("setainushi_unique")
 def _setainushi(frames: dict[str, pl.LazyFrame], table: Table, check: dict) -> GroupOutcome | None:
-    """Exactly one 世帯主 among the rows current at each date where the household changes
-    (or no member at all: the household no longer exists)."""
+    """At each date where the household changes, its current members and 世帯主 are checked by the
+    check's ``mode`` (SETAINUSHI_MODES); a household with no member no longer exists."""
     lf = _lazy(frames, table.id)
     need = {"atena_no", "rireki_no", "setai_no", "zokugara"}
     if lf is None or not need <= set(_names(lf)):
         return None
     head = str(check.get("head_code", "01"))
+    fails = SETAINUSHI_MODES[str(check.get("mode", "conflict"))]
+    active_states = tuple(str(v) for v in check.get("active_states", ["1"]))
     cols = set(_names(lf))
     n = _height(lf)
     parts = _partitions(n)
     if parts == 1:
-        spans, households, enc = _member_spans(lf, cols, head, pl.lit(True), n, 1)
+        spans, households, enc = _member_spans(lf, cols, head, pl.lit(True), n, 1, active_states)
         total = households.height
-        found = [_sweep(spans.drop("_sp"), enc)]
+        found = [_sweep(spans.drop("_sp"), enc, fails)]
     else:
         total, found = 0, []
         with tempfile.TemporaryDirectory(prefix="kikan-setainushi-") as tmp:
             d = Path(tmp)
             encs = []
             for p in range(parts):      # spans need every row of a 宛名: partition by 宛名
-                spans, households, enc = _member_spans(lf, cols, head, _in_part("atena_no", p, parts), n, parts)
+                spans, households, enc = _member_spans(lf, cols, head, _in_part("atena_no", p, parts), n, parts,
+                                                           active_states)
                 encs.append(enc)
                 for q in range(parts):  # ... and go to the partition of their household
                     spans.filter(pl.col("_sp") == q).drop("_sp").write_parquet(d / f"s{q}_{p}.parquet")
@@ -254,7 +268,7 @@ def _setainushi(frames: dict[str, pl.LazyFrame], table: Table, check: dict) -> G
                 households, _ = _same_coding([pl.read_parquet(d / f"h{q}_{p}.parquet") for p in range(parts)], encs,
                                              ["setai_no"])
                 total += households.unique().height
-                found.append(_sweep(spans, enc))
+                found.append(_sweep(spans, enc, fails))
                 del spans, households
     bad_points = pl.concat(found, how="vertical_relaxed").sort("setai_no", "_at")
     failures = bad_points.with_columns(

@@ -22,7 +22,14 @@ def check_rule_id(table: Table, item_id: str, check: str) -> str:
     return CHECK_RULES[check]
 
 
-def run_record_checks(columns: dict[str, pa.Array], table: Table, errors: RowErrors) -> None:
+def run_record_checks(columns: dict[str, pa.Array], table: Table, errors: RowErrors,
+                      declared: dict[str, str] | None = None) -> dict[str, int]:
+    """Quarantine-level findings go to `errors`; returns warnings {rule id: rows} that load anyway.
+
+    宛名番号・世帯番号 (check: m11) never quarantine: j130 applies M11 to newly assigned numbers
+    only and migrated numbers keep theirs. They are checked, as a warning, only where the legacy
+    layout declares the old system numbered with M11 (`declared`: item id → scheme)."""
+    warn_masks: list[tuple[str, np.ndarray]] = []
     for item in table.items:
         values = columns.get(item.id)
         if values is None:
@@ -46,7 +53,14 @@ def run_record_checks(columns: dict[str, pa.Array], table: Table, errors: RowErr
                 too_long[idx] = pc.fill_null(pc.greater(pc.utf8_length(base), item.length), False).to_numpy(
                     zero_copy_only=False)
             errors.add(too_long, "CHK-LENGTH", item.name, f"{item.length}文字を超えています")
-        if item.check in ("m11", "mynumber"):
+        if item.check == "mynumber":
             ok = m11_valid(values, item.length)
-            msg = "個人番号のチェックデジットが一致しません" if item.check == "mynumber" else "チェックデジット（M11W2-7）が一致しません"
-            errors.add(~ok, check_rule_id(table, item.id, item.check), item.name, msg)
+            errors.add(~ok, check_rule_id(table, item.id, item.check), item.name, "個人番号のチェックデジットが一致しません")
+        elif item.check == "m11" and (declared or {}).get(item.id) == "m11":
+            warn_masks.append((check_rule_id(table, item.id, item.check), ~m11_valid(values, item.length)))
+    warnings: dict[str, int] = {}
+    for rid, mask in warn_masks:   # rows quarantined anyway are not warned about
+        bad = int((mask & ~errors.failed).sum())
+        if bad:
+            warnings[rid] = warnings.get(rid, 0) + bad
+    return warnings

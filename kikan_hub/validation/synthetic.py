@@ -73,7 +73,13 @@ def build(households: int = 200, seed: int = 1, defects: dict[str, int] | None =
     atena = m11_complete(100000000 + np.arange(P) * 7, 10)
     setai_nos = m11_complete(500000000 + np.arange(H) * 3, 10)
     d0 = rng.integers(_days(dt.date(1995, 1, 1)), _days(dt.date(2015, 12, 31)), size=H)
-    birth = d0[hh_of] - rng.integers(0, 365 * 70, size=P)
+    r = rng.integers(0, 365 * 70, size=P)
+    # ages that fit the 続柄 (JUKI-ZOKUGARA-SANITY): the 世帯主 25–70 at d0, the 妻 near the
+    # 世帯主's age, the 子 born 20–25 years after the 世帯主 (never after d0)
+    head_birth = d0 - 365 * 25 - r[np.cumsum(size) - size] % (365 * 45)
+    hb = head_birth[hh_of]
+    birth = np.where(pos == 0, hb, np.where(pos == 1, hb + r % 365 * 3 - 365, hb + 365 * 20 + r % (365 * 5)))
+    birth = np.minimum(birth, d0[hh_of])
     two = rng.random(P) < 0.4                     # a second history row: 転居 on the household's date d1
     d1 = d0 + rng.integers(30, 3000, size=H)
     zok_by_pos = np.array(["01", "12", "20", "20"])
@@ -102,10 +108,19 @@ def build(households: int = 200, seed: int = 1, defects: dict[str, int] | None =
         "idou_date": idou.astype("datetime64[D]"), "idou_date_literal": era_literal(idou),
         "idou_date_unknown": np.zeros(n, dtype=bool),
         "shori_date": (idou + 3).astype("datetime64[D]"),
+        # items j60 requires of a 日本人住民 (ISL-REQUIRED-WHEN) and the 外国人住民 / 住民票コード columns,
+        # so the rules that read them run on these tables as they do on a store
+        "honseki": np.char.add("霞野市", machi), "hittosha": np.char.add(np.array(SURNAMES)[sur_i], "　太郎"),
+        "jumin_date": d0[hh].astype("datetime64[D]"), "jumin_date_literal": era_literal(d0[hh]),
+        "jumin_date_unknown": np.zeros(n, dtype=bool),
+        "juminhyo_code": m11_complete(1000000000 + rows_person.astype(np.int64) * 17, 11),
+        "kokuseki": pl.Series([None] * n, dtype=pl.Utf8), "gaikokujin_kubun": pl.Series([None] * n, dtype=pl.Utf8),
+        "zairyu_manryo_date": pl.Series([None] * n, dtype=pl.Date),
         "shojo_jiyu": pl.Series([None] * n, dtype=pl.Utf8),
         "shojo_date": pl.Series([None] * n, dtype=pl.Date), "shojo_date_literal": pl.Series([None] * n, dtype=pl.Utf8),
         "shojo_date_unknown": np.zeros(n, dtype=bool),
-    }).with_columns(pl.col("birth_date").cast(pl.Date), pl.col("idou_date").cast(pl.Date), pl.col("shori_date").cast(pl.Date))
+    }).with_columns(pl.col("birth_date").cast(pl.Date), pl.col("idou_date").cast(pl.Date), pl.col("shori_date").cast(pl.Date),
+                    pl.col("jumin_date").cast(pl.Date))
     setai = pl.DataFrame({
         "setai_no": setai_nos, "rireki_no": np.ones(H, dtype=np.int64),
         "setainushi_atena_no": atena[np.cumsum(size) - size],
@@ -158,6 +173,10 @@ def build(households: int = 200, seed: int = 1, defects: dict[str, int] | None =
     idx = pick(np.ones(n, bool), defects.get("mynumber", 0))
     put("kojin_bango", idx, list(_wrong_check(mynum[idx])))
     truth.setdefault("ISL-MYNUMBER.juki_jumin", set()).update(key(i) for i in idx)
+    # the person's other row keeps the right number: two 個人番号 without a change 異動
+    for i in idx:
+        if two[person_of[i]]:
+            truth.setdefault("JUKI-KOJIN-BANGO-ONE", set()).add((atena[person_of[i]],))
     idx = pick(np.ones(n, bool), defects.get("code_seibetsu", 0))
     put("seibetsu", idx, "9")
     truth.setdefault("ISL-CODE.juki_jumin", set()).update(key(i) for i in idx)
@@ -183,6 +202,7 @@ def build(households: int = 200, seed: int = 1, defects: dict[str, int] | None =
         put("birth_date", [i], [EPOCH + dt.timedelta(days=int(b))])
         put("birth_date_literal", [i], [str(era_literal(np.array([b]))[0])])
     truth.setdefault("JUKI-BIRTH-IDOU", set()).update(key(i) for i in idx)
+    truth.setdefault("JUKI-DATE-ORDER", set()).update(key(i) for i in idx)   # also after 住民となった年月日 (d0)
     # history gap: the second row numbered 3
     idx = pick(is2 & ~head_row, defects.get("rireki_gap", 0))
     put("rireki_no", idx, 3)
@@ -192,10 +212,14 @@ def build(households: int = 200, seed: int = 1, defects: dict[str, int] | None =
     chosen = pick(np.isin(np.arange(n), cand) & ~two[person_of], defects.get("two_heads", 0))
     put("zokugara", chosen, "01")
     truth.setdefault("JUKI-SETAINUSHI", set()).update((setai_nos[hh_of_row[i]],) for i in chosen)
-    # no head from d1: the head's second row says 子
+    # no head from d1: the head's second row says 子. Members never leave here, so the household's
+    # size decides: one member → JUKI-SETAINUSHI (error); two or more → JUKI-SETAINUSHI-NONE (warn,
+    # 世帯主未設定 is allowed by j100/j490)
     idx = pick(head_row & is2, defects.get("no_head", 0))
     put("zokugara", idx, "20")
-    truth["JUKI-SETAINUSHI"].update((setai_nos[hh_of_row[i]],) for i in idx)
+    for i in idx:
+        rid = "JUKI-SETAINUSHI" if size[hh_of_row[i]] == 1 else "JUKI-SETAINUSHI-NONE"
+        truth.setdefault(rid, set()).add((setai_nos[hh_of_row[i]],))
     # 消除事由 without 消除日 on a non-head member's last row
     last_row = is2 | ~two[person_of]
     idx = pick(~head_row & last_row, defects.get("shojo_no_date", 0))

@@ -41,6 +41,14 @@ def test_utf8_csv_of_the_sample_reimports_identically(rehearsed_store):
     rep = verify_export(work / "csv", engine)
     assert rep.ok, rep.problems
     assert all(t.folds == 0 for t in rep.tables)
+    # issue 19: the 外国人住民 / 法第7条 items and the 支援措置・抑止・通称履歴 tables travel too (re-imported identically above)
+    by_table = {f["table"]: f for f in m["files"]}
+    for t in ("juki_shien_sochi", "juki_shien_kagaisha", "juki_yokushi", "juki_tsusho_rireki"):
+        assert by_table[t]["records"] > 0, t
+    header = (work / "csv" / jumin["path"]).read_text(encoding="utf-8").splitlines()[0]
+    for item in ("国籍・地域(kokuseki)", "在留カード等の番号(zairyu_card_no)", "旧氏(kyu_uji)", "支援対象者である旨(shien_taisho)",
+                 "届出の年月日(todokede_nengappi)"):
+        assert item in header, item
 
 
 def test_folded_fixed_length_of_the_sample_differs_only_by_recorded_folds(rehearsed_store):

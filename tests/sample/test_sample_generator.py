@@ -230,7 +230,7 @@ def test_check_digits_valid_except_planted(sample, records, layouts):
             setai = raw[fs["setai_no"][0]:fs["setai_no"][0] + 10].decode()
             nushi = raw[fs["setainushi_atena_no"][0]:fs["setainushi_atena_no"][0] + 10].decode()
             assert _m11_ok(setai) == (r["defect_class"] != "check_digit_setai"), r
-            assert _m11_ok(nushi)
+            assert _m11_ok(nushi) or nushi.strip() == ""   # 世帯主未設定 (j100): blank
 
 
 # ------------------------------------------------------------------ encoding
@@ -243,6 +243,9 @@ def _text_fields(layout: dict, rtype: str) -> list[tuple[int, int]]:
 
 def test_decodes_as_cp932_except_planted(sample, records, layouts):
     for r in records:
+        if r["file_id"] not in layouts:     # the CSV files (SHIEN, TSUSHO): whole lines below
+            (sample / f"{r['file_id']}.CSV").read_bytes().decode("cp932")
+            continue
         raw = _raw(sample, r)
         layout = layouts[r["file_id"]]
         ok = True
@@ -305,7 +308,8 @@ def test_planted_defects_at_offsets(sample, records, layouts):
         raw = _raw(sample, r)
         f = fj if r["file_id"] == "JUMIN" else fs
         seen.add((r["file_id"], cls))
-        assert r["expected"] == "quarantined"
+        # j130: an M11 mismatch of a migrated number loads with a warning
+        assert r["expected"] == ("loaded" if cls in ("check_digit_atena", "check_digit_setai") else "quarantined")
         if cls == "record_length":
             data = _file_bytes(sample / "JUMIN.DAT")
             assert data[r["offset"] + r["length"]:r["offset"] + r["length"] + 2] == b"\r\n"

@@ -150,7 +150,7 @@ def test_html_opens_offline_in_chromium_with_zero_requests(run_dir, tmp_path):
         assert r["title"] in text, r["title"]
         m = re.search(rf'data-rule="{re.escape(r["id"])}">([0-9,]+)<', dom)
         assert m and int(m.group(1).replace(",", "")) == r["failed"], r["id"]
-    assert "世帯主が一人でない時点がある世帯" in text and "件数の照合" in text
+    assert "世帯主が二人以上、または一人世帯に世帯主がいない時点がある世帯" in text and "件数の照合" in text
     assert "<svg" in dom                      # charts inline
 
 

@@ -49,9 +49,10 @@ def sample_run(tmp_path_factory):
 def test_each_defect_class_caught_by_its_rule_with_exact_count(sample_run):
     out, run = sample_run
     truth = pl.read_parquet(out / "truth" / "records.parquet")
-    expected = (truth.filter(pl.col("expected_rule").is_not_null())
+    # M11 mismatches load with a warning (j130); the quarantine counts the others
+    expected = (truth.filter(pl.col("expected_rule").is_not_null() & (pl.col("expected") == "quarantined"))
                 .group_by("defect_class", "expected_rule").len().sort("defect_class"))
-    assert expected.height >= 5, expected
+    assert expected.height >= 4, expected
     rep = json.loads((run / "report" / "report.json").read_text(encoding="utf-8"))
     got = {q["id"]: q["failed"] for q in rep["quarantine"]["rules"]}
     # counted independently from the quarantine Parquet files (records carrying the rule)
@@ -93,7 +94,10 @@ def test_history_gaps_left_by_quarantine_counted_exactly(sample_run):
 def test_household_findings_are_explained_by_quarantined_rows(sample_run):
     out, run = sample_run
     truth = pl.read_parquet(out / "truth" / "records.parquet")
-    touched = set(truth.filter((pl.col("file_id") == "JUMIN") & (pl.col("expected") == "quarantined"))
+    # rows quarantined, or loaded under a number whose check digit was planted wrong (j130: a warning;
+    # the row then stands under another 宛名番号/世帯番号 and the household's history breaks)
+    touched = set(truth.filter((pl.col("file_id") == "JUMIN") & ((pl.col("expected") == "quarantined")
+                                                                 | pl.col("expected_rule").str.starts_with("CHK-M11")))
                   ["key_no"].drop_nulls().str.slice(0, 9).to_list())
     jumin = pl.read_parquet(run / "staging" / "juki_jumin.parquet")
     setai = pl.read_parquet(run / "staging" / "juki_setai.parquet")
@@ -110,6 +114,8 @@ def test_household_findings_are_explained_by_quarantined_rows(sample_run):
 def test_clean_sample_passes_every_business_rule(tmp_path):
     out, run = _rehearsed(tmp_path, 4000, 11, defect_rate="0")
     rep = json.loads((run / "report" / "report.json").read_text(encoding="utf-8"))
-    assert [(r["id"], r["failed"]) for r in rep["rules"] if r["failed"]] == []
-    assert rep["quarantine"]["rules"] == [] and rep["gate"]["outcome"] == "ok"
+    # the only finding is the 世帯主未設定 the sample plants on purpose (j100/j490: a warning, never a rejection)
+    found = {r["id"]: r for r in rep["rules"] if r["failed"]}
+    assert set(found) == {"JUKI-SETAINUSHI-NONE"} and found["JUKI-SETAINUSHI-NONE"]["level"] == "warn"
+    assert rep["quarantine"]["rules"] == [] and rep["gate"]["outcome"] == "warn"
     assert any(r["id"] == "JUKI-SETAINUSHI" and r["total"] > 0 for r in rep["rules"])

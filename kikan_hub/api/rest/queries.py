@@ -23,9 +23,10 @@ from sqlalchemy import Engine, and_, delete, exists, func, insert, literal, or_,
 from sqlalchemy.exc import IntegrityError
 
 from kikan_hub.layouts.isl import get_table
+from kikan_hub.modules.juki import genzon_states
 from kikan_hub.store.security_tables import CHANGE_LOG
 
-ACTIVE = "1"  # 住民状態: 住民
+ACTIVE = "1"  # 住民状態: 住民 (転出予定 6 is a member too: modules.juki.genzon_states, j1080)
 
 
 @lru_cache(maxsize=1)
@@ -104,7 +105,7 @@ class QueryService:
             for r in rows:
                 latest[r.atena_no] = r  # ordered by 履歴番号: the last one wins
             members = [_as_dict(r, "juki_jumin") for a, r in sorted(latest.items())
-                       if r.setai_no == setai_no and r.jumin_jotai == ACTIVE]
+                       if r.setai_no == setai_no and r.jumin_jotai in genzon_states()]
             seff = func.coalesce(s.c.setai_kosei_date, s.c.shori_date)
             srow = conn.execute(select(s).where(s.c.setai_no == setai_no, seff <= as_of)
                                 .order_by(s.c.rireki_no.desc()).limit(1)).first()

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import re
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path as PathParam, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from kikan_hub.api.auth.clients import Client
 from kikan_hub.api.auth.oauth import JWT_BEARER, OAuthError, TokenService, scope_allows
 from kikan_hub.api.auth.throttle import Throttled
+from kikan_hub.api.shien_guard import SCOPE as SHIEN_SCOPE, withhold
 from kikan_hub.api.rest import models as m
 
 log = logging.getLogger("kikan_hub.api.rest")
@@ -93,6 +94,13 @@ def require(scope: str):
     return dep
 
 
+def _guard(request: Request, caller: Caller, operation: str, rows: list, **kw) -> tuple[list, set[str]]:
+    """支援対象者 withheld unless the caller holds juki:shien_sochi:read (j160, j440); audited."""
+    h = hub(request)
+    return withhold(h.queries.engine, h.audit, client_id=caller.client.client_id, allowed=caller.can(SHIEN_SCOPE),
+                    interface="rest", operation=operation, rows=rows, **kw)
+
+
 def _strip(rows: list[dict], caller: Caller) -> list[dict]:
     if caller.can("juki:kojin_bango:read"):
         return rows
@@ -147,7 +155,8 @@ def resident(request: Request, atena_no: ATENA, history: bool = Query(False, des
     """住民情報照会 (宛名番号)。既定は現在の行 (最大の履歴番号)、history=true で全履歴。"""
     h = hub(request)
     lookup_allowed(h, caller)
-    rows = _strip(h.queries.resident_by_atena(atena_no, include_history=history), caller)
+    rows, _ = _guard(request, caller, "residents.get", h.queries.resident_by_atena(atena_no, include_history=history))
+    rows = _strip(rows, caller)
     h.audit.record(client_id=caller.client.client_id, interface="rest", operation="residents.get",
                    outcome="ok" if rows else "not_found", atena_nos=[r["atena_no"] for r in rows])
     if not rows:
@@ -176,6 +185,7 @@ def resident_search(request: Request, q: m.ResidentSearch, caller: Caller = Depe
         rows, how = h.queries.residents_by_kana_birth(q.shimei_kana, q.birth_date), "kana+birth"
     else:
         raise HTTPException(422, "kojin_bango か shimei_kana＋birth_date を指定してください")
+    rows, _ = _guard(request, caller, "residents.search", rows)
     rows = _strip(rows, caller)
     h.audit.record(client_id=caller.client.client_id, interface="rest", operation="residents.search",
                    outcome="ok" if rows else "not_found", atena_nos=[r["atena_no"] for r in rows], detail=f"by {how}")
@@ -190,6 +200,9 @@ def household(request: Request, setai_no: SETAI,
     h = hub(request)
     day = as_of or dt.date.today()
     setai, members = h.queries.household_as_of(setai_no, day)
+    _, hidden = _guard(request, caller, "households.get", members)
+    if hidden:   # the household's address is the 支援対象者's: the whole household is withheld
+        setai, members = None, []
     members = _strip(members, caller)
     h.audit.record(client_id=caller.client.client_id, interface="rest", operation="households.get",
                    outcome="ok" if (members or setai) else "not_found", atena_nos=[x["atena_no"] for x in members])
@@ -205,6 +218,7 @@ def changes(request: Request,
     """異動情報取得 (差分): 異動連番順。next_serial を次の since_serial に渡してページを進める。"""
     h = hub(request)
     rows, nxt, more = h.queries.changes(since_serial, since_date, limit)
+    rows, _ = _guard(request, caller, "changes.get", rows, atena_of=lambda sr: sr[1]["atena_no"])
     items = [{"serial": s, "resident": r} for s, r in zip([s for s, _ in rows], _strip([r for _, r in rows], caller))]
     h.audit.record(client_id=caller.client.client_id, interface="rest", operation="changes.get", outcome="ok",
                    atena_nos=[r["atena_no"] for _, r in rows])
@@ -213,7 +227,7 @@ def changes(request: Request,
 
 # --- CSV file linkage ---------------------------------------------------------------------
 def write_changes_csv(queries, root: Path, subdir: str, since_serial: int, since_date: dt.date | None,
-                      with_mynumber: bool) -> tuple[Path, int, int, list[str]]:
+                      with_mynumber: bool, keep: Callable[[list], list] | None = None) -> tuple[Path, int, int, list[str]]:
     """Write every change after `since_serial` to ROOT/SUBDIR/juki_jumin_changes_<from>-<to>.csv (UTF-8, header).
 
     The file is written under a temporary name and renamed, so a reader never sees half a file.
@@ -231,6 +245,8 @@ def write_changes_csv(queries, root: Path, subdir: str, since_serial: int, since
         w.writerow(["serial", *cols])
         while True:
             rows, nxt, more = queries.changes(after, since_date, 1000)
+            if keep is not None:     # 支援対象者 withheld (j160) — the serials still advance
+                rows = keep(rows)
             for s, r in rows:
                 w.writerow([s, *("" if r[c] is None else (r[c].isoformat() if hasattr(r[c], "isoformat") else r[c])
                                  for c in cols)])
@@ -252,7 +268,8 @@ async def linkage_csv(request: Request, body: m.LinkageRequest, caller: Caller =
         raise HTTPException(422, "dir に .. は使えません")
     path, n, nxt, atena = await run_in_threadpool(
         write_changes_csv, h.queries, h.linkage_dir, body.dir, body.since_serial, body.since_date,
-        caller.can("juki:kojin_bango:read"))
+        caller.can("juki:kojin_bango:read"),
+        lambda rows: _guard(request, caller, "linkage.csv", rows, atena_of=lambda sr: sr[1]["atena_no"])[0])
     await run_in_threadpool(h.audit.record, client_id=caller.client.client_id, interface="rest",
                             operation="linkage.csv", outcome="ok", atena_nos=atena, detail=path.name)
     # The file's place under the linkage root (never the server's absolute path).
@@ -268,6 +285,7 @@ def nozeigimusha(request: Request, atena_no: ATENA,
     h = hub(request)
     lookup_allowed(h, caller)
     rows = h.queries.rows_by_atena("zei_kojin_nozeigimusha", atena_no) or []
+    rows, _ = _guard(request, caller, "kojin_juminzei.nozeigimusha", rows)
     h.audit.record(client_id=caller.client.client_id, interface="rest", operation="kojin_juminzei.nozeigimusha",
                    outcome="ok" if rows else "not_found", atena_nos=[atena_no] if rows else [])
     if not rows:

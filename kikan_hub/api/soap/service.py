@@ -25,6 +25,7 @@ from kikan_hub.api.auth.clients import CLIENT_ID_RE, Client
 from kikan_hub.api.auth.redact import mask
 from kikan_hub.api.auth.throttle import Throttle, Throttled
 from kikan_hub.api.auth.wsse import WSSE, UsernameTokenVerifier, WsseFault
+from kikan_hub.api.shien_guard import SCOPE as SHIEN_SCOPE, withhold
 from kikan_hub.api.rest.queries import QueryService
 from kikan_hub.api.soap.xsd_gen import ATENA_ITEMS, TYPES_NS, XSD_DIR, record_columns
 
@@ -248,6 +249,11 @@ class SoapService:
             raise SoapFault("soap:Client", "CLIENT-FORBIDDEN", f"この操作にはスコープ {scope} が必要です",
                             status_log="denied")
 
+    def _guard(self, client: Client, op: str, rows: list, **kw) -> tuple[list, set[str]]:
+        """支援対象者 withheld unless the client holds juki:shien_sochi:read (j160, j440); audited."""
+        return withhold(self.queries.engine, self.audit, client_id=client.client_id, allowed=client.allows(SHIEN_SCOPE),
+                        interface="soap", operation=op, rows=rows, **kw)
+
     def _f(self, req, name):
         return req.findtext(f"{{{NS}}}{name}")
 
@@ -263,6 +269,7 @@ class SoapService:
         else:
             rows = self.queries.residents_by_kana_birth(self._f(req, "ShimeiKana").strip(),
                                                         _date(self._f(req, "BirthDate")))
+        rows, _ = self._guard(client, "JuminJohoShokai", rows)
         resp = etree.Element(f"{{{NS}}}JuminJohoShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(rows))
         hide = set() if can_mynumber else {"kojin_bango"}
@@ -275,6 +282,8 @@ class SoapService:
         setai_no = self._f(req, "SetaiNo").strip()
         as_of = _date(self._f(req, "KijunDate")) or dt.date.today()
         setai, members = self.queries.household_as_of(setai_no, as_of)
+        if self._guard(client, "SetaiKoseiShokai", members)[1]:   # the household's address is theirs: withhold it
+            setai, members = None, []
         hide = set() if client.allows("juki:kojin_bango:read") else {"kojin_bango"}
         resp = etree.Element(f"{{{NS}}}SetaiKoseiShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}SetaiNo").text = setai_no
@@ -291,6 +300,7 @@ class SoapService:
         after = int(self._f(req, "SinceSerial") or 0)
         size = int(self._f(req, "PageSize") or 100)
         rows, next_serial, more = self.queries.changes(after, _date(self._f(req, "SinceDate")), size)
+        rows, _ = self._guard(client, "IdouJohoShutoku", rows, atena_of=lambda sr: sr[1]["atena_no"])
         hide = set() if client.allows("juki:kojin_bango:read") else {"kojin_bango"}
         resp = etree.Element(f"{{{NS}}}IdouJohoShutokuResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(rows))
@@ -305,7 +315,7 @@ class SoapService:
     def op_atena(self, client: Client, req):
         self._need(client, "juki:atena:read")
         nos = [e.text.strip() for e in req.findall(f"{{{NS}}}AtenaNo")]
-        rows = self.queries.atena(nos)
+        rows, _ = self._guard(client, "AtenaJohoShokai", self.queries.atena(nos))
         resp = etree.Element(f"{{{NS}}}AtenaJohoShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(rows))
         for r in rows:

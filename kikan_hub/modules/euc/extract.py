@@ -13,11 +13,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, and_, insert, select
+from sqlalchemy import Engine, and_, func, insert, select
 
 from kikan_hub.modules.euc.definition import (ENCODINGS, FOLD_POLICIES, FORMATS, EucError, ExtractionDefinition,
                                               get_definition)
 from kikan_hub.modules.euc.masking import MaskingRules, load_rules
+from kikan_hub.modules import shien
 from kikan_hub.modules.juki import as_of_statement
 from kikan_hub.store.module_tables import EUC_AUDIT
 from kikan_hub.store.schema import build_metadata
@@ -57,7 +58,16 @@ def _condition(col, f):
     }[f.op]()
 
 
-def build_query(d: ExtractionDefinition):
+def _shien_filter(src, table_id: str):
+    """The condition that leaves out 支援対象者 (j160, j440), or None where the table names no person."""
+    if "atena_no" in src.c:
+        return src.c.atena_no.not_in(shien.restricted_atena_select())
+    if "setai_no" in src.c:          # 世帯 rows carry the address of every member
+        return src.c.setai_no.not_in(shien.restricted_setai_select())
+    return None
+
+
+def build_query(d: ExtractionDefinition, with_shien: bool = False):
     if d.is_history and d.as_of != "all":
         _, src = as_of_statement(d.table, None if d.as_of in (None, "latest") else d.as_of)
     else:
@@ -65,6 +75,10 @@ def build_query(d: ExtractionDefinition):
     stmt = select(*[src.c[i] for i in d.items])
     if d.filters:
         stmt = stmt.where(and_(*[_condition(src.c[f.item], f) for f in d.filters]))
+    if not with_shien:
+        cond = _shien_filter(src, d.table)
+        if cond is not None:
+            stmt = stmt.where(cond)
     # NULLs last in both directions, on SQLite and PostgreSQL alike
     order = [(src.c[s.item].desc() if s.desc else src.c[s.item].asc()).nulls_last() for s in d.sort]
     pk = [k for k in d.isl.primary_key]
@@ -72,8 +86,8 @@ def build_query(d: ExtractionDefinition):
     return stmt.order_by(*order)
 
 
-def iter_rows(engine: Engine, d: ExtractionDefinition, batch: int = 5000) -> Iterator[tuple]:
-    stmt = build_query(d)
+def iter_rows(engine: Engine, d: ExtractionDefinition, batch: int = 5000, with_shien: bool = False) -> Iterator[tuple]:
+    stmt = build_query(d, with_shien)
     with engine.connect() as conn:
         res = conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
         for row in res:
@@ -285,8 +299,12 @@ def _audit(engine: Engine, **values) -> int:
 
 def run_extraction(engine: Engine, definition: ExtractionDefinition | str, out: Path, who: str, role: str,
                    fmt: str | None = None, encoding: str | None = None, fold_policy: str | None = None,
-                   rules: MaskingRules | None = None) -> ExtractionResult:
-    """Run a saved (by name) or given definition. Every run — failed ones too — leaves an audit row."""
+                   rules: MaskingRules | None = None, scopes: frozenset[str] | set[str] = frozenset()
+                   ) -> ExtractionResult:
+    """Run a saved (by name) or given definition. Every run — failed ones too — leaves an audit row.
+
+    支援対象者 (j160, j440) are left out unless `scopes` holds juki:shien_sochi:read; the 支援措置
+    tables themselves need that scope. The audit row says how many were left out (or included)."""
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     version = None
@@ -306,12 +324,16 @@ def run_extraction(engine: Engine, definition: ExtractionDefinition | str, out: 
     folds = _FoldLog(out.with_name(out.name + ".folds.csv"))
     try:
         check_output_options(fmt, encoding, fold_policy)
+        with_shien = shien.SCOPE in set(scopes)
+        if d.table in shien.SHIEN_TABLES and not with_shien:
+            raise EucError(f"{d.table} (支援措置) の抽出にはスコープ {shien.SCOPE} が必要です")
+        shien_msg = _shien_note(engine, d, with_shien)
         rules = rules or load_rules()
         plan = rules.plan(role, d.isl, d.items)
         idx = [(i, plan[c]) for i, c in enumerate(d.items) if c in plan]
 
         def masked_rows():
-            for row in iter_rows(engine, d):
+            for row in iter_rows(engine, d, with_shien=with_shien):
                 if idx:
                     row = list(row)
                     for i, method in idx:
@@ -324,7 +346,7 @@ def run_extraction(engine: Engine, definition: ExtractionDefinition | str, out: 
             n = _write_xlsx(masked_rows(), d, out)
         else:
             n = _write_parquet(masked_rows(), d, out, set(plan))
-        aid, sha, folds_path, ms = audit_success(engine, audit, out, folds, t0, n)
+        aid, sha, folds_path, ms = audit_success(engine, audit, out, folds, t0, n, message=shien_msg)
         return ExtractionResult(aid, n, folds.count, out, sha, folds_path, ms, plan)
     except Exception as exc:
         audit_failure(engine, audit, out, folds, t0, exc)
@@ -341,14 +363,15 @@ def check_output_options(fmt: str, encoding: str, fold_policy: str) -> None:
 
 
 def audit_success(engine: Engine, audit: dict, out: Path, folds: "_FoldLog", t0: float,
-                  n: int) -> tuple[int, str, Path | None, int]:
+                  n: int, message: str | None = None) -> tuple[int, str, Path | None, int]:
     """Close the fold log, hash the files, write the audit row: (audit id, SHA-256, folds path, ms)."""
     folds_path = folds.close()
     sha = _sha256(out)
     ms = int((time.perf_counter() - t0) * 1000)
     aid = _audit(engine, **audit, finished_at=dt.datetime.now(dt.timezone.utc), row_count=n,
                  fold_count=folds.count, output_sha256=sha, folds_path=str(folds_path) if folds_path else None,
-                 folds_sha256=_sha256(folds_path) if folds_path else None, duration_ms=ms, status="ok")
+                 folds_sha256=_sha256(folds_path) if folds_path else None, duration_ms=ms, status="ok",
+                 message=message)
     return aid, sha, folds_path, ms
 
 
@@ -364,6 +387,26 @@ def audit_failure(engine: Engine, audit: dict, out: Path, folds: "_FoldLog", t0:
     _audit(engine, **audit, finished_at=dt.datetime.now(dt.timezone.utc), row_count=None,
            fold_count=folds.count, duration_ms=int((time.perf_counter() - t0) * 1000), status="failed",
            message=f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def _shien_note(engine: Engine, d: ExtractionDefinition, with_shien: bool) -> str | None:
+    """What the audit row says about 支援対象者 in this table: how many were left out (or included)."""
+    src = build_metadata().tables[d.table]
+    if d.table in shien.SHIEN_TABLES:
+        return f"支援措置のテーブル (スコープ {shien.SCOPE})"
+    if "atena_no" in src.c:
+        q = select(func.count(func.distinct(src.c.atena_no))).where(src.c.atena_no.in_(shien.restricted_atena_select()))
+    elif "setai_no" in src.c:
+        q = select(func.count(func.distinct(src.c.setai_no))).where(src.c.setai_no.in_(shien.restricted_setai_select()))
+    else:
+        return None
+    with engine.connect() as conn:
+        n = conn.execute(q).scalar_one()
+    if not n:
+        return None
+    unit = "人" if "atena_no" in src.c else "世帯"
+    return (f"支援措置対象者 {n} {unit}を含む (スコープ {shien.SCOPE})" if with_shien
+            else f"支援措置対象者 {n} {unit}を除外 (スコープ {shien.SCOPE} がない)")
 
 
 def _fmt_from_suffix(out: Path) -> str:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
+from kikan_hub.validation.checks import m11_fails
+
 from kikan_hub.sample.generator import m11
 
 
@@ -37,7 +39,9 @@ def load_population(jumin_parquet: Path, seed: int) -> Population:
                                                 "jumin_jotai", "shojo_jiyu"])
     last = (j.sort("atena_no", "rireki_no").group_by("atena_no", maintain_order=True).last()
             .filter((pl.col("jumin_jotai") == "1") & pl.col("shojo_jiyu").is_null() & pl.col("birth_date").is_not_null()
-                    & pl.col("setai_no").is_not_null()))
+                    & pl.col("setai_no").is_not_null()
+                    # rows loaded under a planted wrong check digit (a warning since issue 19, j130) are not persons
+                    & ~m11_fails("atena_no", 10) & ~m11_fails("setai_no", 10)))
     persons = [Person(r["atena_no"], r["setai_no"], r["birth_date"], r["zokugara"] or "")
                for r in last.iter_rows(named=True)]
     pop = Population(persons)

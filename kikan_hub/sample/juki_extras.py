@@ -1,0 +1,309 @@
+"""The sample's 住民記録 items beyond the core register: 外国人住民 (j20), 旧氏 (j10), 支援措置 (j160,
+j440) and 通称履歴, with their ground truth.
+
+Proportions are those of a real city (from public statistics, rounded; see kikan_hub/sample/README.md):
+of 外国人住民 about 9 % 特別永住者 (most with a 通称), the rest 中長期在留者 with a 在留カード; a few
+一時庇護・仮滞在 (over-represented at 1 % so that every item appears in a sample of 10,000); 旧氏 on
+about 4 % of married women; 支援措置 on about 0.1 % of residents (a parent and children who fled).
+Everything is drawn from the chunk's numpy generator, so the sample stays deterministic.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from kikan_hub.sample import cp932w
+
+EPOCH = dt.date(1970, 1, 1)
+KAISEI_2012 = (dt.date(2012, 7, 9) - EPOCH).days     # 外国人住民 enter the 住民基本台帳 (改正法施行日)
+NONE = -(10 ** 9)
+
+# (code, weight): JIS X 0304 numeric; 998 朝鮮 (特別永住者 only)
+KOKUSEKI_CHUCHOKI = [("156", 25), ("704", 20), ("410", 8), ("608", 9), ("076", 6), ("524", 6), ("360", 5),
+                     ("158", 2), ("840", 2), ("764", 2), ("356", 2), ("999", 0.2)]
+KOKUSEKI_TOKUEI = [("410", 75), ("998", 24), ("156", 1)]
+# 在留資格 of 中長期在留者 (zairyu_shikaku.yaml codes), roughly as published by the 出入国在留管理庁
+SHIKAKU = [("601", 28), ("210", 12), ("219", 6), ("220", 6), ("215", 8), ("401", 10), ("403", 7), ("604", 7),
+           ("602", 5), ("603", 2), ("501", 3), ("214", 1.5), ("205", 1), ("201", 0.5)]
+KIKAN = {"401": ["１年", "２年", "４年３月"], "403": ["１年", "３年"], "219": ["１年", "２年"], "220": ["１年", "２年"],
+         "215": ["１年"], "501": ["６月", "１年"], "214": ["３年", "５年"], "205": ["１年", "３年"]}
+KUBUN_W = [("1", 89), ("2", 9), ("3", 1), ("4", 1)]
+# 漢字の氏名の外国人住民のアルファベット表記 (在留カードの氏名)
+ALPHABET = {"王　小明": "WANG XIAOMING", "李　美玲": "LI MEILING"}
+TSUSHO_SURNAMES = ["金田", "新井", "松本", "山本", "岩本", "金本", "安田", "木村"]
+TSUSHO_KANA = {"金田": "ｶﾈﾀﾞ", "新井": "ｱﾗｲ", "松本": "ﾏﾂﾓﾄ", "山本": "ﾔﾏﾓﾄ", "岩本": "ｲﾜﾓﾄ", "金本": "ｶﾈﾓﾄ",
+               "安田": "ﾔｽﾀﾞ", "木村": "ｷﾑﾗ"}
+
+
+def _choice(rng: np.random.Generator, table: list[tuple[str, float]], n: int) -> np.ndarray:
+    codes = np.array([c for c, _ in table], dtype=object)
+    w = np.array([w for _, w in table], dtype=float)
+    return codes[rng.choice(len(codes), size=n, p=w / w.sum())] if n else np.array([], dtype=object)
+
+
+@dataclass
+class PersonExtras:
+    """Per person (chunk index): text as written (CP932 bytes) and as the store holds it."""
+    alphabet: list[str | None]
+    kokuseki: np.ndarray          # object: code or None
+    kubun: np.ndarray
+    shikaku: np.ndarray
+    kikan: list[str | None]
+    manryo: np.ndarray            # day or NONE
+    card: list[str | None]
+    joriku: list[str | None]
+    kari: list[str | None]
+    gaikoku_day: np.ndarray
+    kyugaitoho_day: np.ndarray
+    tsusho: list[str | None]
+    tsusho_kana_hw: list[str | None]
+    kyu_uji: list[str | None]
+    kyu_uji_kana_hw: list[str | None]
+    shien: np.ndarray             # bool
+
+
+def person_extras(rng: np.random.Generator, gid: np.ndarray, foreign: np.ndarray, first_day: np.ndarray,
+                  wife: np.ndarray, foreign_names: list[str], surnames, end_day: int) -> PersonExtras:
+    P = len(gid)
+    fi = np.flatnonzero(foreign)
+    kubun = np.full(P, None, dtype=object)
+    kubun[fi] = _choice(rng, KUBUN_W, len(fi))
+    kokuseki = np.full(P, None, dtype=object)
+    tok = fi[kubun[fi] == "2"]
+    chu = fi[kubun[fi] != "2"]
+    kokuseki[tok] = _choice(rng, KOKUSEKI_TOKUEI, len(tok))
+    kokuseki[chu] = _choice(rng, KOKUSEKI_CHUCHOKI, len(chu))
+    shikaku = np.full(P, None, dtype=object)
+    c1 = fi[kubun[fi] == "1"]
+    shikaku[c1] = _choice(rng, SHIKAKU, len(c1))
+    kikan: list[str | None] = [None] * P
+    manryo = np.full(P, NONE, dtype=np.int64)
+    card: list[str | None] = [None] * P
+    joriku: list[str | None] = [None] * P
+    kari: list[str | None] = [None] * P
+    letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+    extra = rng.integers(0, 10 ** 8, size=P)
+    for i in fi:
+        k = kubun[i]
+        if k in ("1", "2"):   # 在留カード / 特別永住者証明書: 英字2桁＋数字8桁＋英字2桁 (shape only)
+            g = int(gid[i])
+            card[i] = (letters[g % 24] + letters[g // 24 % 24] + f"{int(extra[i]):08d}"
+                       + letters[g // 576 % 24] + letters[(g * 7) % 24])
+        if k == "1" and shikaku[i] != "601":   # 永住者 has no 在留期間
+            opts = KIKAN.get(shikaku[i], ["３年", "５年", "１年"])
+            kikan[i] = opts[int(extra[i]) % len(opts)]
+            manryo[i] = end_day + 30 + int(extra[i]) % (365 * 4)
+        if k == "3":
+            joriku[i] = "６月"
+        if k == "4":
+            kari[i] = "６月"
+    gaikoku_day = np.full(P, NONE, dtype=np.int64)
+    kyugaitoho = np.full(P, NONE, dtype=np.int64)
+    gaikoku_day[fi] = np.maximum(first_day[fi], KAISEI_2012)
+    before = fi[first_day[fi] < KAISEI_2012]
+    kyugaitoho[before] = first_day[before]
+    alphabet = [(foreign_names[i] if foreign_names[i].isascii() else ALPHABET.get(foreign_names[i])) if foreign[i] else None
+                for i in range(P)]
+    # 通称: most 特別永住者, a few others
+    tsusho: list[str | None] = [None] * P
+    tsusho_kana: list[str | None] = [None] * P
+    u = rng.random(P)
+    for i in fi:
+        if (kubun[i] == "2" and u[i] < 0.7) or (kubun[i] != "2" and u[i] < 0.03):
+            s = TSUSHO_SURNAMES[int(extra[i]) % len(TSUSHO_SURNAMES)]
+            tsusho[i], tsusho_kana[i] = f"{s}　太郎" if int(extra[i]) % 2 else f"{s}　花子", \
+                TSUSHO_KANA[s] + (" ﾀﾛｳ" if int(extra[i]) % 2 else " ﾊﾅｺ")
+    # 旧氏: married women who asked for it (since 2019-11-05)
+    kyu_uji: list[str | None] = [None] * P
+    kyu_kana: list[str | None] = [None] * P
+    clean = [j for j, m in enumerate(surnames.mask) if m == 0]
+    v = rng.random(P)
+    for i in np.flatnonzero(wife & ~foreign & (v < 0.04)):
+        j = clean[int(extra[i]) % len(clean)]
+        kyu_uji[i], kyu_kana[i] = surnames.resolved[j], surnames.kana_hw[j]
+    return PersonExtras(alphabet, kokuseki, kubun, shikaku, kikan, manryo, card, joriku, kari, gaikoku_day,
+                        kyugaitoho, tsusho, tsusho_kana, kyu_uji, kyu_kana, np.zeros(P, dtype=bool))
+
+
+def pick_shien(rng: np.random.Generator, house_of: np.ndarray, head_of_house: np.ndarray, sex: np.ndarray,
+               foreign: np.ndarray, rate: float = 0.004) -> tuple[np.ndarray, np.ndarray]:
+    """Households whose 世帯主 is a woman with others (a parent who fled with children): all their
+    members become 支援対象者. Returns (shien mask per person, 申出者 per person (-1 none))."""
+    P = len(house_of)
+    members = np.bincount(house_of, minlength=len(head_of_house))
+    heads = head_of_house
+    ok = (heads >= 0) & (members >= 2)
+    ok[ok] &= (sex[heads[ok]] == 2) & ~foreign[heads[ok]]
+    chosen = ok & (rng.random(len(heads)) < rate)
+    shien = chosen[house_of]
+    moushide = np.where(shien, heads[house_of], -1)
+    return shien, moushide
+
+
+@dataclass
+class CsvSink:
+    """One delimited legacy file (CP932, CRLF, a header line) and the truth of its records."""
+    path: object
+    file_id: str
+    record_type: str
+    header: list[str]
+    offset: int = 0
+    record_no: int = 0
+    rows: list[dict] = field(default_factory=list)     # records.parquet rows
+    fh: object = None
+
+    def open(self) -> None:
+        self.fh = open(self.path, "wb")
+        self._write(self.header)
+
+    def _write(self, values: list[str]) -> int:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\r\n").writerow(values)
+        data = cp932w.encode(buf.getvalue())
+        self.fh.write(data)
+        at = self.offset
+        self.offset += len(data)
+        return at
+
+    def add(self, values: list[str], key_no: str) -> None:
+        at = self._write(values)
+        self.record_no += 1
+        self.rows.append({"file_id": self.file_id, "record_no": self.record_no, "offset": at,
+                          "length": self.offset - at - 2, "record_type": self.record_type, "key_no": key_no,
+                          "rireki_no": None, "expected": "loaded", "defect_class": None, "expected_rule": None})
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def ymd(day: int) -> str:
+    return "" if day == NONE else (EPOCH + dt.timedelta(days=int(day))).strftime("%Y%m%d")
+
+
+def date32(days: np.ndarray) -> pa.Array:
+    days = np.asarray(days, dtype=np.int64)
+    mask = days == NONE
+    return pa.array(np.where(mask, 0, days).astype(np.int32), type=pa.date32(), mask=mask)
+
+
+def _text_matrix(values: list[str | None], width: int) -> np.ndarray:
+    raw = [cp932w.encode(v) if v else b"" for v in values]
+    if any(len(r) > width for r in raw):
+        raise ValueError(f"a value does not fit its field ({width} bytes)")
+    arr = np.array(raw, dtype=f"S{width}") if raw else np.array([], dtype=f"S{width}")
+    m = arr.view(np.uint8).reshape(len(raw), width).copy()
+    m[m == 0] = 0x20
+    return m
+
+
+def _none_if_empty(values) -> pa.Array:
+    return pa.array([v if v else None for v in values], type=pa.string())
+
+
+def emit(rng: np.random.Generator, *, gid, atena, foreign, sex, birth, name_res, person, house, head, zoku,
+         idou_day, jumin_day, todoke_day, assets, sinks, city: str, dantai_code: str, end_day: int,
+         fields: dict[str, tuple[int, int]]) -> tuple[dict[str, np.ndarray], dict[str, pa.Array]]:
+    """The extra JUMIN fields per row ({field: byte matrix}) and their truth columns ({item: array});
+    writes the chunk's SHIEN.CSV / TSUSHO.CSV records."""
+    import unicodedata
+
+    P, n = len(gid), len(person)
+    first_idx = np.r_[0, np.flatnonzero(person[1:] != person[:-1]) + 1] if n else np.array([], dtype=np.int64)
+    first_day = np.full(P, NONE, dtype=np.int64)
+    first_day[person[first_idx]] = idou_day[first_idx]
+    wife = np.zeros(P, dtype=bool)
+    wife[person[np.isin(zoku, [b"02", b"14"])]] = True
+    ex = person_extras(rng, gid, foreign, first_day, wife, name_res, assets.surnames, end_day)
+    house_of = np.zeros(P, dtype=np.int64)
+    house_of[person[first_idx]] = house[first_idx]
+    n_house = int(house.max()) + 1 if n else 0
+    head_of_house = np.full(n_house, -1, dtype=np.int64)
+    order = np.argsort(house, kind="stable")
+    hs = house[order]
+    firsts = order[np.r_[0, np.flatnonzero(hs[1:] != hs[:-1]) + 1]] if n else order
+    head_of_house[house[firsts]] = head[firsts]
+    shien, moushide = pick_shien(rng, house_of, head_of_house, sex, foreign)
+    ex.shien = shien
+
+    # 届出の年月日 (法第7条): the 届出 by which the person came to live here, kept across a 転居;
+    # for those recorded by 改製 (no 届出 in the extract) the 住民となった年月日
+    ft = np.full(P, NONE, dtype=np.int64)
+    ft[person[first_idx]] = todoke_day[first_idx]
+    todoke_nen = np.where(ft[person] != NONE, ft[person], jumin_day)
+
+    def per_row(values):
+        return [values[p] for p in person.tolist()]
+
+    days = lambda d: np.where(d[person] == NONE, NONE, d[person])  # noqa: E731
+    from kikan_hub.sample.generator import western_matrix
+
+    mats = {
+        "shimei_alphabet": _text_matrix(per_row(ex.alphabet), fields["shimei_alphabet"][1]),
+        "tsusho": _text_matrix(per_row(ex.tsusho), fields["tsusho"][1]),
+        "tsusho_kana": _text_matrix(per_row(ex.tsusho_kana_hw), fields["tsusho_kana"][1]),
+        "kokuseki": _text_matrix(per_row(ex.kokuseki), 3),
+        "gaikokujin_date": western_matrix(days(ex.gaikoku_day)),
+        "kyu_gaitoho_toroku_date": western_matrix(days(ex.kyugaitoho_day)),
+        "gaikokujin_kubun": _text_matrix(per_row(ex.kubun), 1),
+        "zairyu_shikaku": _text_matrix(per_row(ex.shikaku), 3),
+        "zairyu_kikan": _text_matrix(per_row(ex.kikan), fields["zairyu_kikan"][1]),
+        "zairyu_manryo_date": western_matrix(days(ex.manryo)),
+        "zairyu_card_no": _text_matrix(per_row(ex.card), 12),
+        "joriku_kikan": _text_matrix(per_row(ex.joriku), fields["joriku_kikan"][1]),
+        "kari_taizai_kikan": _text_matrix(per_row(ex.kari), fields["kari_taizai_kikan"][1]),
+        "kyu_uji": _text_matrix(per_row(ex.kyu_uji), fields["kyu_uji"][1]),
+        "kyu_uji_kana": _text_matrix(per_row(ex.kyu_uji_kana_hw), fields["kyu_uji_kana"][1]),
+        # 届出の年月日 (法第7条): the 届出 by which the person came to live here, kept across a 転居
+        "todokede_nengappi": western_matrix(todoke_nen),
+        "shien_taisho": np.where(shien[person], ord("1"), 0x20).astype(np.uint8)[:, None],
+        "yokushi_flag": np.where(shien[person], ord("1"), 0x20).astype(np.uint8)[:, None],
+    }
+    nfkc = lambda v: unicodedata.normalize("NFKC", v) if v else None  # noqa: E731
+    truth = {
+        "shimei_alphabet": _none_if_empty(per_row(ex.alphabet)),
+        "tsusho": _none_if_empty(per_row(ex.tsusho)),
+        "tsusho_kana": _none_if_empty([nfkc(v) for v in per_row(ex.tsusho_kana_hw)]),
+        "kokuseki": _none_if_empty(per_row(ex.kokuseki)),
+        "gaikokujin_date": date32(days(ex.gaikoku_day)),
+        "gaikokujin_date_literal": _none_if_empty([ymd(d) for d in days(ex.gaikoku_day)]),
+        "gaikokujin_date_unknown": pa.array(np.zeros(n, dtype=bool)),
+        "kyu_gaitoho_toroku_date": date32(days(ex.kyugaitoho_day)),
+        "kyu_gaitoho_toroku_date_literal": _none_if_empty([ymd(d) for d in days(ex.kyugaitoho_day)]),
+        "kyu_gaitoho_toroku_date_unknown": pa.array(np.zeros(n, dtype=bool)),
+        "gaikokujin_kubun": _none_if_empty(per_row(ex.kubun)),
+        "zairyu_shikaku": _none_if_empty(per_row(ex.shikaku)),
+        "zairyu_kikan": _none_if_empty(per_row(ex.kikan)),
+        "zairyu_manryo_date": date32(days(ex.manryo)),
+        "zairyu_card_no": _none_if_empty(per_row(ex.card)),
+        "joriku_kikan": _none_if_empty(per_row(ex.joriku)),
+        "kari_taizai_kikan": _none_if_empty(per_row(ex.kari)),
+        "kyu_uji": _none_if_empty(per_row(ex.kyu_uji)),
+        "kyu_uji_kana": _none_if_empty([nfkc(v) for v in per_row(ex.kyu_uji_kana_hw)]),
+        "todokede_nengappi": date32(todoke_nen),
+        "shien_taisho": pa.array([True if v else None for v in shien[person]], type=pa.bool_()),
+        "yokushi_flag": pa.array([True if v else None for v in shien[person]], type=pa.bool_()),
+    }
+    # SHIEN.CSV: one row per 支援対象者 (申出者 first), in 宛名番号 order
+    for p in sorted(np.flatnonzero(shien).tolist(), key=lambda q: (int(gid[moushide[q]]), q != moushide[q], int(gid[q]))):
+        m = int(moushide[p])
+        h = int(house_of[p])
+        moushide_day = end_day - 30 - (int(gid[m]) * 37) % 300
+        kaishi = moushide_day + 7
+        k = EPOCH + dt.timedelta(days=kaishi)
+        nxt = k.replace(year=k.year + 1) if not (k.month == 2 and k.day == 29) else dt.date(k.year + 1, 3, 1)
+        shuryo = (nxt - EPOCH).days - 1   # j440: 1年 (開始 令和2年4月1日 → 終了 令和3年3月31日)
+        kaga_birth = int(birth[m]) - 365 * 2
+        sinks["SHIEN"].add([
+            f"{int(atena[p]):010d}", "1", "1" if p == m else "2", "" if p == m else f"{int(atena[m]):010d}",
+            "" if p == m else "子",
+            ymd(moushide_day), "2", ymd(kaishi), ymd(shuryo), "1", "1", "1", "",
+            f"架空　一郎{h % 10}", ymd(kaga_birth), "1", "他県架空市本町１番地"], f"{int(atena[p]):010d}")
+    for p in np.flatnonzero(np.array([t is not None for t in ex.tsusho], dtype=bool)).tolist():
+        sinks["TSUSHO"].add([f"{int(atena[p]):010d}", "1", ex.tsusho[p], ex.tsusho_kana_hw[p], ymd(int(ex.gaikoku_day[p])),
+                             city, dantai_code, ""], f"{int(atena[p]):010d}")
+    return mats, truth
