@@ -25,6 +25,7 @@ def build_rosters_router(authorize: Callable[[str], Callable], engine: Callable,
     """``authorize(scope)`` is the server's dependency for one scope (returns the caller, with ``roles``);
     ``audit(caller, operation, outcome, atena_nos, count, detail)`` as rest_modules.build_router uses it."""
     from kikan_hub.api.rest_modules import principal_can, principal_role, strip_mynumber
+    from kikan_hub.modules import shien
     from kikan_hub.modules.euc import MaskingError
     from kikan_hub.modules.juki import JukiQueryError
     from kikan_hub.modules.rosters import RosterError, RosterResult, compute, load_rule, roster_names
@@ -57,6 +58,14 @@ def build_rosters_router(authorize: Callable[[str], Callable], engine: Callable,
                 raise HTTPException(422, str(exc)) from None
             # a city may add 個人番号 to a rule file's columns: it leaves only with the 個人番号 grant
             items = strip_mynumber(tbl.to_pylist(), principal_can(caller, sc.kojin_bango_scope("juki")))
+            # 支援対象者 (j160, j440) leave only with the dedicated scope; each attempt is audited
+            hit = shien.restricted(e, [i["atena_no"] for i in items])
+            if hit:
+                allowed = principal_can(caller, shien.SCOPE)
+                record(caller, op, "shien_disclosed" if allowed else "shien_withheld", sorted(hit), len(hit),
+                       f"支援措置対象者 {len(hit)} 人 (スコープ {shien.SCOPE})")
+                if not allowed:
+                    items = [i for i in items if i["atena_no"] not in hit]
             counts: dict[str, int] = {}
             for j in res.table["判定"].to_pylist():
                 counts[j] = counts.get(j, 0) + 1

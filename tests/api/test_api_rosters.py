@@ -30,3 +30,33 @@ def test_roster_scope_mask_and_audit(hub_server):
     entries = [e for e in srv.hub.audit.query(client_id="senkyo-system") if e.operation == "rosters.senkyo"]
     assert [(e.outcome, sorted(e.atena_nos)) for e in entries] == [("ok", [A1, A2]), ("ok", everyone), ("invalid", []),
                                                                        ("denied", [])]
+
+
+def test_roster_withholds_shien_taisho_without_the_scope(hub_server):
+    """j160, j440: a 支援対象者 on a roster leaves the hub only with juki:shien_sochi:read; each attempt audited."""
+    from sqlalchemy import update
+
+    from kikan_hub.store.schema import build_metadata
+
+    srv, _ = hub_server
+    jumin = build_metadata().tables["juki_jumin"]
+    with srv.hub.engine.begin() as c:
+        c.execute(update(jumin).where(jumin.c.atena_no == A2).values(shien_taisho=True))
+    try:
+        plain = srv.hub.clients.add("senkyo-plain", "選挙システム", ["rosters:senkyo:read", "euc:etsuran:read"])
+        full = srv.hub.clients.add("senkyo-shien", "選挙システム＋支援措置", ["rosters:senkyo:read", "euc:etsuran:read",
+                                                                       "juki:shien_sochi:read"])
+        params = {"as_of": "2024-09-01"}
+        r = httpx.get(f"{srv.base}/api/v1/rosters/senkyo", params=params,
+                      headers=bearer(get_token(srv.base, "senkyo-plain", plain.client_secret)))
+        assert r.status_code == 200, r.text
+        assert [i["atena_no"] for i in r.json()["items"]] == [A1]
+        r = httpx.get(f"{srv.base}/api/v1/rosters/senkyo", params=params,
+                      headers=bearer(get_token(srv.base, "senkyo-shien", full.client_secret)))
+        assert [i["atena_no"] for i in r.json()["items"]] == [A1, A2]
+        seen = {(e.client_id, e.outcome, tuple(e.atena_nos)) for e in srv.hub.audit.query()
+                if e.operation == "rosters.senkyo" and e.outcome.startswith("shien_")}
+        assert seen == {("senkyo-plain", "shien_withheld", (A2,)), ("senkyo-shien", "shien_disclosed", (A2,))}
+    finally:
+        with srv.hub.engine.begin() as c:
+            c.execute(update(jumin).where(jumin.c.atena_no == A2).values(shien_taisho=False))
