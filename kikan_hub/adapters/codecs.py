@@ -272,11 +272,11 @@ register_codec("utf-8", lambda: PythonCodec("utf-8", "utf-8"), aliases=("utf8",)
 
 
 def reference_data_dir() -> Path:
-    """Where the official tables live: $KIKAN_REFERENCE_DATA, default <project>/../shared/data."""
+    """Where the official tables live: $KIKAN_REFERENCE_DATA (no default: the hub never guesses a folder)."""
     env = os.environ.get("KIKAN_REFERENCE_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    if not env:
+        raise CodecError("IBM930 needs the ICU table ibm-930*.ucm: set KIKAN_REFERENCE_DATA to the folder holding enc/ucm/")
+    return Path(env)
 
 
 def parse_ucm(path: Path) -> tuple[dict[int, str], dict[int, str]]:
