@@ -66,9 +66,10 @@ def rehearse(
     s = result.summary
     if not quiet:
         _print_summary(s)
-    status = "LOADED" if result.exit_code == 0 else "REJECTED (critical gate failed; nothing was loaded)"
-    out.print(f"run {s['run_id']}: {status} — read {s['records_read']:,} = loaded {s['records_loaded']:,} "
-              f"+ quarantined {s['records_quarantined']:,}")
+    status = ("ロードしました (LOADED)" if result.exit_code == 0
+              else "不採用: 重大な検査結果のため何もロードしていません (REJECTED: nothing was loaded)")
+    out.print(f"run {s['run_id']}: {status} — 読込 {s['records_read']:,} = 変換済 {s['records_staged']:,} "
+              f"+ 隔離 {s['records_quarantined']:,}; ロード {s['records_loaded']:,}")
     out.print(f"store:      {s['store']}")
     out.print(f"quarantine: {result.run_dir / 'quarantine'}")
     out.print(f"summary:    {result.run_dir / 'summary.json'}")
@@ -79,15 +80,18 @@ def rehearse(
 
 def _print_summary(s: dict) -> None:
     t = RichTable(title=f"移行リハーサル {s['run_id']} ({s['source_system']})")
-    for col in ("ファイル", "レコード種別", "読込", "ロード", "隔離"):
-        t.add_column(col, justify="right" if col in ("読込", "ロード", "隔離") else "left")
+    counts = ("読込", "変換済", "ロード", "隔離")
+    for col in ("ファイル", "レコード種別", *counts):
+        t.add_column(col, justify="right" if col in counts else "left")
     for fid, rts in s["files"].items():
         for rt, c in rts.items():
-            t.add_row(fid, rt, f"{c['read']:,}", f"{c['loaded']:,}", f"{c['quarantined']:,}")
-    t.add_row("合計", "", f"{s['records_read']:,}", f"{s['records_loaded']:,}", f"{s['records_quarantined']:,}")
+            t.add_row(fid, rt, f"{c['read']:,}", f"{c['staged']:,}", f"{c['loaded']:,}", f"{c['quarantined']:,}")
+    t.add_row("合計", "", f"{s['records_read']:,}", f"{s['records_staged']:,}", f"{s['records_loaded']:,}",
+              f"{s['records_quarantined']:,}")
     out.print(t)
-    if s["gate"]["rules"]:
-        g = RichTable(title=f"ゲート判定: {s['gate']['outcome']}")
+    gate = s["gate"]
+    if gate["rules"]:
+        g = RichTable(title=f"読込・変換の検査（隔離）: {gate.get('records_outcome', gate['outcome'])}")
         for col in ("ルール", "内容", "件数", "水準"):
             g.add_column(col)
         for r in s["gate"]["rules"]:
@@ -101,9 +105,11 @@ def _print_summary(s: dict) -> None:
         for r in v["rules"]:
             g.add_row(r["rule_id"], r["title"], r["division"], f"{r['failed']:,} / {r['total']:,}", r["level"])
         out.print(g)
+    decided = "、".join(gate.get("decided_by") or [])
+    out.print(f"ゲート判定: {gate['outcome']}" + (f"（{decided}）" if decided else ""))
     for c in s.get("control", []):
         mark = "一致" if c.get("ok") else "不一致"
-        out.print(f"トレーラ照合 {c['file_id']} {c.get('kind', '')}: {mark} (expected {c.get('expected')}, actual {c.get('actual')})")
+        out.print(f"トレーラ照合 {c['file_id']} {c.get('kind', '')}: {mark}（トレーラ {c.get('expected')}、実際 {c.get('actual')}）")
 
 
 @app.command()

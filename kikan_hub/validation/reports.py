@@ -30,6 +30,7 @@ from kikan_hub.validation.masking import mask_value
 SAMPLE_ROWS = 20
 TEMPLATES = Path(__file__).parent / "templates"
 LEVEL_LABELS = {"ok": "合格", "warn": "警告", "error": "エラー", "critical": "重大"}
+STATUS_LABELS = {"loaded": "ロードしました", "rejected": "不採用（重大な検査結果のため何もロードしていません）"}
 SPECIAL_LABELS = {"_items": "項目", "_reason": "理由", "_at": "時点", "_members": "世帯員数", "_heads": "世帯主の数",
                   "_head_atena": "世帯主の宛名番号", "_rows": "履歴の件数", "_seqs": "履歴番号"}
 REPORT_VERSION = 1
@@ -96,17 +97,20 @@ def _plain(v: Any) -> Any:
 
 
 def _accounting(summary: dict) -> dict:
+    """read = staged + quarantined; loaded = staged when the run was loaded, 0 when it was rejected."""
     files = []
     for fid, rts in (summary.get("files") or {}).items():
         for rt, c in rts.items():
-            files.append({"file_id": fid, "record_type": rt, "read": c.get("read", 0), "loaded": c.get("loaded", 0),
-                          "quarantined": c.get("quarantined", 0),
-                          "balanced": c.get("read", 0) == c.get("loaded", 0) + c.get("quarantined", 0)})
+            staged = c.get("staged", c.get("loaded", 0))
+            files.append({"file_id": fid, "record_type": rt, "read": c.get("read", 0), "staged": staged,
+                          "loaded": c.get("loaded", 0), "quarantined": c.get("quarantined", 0),
+                          "balanced": c.get("read", 0) == staged + c.get("quarantined", 0)})
     read = summary.get("records_read", sum(f["read"] for f in files))
     loaded = summary.get("records_loaded", sum(f["loaded"] for f in files))
+    staged = summary.get("records_staged", sum(f["staged"] for f in files) if files else loaded)
     quarantined = summary.get("records_quarantined", sum(f["quarantined"] for f in files))
-    return {"records_read": read, "records_loaded": loaded, "records_quarantined": quarantined,
-            "balanced": read == loaded + quarantined and all(f["balanced"] for f in files), "files": files}
+    return {"records_read": read, "records_staged": staged, "records_loaded": loaded, "records_quarantined": quarantined,
+            "balanced": read == staged + quarantined and all(f["balanced"] for f in files), "files": files}
 
 
 def _quarantine_rules(summary: dict) -> list[dict]:
@@ -163,7 +167,8 @@ def build_report(result, summary: dict | None = None, division: str | None = Non
         "masked": mask,
         "gate": {"outcome": outcome, "outcome_label": LEVEL_LABELS.get(outcome, outcome),
                  "rehearsal_outcome": gate_rehearsal, "rehearsal_outcome_label": LEVEL_LABELS.get(gate_rehearsal, gate_rehearsal),
-                 "status": summary.get("status", ""), "validation_outcome": worst(r["level"] for r in rules)},
+                 "status": summary.get("status", ""), "status_label": STATUS_LABELS.get(summary.get("status", ""), ""),
+                 "validation_outcome": worst(r["level"] for r in rules)},
         "accounting": _accounting(summary),
         "quarantine": {"rules": quarantine, "by_file": summary.get("quarantine_counts", {})},
         "tables": dict(result.table_rows),
@@ -260,11 +265,13 @@ def write_xlsx(report: dict, path: Path) -> None:
 
     acc = wb.add_worksheet("件数照合")
     a = report["accounting"]
-    acc.write_row(0, 0, ["ファイル", "レコード種別", "読込", "ロード", "隔離", "一致"], bold)
+    acc.write_row(0, 0, ["ファイル", "レコード種別", "読込", "変換済", "ロード", "隔離", "一致"], bold)
     for i, f in enumerate(a["files"]):
-        acc.write_row(1 + i, 0, [f["file_id"], f["record_type"], f["read"], f["loaded"], f["quarantined"], "○" if f["balanced"] else "×"])
+        acc.write_row(1 + i, 0, [f["file_id"], f["record_type"], f["read"], f["staged"], f["loaded"], f["quarantined"],
+                                 "○" if f["balanced"] else "×"])
     n = len(a["files"])
-    acc.write_row(1 + n, 0, ["合計", "", a["records_read"], a["records_loaded"], a["records_quarantined"], "○" if a["balanced"] else "×"], bold)
+    acc.write_row(1 + n, 0, ["合計", "", a["records_read"], a["records_staged"], a["records_loaded"], a["records_quarantined"],
+                             "○" if a["balanced"] else "×"], bold)
 
     q = wb.add_worksheet("隔離")
     q.write_row(0, 0, ["ルールID", "内容", "担当課", "水準", "件数"], bold)

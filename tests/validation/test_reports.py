@@ -87,8 +87,8 @@ def test_excel_agrees_with_json(run_dir, stem):
     q = {row[0]: row[4] for row in wb["隔離"].iter_rows(min_row=2, values_only=True) if row[0]}
     assert q == {x["id"]: x["failed"] for x in rep["quarantine"]["rules"]}
     acc = list(wb["件数照合"].iter_rows(min_row=2, values_only=True))
-    assert acc[-1][2:5] == (rep["accounting"]["records_read"], rep["accounting"]["records_loaded"],
-                            rep["accounting"]["records_quarantined"])
+    assert acc[-1][2:6] == (rep["accounting"]["records_read"], rep["accounting"]["records_staged"],
+                            rep["accounting"]["records_loaded"], rep["accounting"]["records_quarantined"])
 
 
 def test_personal_data_masked(run_dir):
