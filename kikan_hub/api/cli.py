@@ -117,13 +117,11 @@ def runs(store: Optional[str] = typer.Option(None, "--store"), limit: int = type
     """List the rehearsal ledger (移行リハーサル実行台帳) of a store."""
     from sqlalchemy import select
 
-    from kikan_hub.store.engine import StoreError, default_store_url, open_engine
-    from kikan_hub.store.migrate import upgrade
+    from kikan_hub.store.engine import StoreError, open_existing_engine
     from kikan_hub.store.schema import LEDGER, build_metadata
 
     try:
-        engine = open_engine(store or default_store_url())
-        upgrade(engine)
+        engine = open_existing_engine(store)  # a listing never creates (nor migrates) a store
     except StoreError as exc:
         fail(str(exc))
     ledger = build_metadata().tables[LEDGER]

@@ -30,11 +30,12 @@ def _who(who: str | None) -> str:
 
 
 def _engine(store: str | None):
-    from kikan_hub.store.engine import StoreError, default_store_url, open_engine
+    """The loaded store (it must exist: a typo never becomes an empty store), brought to the current schema."""
+    from kikan_hub.store.engine import StoreError, open_existing_engine
     from kikan_hub.store.migrate import upgrade
 
     try:
-        engine = open_engine(store or default_store_url())
+        engine = open_existing_engine(store)
         upgrade(engine)
         return engine
     except StoreError as exc:

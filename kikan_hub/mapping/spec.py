@@ -43,6 +43,13 @@ class MappingSpec:
         return [t for t in self.targets if t.file == file_id and t.record_type == record_type]
 
 
+def _shape(path: Path, value: Any, kind: type, where: str, expected: str) -> None:
+    """A YAML shape the loader cannot use is a usage error naming where, not an AttributeError."""
+    if not isinstance(value, kind):
+        got = type(value).__name__ if value is not None else "nothing"
+        raise LayoutError(path, f"{where}: expected {expected}, got {got} {value!r:.60}")
+
+
 def load_mapping(path: Path) -> MappingSpec:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -56,13 +63,18 @@ def load_mapping(path: Path) -> MappingSpec:
     code_maps = {str(k): {str(a): str(b) for a, b in (v or {}).items()} for k, v in (data.get("code_maps") or {}).items()}
     targets = []
     for i, t in enumerate(data["targets"], 1):
+        _shape(path, t, dict, f"targets[{i}]", "a mapping {table, source: {file, record_type}, columns}")
         src = t.get("source") or {}
+        _shape(path, src, dict, f"targets[{i}].source", "a mapping {file, record_type}")
         if not t.get("table") or not src.get("file") or not src.get("record_type"):
             raise LayoutError(path, f"target {i}: needs table and source: {{file, record_type}}")
+        _shape(path, t.get("columns") or {}, dict, f"targets[{i}] ({t['table']}).columns",
+               "a mapping of column name → {from: FIELD, …} or FIELD")
         cols = []
         for name, c in (t.get("columns") or {}).items():
             if isinstance(c, str):
                 c = {"from": c}
+            _shape(path, c, dict, f"target {t['table']}, column {name}", "a field name or {from: FIELD, …}")
             unknown = set(c) - COLUMN_KEYS
             if unknown:
                 raise LayoutError(path, f"target {t['table']}, column {name}: unknown keys {sorted(unknown)}")
