@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from kikan_hub.api.cli_support import fail, install_subcommands
+from kikan_hub.api.cli_support import fail, hub_version, install_subcommands
 
 app = typer.Typer(
     name="kikan",
@@ -18,8 +18,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"kikan-hub {hub_version()}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="print the hub's version and exit")) -> None:
+    """kikan-hub: 基幹システムのデータ移行・連携ハブ (migration rehearsals, interfaces, reports, handover)."""
 
 
 @app.command()

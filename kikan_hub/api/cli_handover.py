@@ -18,7 +18,7 @@ export_app = typer.Typer(help="引継ぎ用の出力 (handover export)", no_args
                          pretty_exceptions_enable=False)
 import_app = typer.Typer(help="引継ぎファイルの取込み (handover import)", no_args_is_help=True, add_completion=False,
                          pretty_exceptions_enable=False)
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)
 _out = Console()
 
 

@@ -7,8 +7,11 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-_err = Console(stderr=True)
+# soft_wrap: an error is one line however narrow the terminal, and never cut at 80 columns when
+# stderr is a file or a pipe (logs, CI): the whole message stays greppable.
+_err = Console(stderr=True, soft_wrap=True)
 
 # (name under `kikan`, module, attribute, kind). Each area keeps its own small CLI module;
 # "group" mounts a Typer app as `kikan NAME …`, "command" mounts one function as `kikan NAME`.
@@ -32,8 +35,18 @@ SUBCOMMANDS: tuple[tuple[str, str, str, str], ...] = (
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    _err.print(f"[bold red]エラー:[/] {message}", markup=True, highlight=False)
+    _err.print(f"[bold red]エラー:[/] {escape(str(message))}", markup=True, highlight=False)
     raise typer.Exit(code)
+
+
+def hub_version() -> str:
+    """The installed distribution's version (pyproject.toml), or 'unknown' when run from a bare tree."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kikan-hub")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def install_subcommands(app: typer.Typer) -> None:
