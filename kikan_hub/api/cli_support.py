@@ -19,6 +19,7 @@ SUBCOMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("sample", "kikan_hub.api.cli_sample", "sample_command", "command"),
     ("gaiji", "kikan_hub.api.cli_gaiji", "app", "group"),
     ("layouts", "kikan_hub.api.cli_layouts", "app", "group"),
+    ("preview", "kikan_hub.api.cli_preview", "preview_command", "command"),
     ("validate", "kikan_hub.api.cli_validate", "validate_command", "command"),
     ("report", "kikan_hub.api.cli_validate", "report_app", "group"),
     ("export", "kikan_hub.api.cli_handover", "export_app", "group"),
