@@ -53,9 +53,9 @@ def _record(layout: LegacyLayout, rt: RecordType | None, r: dict, codec: Codec) 
         out["bytes"] = raw.hex()
         return out
     if layout.format == "fixed":
-        out["fields"] = [_fixed_field(f, raw, r["_offset"], codec) for f in rt.fields]
+        out["fields"] = [fixed_field(f, raw, r["_offset"], codec) for f in rt.fields]
     else:
-        out["fields"] = _delimited_fields(layout, rt, raw, r["_offset"], codec)
+        out["fields"] = delimited_fields(layout, rt, raw, r["_offset"], codec)
     return out
 
 
@@ -75,7 +75,7 @@ def _one(f: Field, convert) -> tuple[Any, str | None, str | None]:
     return value, errors.rule[0], errors.message[0]
 
 
-def _fixed_field(f: Field, raw: bytes, record_offset: int, codec: Codec) -> dict:
+def fixed_field(f: Field, raw: bytes, record_offset: int, codec: Codec) -> dict:
     piece = raw[f.offset:f.end]
     d = {"field": f.name, "label": f.label, "type": f.type, "start": f.start, "length": f.length,
          "offset": record_offset + f.offset, "bytes": piece.hex(), "value": None, "rule": None, "error": None}
@@ -112,7 +112,7 @@ def _unquote(text: str, quote: str) -> str:
     return text
 
 
-def _delimited_fields(layout: LegacyLayout, rt: RecordType, raw: bytes, record_offset: int, codec: Codec) -> list[dict]:
+def delimited_fields(layout: LegacyLayout, rt: RecordType, raw: bytes, record_offset: int, codec: Codec) -> list[dict]:
     spans = _column_spans(raw, ord(layout.delimiter), ord(layout.quote))
     out = []
     for f in rt.fields:

@@ -196,7 +196,7 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
         for target in manifest.mapping.targets_for(f.id, rtype):
             table = tables[target.table]
             mapped = map_batch(clean, target, table, f.layout.era_codes, sub_errors)
-            flags = chars.apply(mapped.columns, table, sub_errors, clean.column("_record_no"), f.id)
+            flags = chars.apply(mapped.columns, table, sub_errors, clean.column("_record_no"), f.id, f.encoding)
             run_record_checks(mapped.columns, table, sub_errors)
             ok = ~sub_errors.failed
             if ok.any():
@@ -426,7 +426,8 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
 
     summary["memory"] = {"rehearsal_peak_rss_mib": round(peak_rss_mib(), 1), **load_facts}
     try:
-        _write_outputs(run_dir, run_id, summary, chars, validation, timings)
+        _write_outputs(run_dir, run_id, summary, chars, validation, timings,
+                       _quarantine_files(manifest, writers.quarantine_paths))
     except OSError as exc:
         done = ("ストアへのロードは完了しています (the store WAS loaded)" if status == "loaded"
                 else "ストアは変更されていません (the store was left as it was)")
@@ -437,8 +438,27 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
                      store_url=store_url)
 
 
+def _quarantine_files(manifest: Manifest, paths: dict[str, Path]) -> list:
+    """What report.xlsx needs to show each file's quarantined records as a clerk reads them."""
+    from kikan_hub.validation.quarantine_sheet import QuarantineFile
+
+    tables = all_tables()
+    out = []
+    for f in manifest.files:
+        if f.id not in paths:
+            continue
+        mapped = {}
+        for t in manifest.mapping.targets:
+            if t.file == f.id:
+                for c in t.columns:
+                    if c.source:
+                        mapped.setdefault((t.record_type, c.source), (tables[t.table], c.target))
+        out.append(QuarantineFile(f.id, paths[f.id], f.layout, f.encoding, mapped))
+    return out
+
+
 def _write_outputs(run_dir: Path, run_id: str, summary: dict, chars: CharacterStage, validation,
-                   timings: dict) -> None:
+                   timings: dict, quarantine: list | None = None) -> None:
     summary["reports"] = {"gaiji_fidelity": {k: str(v) for k, v in chars.write_report(run_dir / "report", run_id).items()}}
     if validation is not None:
         from kikan_hub.validation.engine import quarantine_counts
@@ -446,7 +466,7 @@ def _write_outputs(run_dir: Path, run_id: str, summary: dict, chars: CharacterSt
 
         t0 = time.perf_counter()
         summary["quarantine_counts"] = quarantine_counts(run_dir)
-        written = write_reports(run_dir, validation, summary)
+        written = write_reports(run_dir, validation, summary, quarantine=quarantine)
         summary["reports"]["validation"] = jsonable(written)
         timings["reports"] = time.perf_counter() - t0
     summary["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()

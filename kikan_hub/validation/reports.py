@@ -236,7 +236,9 @@ def _sheet_name(rule_id: str, used: set[str]) -> str:
 SUMMARY_HEADERS = ["ルールID", "内容", "担当課", "業務", "テーブル", "水準", "件数", "対象数", "単位", "割合", "明細シート"]
 
 
-def write_xlsx(report: dict, path: Path) -> None:
+def write_xlsx(report: dict, path: Path, quarantine: list | None = None, mask: bool = True) -> None:
+    """The report as a workbook; `quarantine` (QuarantineFile list) adds one sheet per input file
+    with every quarantined record laid out by its layout (quarantine_sheet.py)."""
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False})
@@ -246,6 +248,7 @@ def write_xlsx(report: dict, path: Path) -> None:
     ws.write(1, 0, f"実行ID {report['run_id']}　判定 {report['gate']['outcome_label']}　作成 {report['generated_at']}")
     ws.write_row(3, 0, SUMMARY_HEADERS, bold)
     used: set[str] = {"概要", "件数照合", "隔離"}
+    qsheets = {q.file_id: _sheet_name(f"隔離_{q.file_id}", used) for q in quarantine or []}
     sheets = {}
     for r in report["rules"]:
         if r["failed"]:
@@ -278,6 +281,14 @@ def write_xlsx(report: dict, path: Path) -> None:
     for i, r in enumerate(report["quarantine"]["rules"]):
         q.write_row(1 + i, 0, [r["id"], r["title"], r["division"], r["level_label"]])
         q.write_number(1 + i, 4, r["failed"])
+    if qsheets:
+        from kikan_hub.validation.quarantine_sheet import write_sheet
+
+        row = 2 + len(report["quarantine"]["rules"])
+        q.write(row, 0, "隔離したレコードの明細（ファイル別のシート）", bold)
+        for j, qf in enumerate(quarantine or []):
+            n = write_sheet(wb, qsheets[qf.file_id], qf, bold, mask)
+            q.write_row(row + 1 + j, 0, [qf.file_id, qsheets[qf.file_id], "", "", n])
 
     for r in report["rules"]:
         if not r["failed"]:
@@ -294,7 +305,8 @@ def write_xlsx(report: dict, path: Path) -> None:
     wb.close()
 
 
-def write_report_files(report: dict, directory: Path, stem: str) -> dict[str, str]:
+def write_report_files(report: dict, directory: Path, stem: str, quarantine: list | None = None,
+                       mask: bool = True) -> dict[str, str]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = {}
     p = directory / f"{stem}.json"
@@ -304,7 +316,7 @@ def write_report_files(report: dict, directory: Path, stem: str) -> dict[str, st
     p.write_text(render_html(report), encoding="utf-8")
     paths["html"] = str(p)
     p = directory / f"{stem}.xlsx"
-    write_xlsx(report, p)
+    write_xlsx(report, p, quarantine, mask)
     paths["xlsx"] = str(p)
     return paths
 
@@ -313,8 +325,11 @@ def _safe_stem(text: str) -> str:
     return re.sub(r'[\\/:*?"<>|\s]', "_", text)
 
 
-def write_reports(run_dir: Path, result, summary: dict | None = None, mask: bool = True) -> dict:
-    """Write RUN_DIR/report/: failures/*.parquet, report.{json,html,xlsx}, per division and per 業務."""
+def write_reports(run_dir: Path, result, summary: dict | None = None, mask: bool = True,
+                  quarantine: list | None = None) -> dict:
+    """Write RUN_DIR/report/: failures/*.parquet, report.{json,html,xlsx}, per division and per 業務.
+
+    `quarantine`: the rehearsal's quarantined files (QuarantineFile); report.xlsx gets a sheet each."""
     run_dir = Path(run_dir)
     out_dir = run_dir / "report"
     summary = dict(summary or {})
@@ -324,7 +339,7 @@ def write_reports(run_dir: Path, result, summary: dict | None = None, mask: bool
         summary["quarantine_counts"] = quarantine_counts(run_dir)
     written: dict[str, Any] = {"failures": result.write_failures(out_dir / "failures")}
     report = build_report(result, summary, run_dir=run_dir, mask=mask)
-    written["all"] = write_report_files(report, out_dir, "report")
+    written["all"] = write_report_files(report, out_dir, "report", quarantine, mask)
     divisions = sorted({r.division for r in result.rules if r.division} |
                        {q["division"] for q in report["quarantine"]["rules"] if q["division"]})
     for div in divisions:
