@@ -130,3 +130,17 @@ def start_postgres_if_installed() -> tuple[ThrowawayPostgres | None, str | None]
     except (KeyError, OSError, subprocess.SubprocessError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
         return None, f"could not start a throwaway PostgreSQL from {bindir}: {exc} {detail.decode(errors='replace')[-200:]}".strip()
+
+
+# ------------------------------------------------------------------ the CLI as a user runs it
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def run_kikan(*args: str, cwd: Path = PROJECT, **env: str) -> subprocess.CompletedProcess:
+    """`kikan ARGS` in a subprocess (this checkout first on the path), stdout/stderr captured as text."""
+    import sys
+
+    full = {**os.environ, "PYTHONPATH": str(PROJECT), "COLUMNS": "200", **env}
+    return subprocess.run([sys.executable, "-m", "kikan_hub.api.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env=full)

@@ -4,17 +4,14 @@ as JSON Lines (issue 16)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
+from kikan_testenv import run_kikan as kikan
 
 from kikan_hub.adapters.preview import preview_records
 from kikan_hub.layouts.legacy import parse_legacy_layout
 
-PROJECT = Path(__file__).resolve().parents[2]
 FIXED = {
     "layout": "P", "format": "fixed", "encoding": "cp932", "record_length": 24, "terminator": "crlf",
     "discriminator": {"start": 1, "length": 1},
@@ -76,11 +73,6 @@ def test_delimited_columns_have_their_byte_offsets(tmp_path):
     g = {x["field"]: x for x in recs[1]["fields"]}
     assert g["name"]["value"] == '改行\r\nあり "引用"'
     assert g["atena_no"]["rule"] == "READ-NUMBER" and g["qty"]["rule"] == "READ-NUMBER"
-
-
-def kikan(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kikan_hub.api.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(PROJECT)})
 
 
 def test_cli_json_lines_and_console(tmp_path):

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import subprocess
-import sys
 from importlib.metadata import version
-from pathlib import Path
 
-import click
 import pytest
 import typer
+from kikan_testenv import run_kikan as kikan
 
 from kikan_hub.api.cli_modules import atena_app, euc_app, juki_app
 from kikan_hub.mapping.typed_date import TypedDateError, parse_typed_date
-
-PROJECT = Path(__file__).resolve().parents[2]
-
-
-def kikan(*args: str, cwd: Path = PROJECT, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kikan_hub.api.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "PYTHONPATH": str(PROJECT), **env})
 
 
 def test_version():

@@ -3,21 +3,14 @@ wrong shape is a clear usage error (issue 16 point 8). Real subprocesses, real f
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from kikan_testenv import run_kikan
 
-PROJECT = Path(__file__).resolve().parents[2]
 
-
-def kikan(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT), "KIKAN_DATA_DIR": str(cwd / "var")}
-    env.pop("KIKAN_STORE_URL", None)
-    return subprocess.run([sys.executable, "-m", "kikan_hub.api.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env)
+def kikan(*args: str, cwd: Path):
+    return run_kikan(*args, cwd=cwd, KIKAN_DATA_DIR=str(cwd / "var"), KIKAN_STORE_URL="")
 
 
 def listing(d: Path) -> list[str]:

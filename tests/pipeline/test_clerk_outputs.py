@@ -5,27 +5,19 @@ quarantined record laid out by the layout, names and addresses masked."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
+from kikan_testenv import run_kikan as kikan
 
 from kikan_hub.layouts.legacy import load_legacy_layout
 from kikan_hub.validation.masking import mask_name
 
-PROJECT = Path(__file__).resolve().parents[2]
 ENGLISH_PHRASE = re.compile(r"\b[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}\b")
 VENDOR = bytes.fromhex("F940")  # CP932 user-defined area (U+E6D8), not in the sample's register
-
-
-def kikan(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kikan_hub.api.cli", *args], capture_output=True, text=True,
-                          cwd=PROJECT, env={**os.environ, "COLUMNS": "200"})
 
 
 @pytest.fixture(scope="module")

@@ -4,22 +4,13 @@ that reached it; summary.json is JSON all the way down (no Python reprs)."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import openpyxl
 import pytest
+from kikan_testenv import run_kikan as kikan
 
-PROJECT = Path(__file__).resolve().parents[2]
 RECORD = 402  # layout_jumin.yaml: 400 bytes + CRLF
-
-
-def kikan(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kikan_hub.api.cli", *args], capture_output=True, text=True,
-                          cwd=PROJECT, env={**os.environ, "COLUMNS": "200"})
 
 
 @pytest.fixture(scope="module")
