@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from kikan_hub.api.cli_support import fail, hub_version, install_subcommands
+from kikan_hub.api.cli_support import definition_error, fail, hub_version, install_subcommands
 
 app = typer.Typer(
     name="kikan",
@@ -52,9 +52,9 @@ def rehearse(
     try:
         m = load_manifest(manifest)
     except ConfigError as exc:
-        fail(f"{exc.path}: {exc.message}" if exc.path else exc.message)
+        fail(definition_error(exc.path, exc.message))
     except LayoutError as exc:
-        fail(f"{exc.path}: {exc.message}")
+        fail(definition_error(exc.path, exc.message))
     try:
         if quiet:
             result = run_rehearsal(m, store_url, run_dir)

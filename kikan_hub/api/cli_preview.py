@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kikan_hub.api.cli_support import fail
+from kikan_hub.api.cli_support import definition_error, fail
 
 out = Console()
 if not out.is_terminal:  # piped into a file or `less`: a wide table, not one folded at 80 columns
@@ -34,7 +34,7 @@ def preview_command(
     try:
         lay = load_legacy_layout(layout)
     except LayoutError as exc:
-        fail(f"{exc.path}: {exc.message}")
+        fail(definition_error(exc.path, exc.message))
     if not file.is_file():
         fail(f"{file}: ファイルがありません (no such file)")
     try:

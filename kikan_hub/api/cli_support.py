@@ -40,6 +40,14 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def definition_error(path, message: str) -> str:
+    """An engineer's error in a definition file, in both languages: a Japanese lead names what is
+    wrong, the loader's detail (English for layouts and mappings) follows with the file."""
+    has_japanese = any("\u3040" <= ch <= "\u9fff" for ch in message)
+    lead = "" if has_japanese else "定義ファイルの誤り (definition error) — "
+    return f"{lead}{path}: {message}" if path else f"{lead}{message}"
+
+
 def hub_version() -> str:
     """The installed distribution's version (pyproject.toml), or 'unknown' when run from a bare tree."""
     from importlib.metadata import PackageNotFoundError, version

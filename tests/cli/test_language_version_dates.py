@@ -80,3 +80,11 @@ def test_euc_definition_as_of_takes_wareki():
 
     d = parse_definition("name: t\ntable: juki_jumin\nitems: [atena_no]\nas_of: 令和6年4月1日\n")
     assert d.as_of == "2024-04-01"
+
+
+def test_engineers_definition_errors_speak_both_languages(tmp_path):
+    (tmp_path / "layout.yaml").write_text("layout: X\nformat: fixed\n", encoding="utf-8")
+    (tmp_path / "f.dat").write_bytes(b"x")
+    proc = kikan("preview", str(tmp_path / "layout.yaml"), str(tmp_path / "f.dat"))
+    assert proc.returncode == 2
+    assert "定義ファイルの誤り" in proc.stderr and "record_length is required" in proc.stderr
