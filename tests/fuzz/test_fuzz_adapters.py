@@ -17,6 +17,7 @@ import yaml
 from hypothesis import assume, given, strategies as st
 
 from fuzz_settings import fuzz
+from kikan_testenv import need_reference
 from kikan_hub.adapters.codecs import DecodeFailure, EncodeFailure, get_codec
 from kikan_hub.adapters.numbers import decode_packed, decode_zoned, encode_packed, encode_zoned
 from kikan_hub.adapters.reader import read_file
@@ -25,6 +26,14 @@ from kikan_hub.layouts.legacy import load_legacy_layout, parse_legacy_layout
 from kikan_hub.mapping.era_dates import load_eras, parse_dates
 
 CODECS = ["cp932", "shift_jis", "euc_jp", "utf-8", "ibm930"]
+
+
+def _codec(name: str):
+    """IBM930 is built from the ICU table among the reference files (KIKAN_REFERENCE_DATA)."""
+    if name == "ibm930":
+        need_reference("enc", "ucm")
+    return get_codec(name)
+
 JP_TEXT = st.text(st.sampled_from(list("山田太郎髙橋𠮷渡邊アイウｱｲｳ〜～－−‖∥¢£¬①Ⅰ㈱ abc123、。") + ["\ue000", "\ue001"]), max_size=8)
 
 
@@ -35,7 +44,7 @@ JP_TEXT = st.text(st.sampled_from(list("山田太郎髙橋𠮷渡邊アイウｱ
 @given(data=st.binary(max_size=64))
 def test_codec_decode_random_bytes(name, data):
     """Any bytes: a string, or DecodeFailure pointing inside the data — never another exception."""
-    codec = get_codec(name)
+    codec = _codec(name)
     try:
         text = codec.decode(data)
     except DecodeFailure as exc:
@@ -54,7 +63,7 @@ def test_codec_decode_random_bytes(name, data):
 @fuzz(100)
 @given(text=JP_TEXT)
 def test_codec_encode_text(name, text):
-    codec = get_codec(name)
+    codec = _codec(name)
     try:
         data = codec.encode(text)
     except EncodeFailure as exc:
@@ -116,7 +125,7 @@ def _record(codec, text: str, i: int, ebcdic: bool) -> bytes:
        chunk=st.integers(1, 97))
 def test_reader_every_codec_mutated(tmp_path_factory, name, texts, muts, term, cut, batch, chunk):
     """Every record comes out exactly once (loaded or flagged), its _raw equals the source bytes at its offset."""
-    codec = get_codec(name)
+    codec = _codec(name)
     ebcdic = name == "ibm930"
     assume(not (ebcdic and term != "none"))
     sep = {"crlf": b"\r\n", "lf": b"\n", "none": b""}[term]
