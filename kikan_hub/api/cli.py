@@ -124,30 +124,6 @@ def _print_summary(s: dict) -> None:
         out.print(f"トレーラ照合 {c['file_id']} {c.get('kind', '')}: {mark}（トレーラ {c.get('expected')}、実際 {c.get('actual')}）")
 
 
-@app.command()
-def runs(store: Optional[str] = typer.Option(None, "--store"), limit: int = typer.Option(20, "--limit")) -> None:
-    """List the rehearsal ledger (移行リハーサル実行台帳) of a store."""
-    from sqlalchemy import select
-
-    from kikan_hub.store.engine import StoreError, open_existing_engine
-    from kikan_hub.store.schema import LEDGER, build_metadata
-
-    try:
-        engine = open_existing_engine(store)  # a listing never creates (nor migrates) a store
-    except StoreError as exc:
-        fail(str(exc))
-    ledger = build_metadata().tables[LEDGER]
-    t = RichTable(title="実行台帳")
-    for col in ("run_id", "attempt", "status", "read", "loaded", "quarantined", "finished_at"):
-        t.add_column(col)
-    with engine.connect() as conn:
-        rows = conn.execute(select(ledger).order_by(ledger.c.finished_at.desc()).limit(limit)).mappings().all()
-    for r in rows:
-        t.add_row(r["run_id"], str(r["attempt"]), r["status"], f"{r['records_read']:,}", f"{r['records_loaded']:,}",
-                  f"{r['records_quarantined']:,}", str(r["finished_at"]))
-    out.print(t)
-
-
 install_subcommands(app)
 
 

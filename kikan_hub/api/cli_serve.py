@@ -59,23 +59,45 @@ def serve(store: Optional[str] = STORE,
           max_body: int = typer.Option(256 * 1024, "--max-body", help="SOAP 要求の上限バイト数"),
           linkage_dir: Path = typer.Option(Path("var/linkage"), "--linkage-dir", help="CSV ファイル連携の書出し先ルート"),
           token_ttl: int = typer.Option(300, "--token-ttl", help="アクセストークンの有効秒数"),
-          replay_window: int = typer.Option(300, "--replay-window", help="UsernameToken の Created の受付秒数")) -> None:
-    """SOAP (/platform/soap, ?wsdl) と REST (/api/v1, /openapi.json) を 1 プロセスで起動する。"""
+          replay_window: int = typer.Option(300, "--replay-window", help="UsernameToken の Created の受付秒数"),
+          public_url: Optional[str] = typer.Option(None, "--public-url", envvar="KIKAN_PUBLIC_URL",
+                                                   help="外部から見た基底 URL (例 https://hub.city.example)。WSDL の"
+                                                        " soap:address と JWT の aud に使う (Host ヘッダは使わない)"),
+          docs: bool = typer.Option(False, "--docs", help="/openapi.json と /docs を公開する (既定は非公開)"),
+          auth_failures: int = typer.Option(10, "--auth-max-failures",
+                                            help="同じ client_id の認証失敗がこの回数に達したら 429 (0 で無効)"),
+          auth_failures_addr: int = typer.Option(30, "--auth-max-failures-per-address",
+                                                 help="同じ送信元アドレスの認証失敗の上限 (0 で無効)"),
+          auth_window: float = typer.Option(300, "--auth-window", help="認証失敗を数える秒数"),
+          not_found_limit: int = typer.Option(200, "--max-not-found",
+                                              help="1 クライアントが該当なしの照会をこの回数重ねたら 429 (0 で無効)"),
+          not_found_window: float = typer.Option(60, "--not-found-window", help="該当なしを数える秒数"),
+          audit_sync: str = typer.Option("full", "--audit-sync",
+                                         help="SQLite の監査書込み: full (コミットごとに fsync) か normal (WAL の fsync を"
+                                              "省く: ハブの異常終了では失われず、停電では直前の行が失われうる)")) -> None:
+    """SOAP (/platform/soap, ?wsdl) と REST (/api/v1) を 1 プロセスで起動する。"""
     import uvicorn
 
     from kikan_hub.api.auth import keys, redact
+    from kikan_hub.api.auth.throttle import ThrottlePolicy
     from kikan_hub.api.server import build_hub, create_app
     try:
         master = keys.load_master_key()
     except keys.KeyError_ as exc:
         fail(str(exc))
+    if audit_sync not in ("full", "normal"):
+        fail(f"--audit-sync は full か normal です: {audit_sync!r}")
+    if public_url and not public_url.startswith(("https://", "http://")):
+        fail(f"--public-url は http(s):// で始まる URL にしてください: {public_url!r}")
+    policy = ThrottlePolicy(auth_failures, auth_failures_addr, auth_window, not_found_limit, not_found_window)
     hub = build_hub(_engine(store), master, max_body=max_body, linkage_dir=linkage_dir, token_ttl=token_ttl,
-                    replay_window=replay_window)
-    application = create_app(hub)
+                    replay_window=replay_window, public_url=public_url, throttle=policy, audit_sync=audit_sync)
+    application = create_app(hub, docs=docs)
     config = uvicorn.Config(application, host=host, port=port, workers=1, server_header=False)
     server = uvicorn.Server(config)
     redact.install()
-    err.print(f"kikan serve: http://{host}:{port}/platform/soap?wsdl  http://{host}:{port}/openapi.json")
+    base = (public_url or f"http://{host}:{port}").rstrip("/")
+    err.print(f"kikan serve: {base}/platform/soap?wsdl  {base}/api/v1" + (f"  {base}/docs" if docs else ""))
     server.run()
 
 

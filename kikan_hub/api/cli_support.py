@@ -29,6 +29,7 @@ SUBCOMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("clients", "kikan_hub.api.cli_serve", "clients_app", "group"),
     ("audit", "kikan_hub.api.cli_serve", "audit", "command"),
     ("linkage-csv", "kikan_hub.api.cli_serve", "linkage_csv", "command"),
+    ("runs", "kikan_hub.api.cli_runs", "app", "group"),
     ("juki", "kikan_hub.api.cli_modules", "juki_app", "group"),
     ("atena", "kikan_hub.api.cli_modules", "atena_app", "group"),
     ("euc", "kikan_hub.api.cli_modules", "euc_app", "group"),

@@ -33,6 +33,7 @@ from kikan_hub.pipeline.faults import checkpoint
 from kikan_hub.pipeline.memory import release_free_memory
 from kikan_hub.pipeline.errors import RunOutputError
 from kikan_hub.pipeline.manifest import Manifest, ManifestFile
+from kikan_hub.pipeline.private import private_dir, private_file
 from kikan_hub.store.loader import LoadSession, record_attempt, source_deletes
 from kikan_hub.validation.catalogue import LEVEL_ORDER, level_for, load_catalogue
 from kikan_hub.validation.record_checks import run_record_checks
@@ -112,8 +113,7 @@ class _Writers:
 
     def stage(self, table_id: str, tbl: pa.Table) -> None:
         if table_id not in self.staging:
-            path = self.run_dir / "staging" / f"{table_id}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path = private_file(private_dir(self.run_dir / "staging") / f"{table_id}.parquet")
             self.staging[table_id] = pq.ParquetWriter(path, tbl.schema)
             self.paths[table_id] = path
         self.staging[table_id].write_table(tbl)
@@ -121,8 +121,7 @@ class _Writers:
 
     def quarantine_rows(self, file_id: str, tbl: pa.Table) -> None:
         if file_id not in self.quarantine:
-            path = self.run_dir / "quarantine" / f"{file_id}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path = private_file(private_dir(self.run_dir / "quarantine") / f"{file_id}.parquet")
             self.quarantine[file_id] = pq.ParquetWriter(path, QUARANTINE_SCHEMA)
             self.quarantine_paths[file_id] = path
         self.quarantine[file_id].write_table(tbl)
@@ -257,7 +256,7 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
     started = dt.datetime.now(dt.timezone.utc)
     run_id = compute_run_id(manifest)
     run_dir = Path(run_dir) if run_dir else Path("var") / "runs" / f"{started:%Y%m%dT%H%M%S}_{run_id}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(run_dir)  # personal data inside: owner-only (issue 15)
     for sub in ("staging", "quarantine"):
         for old in (run_dir / sub).glob("*.parquet") if (run_dir / sub).exists() else []:
             old.unlink()

@@ -701,6 +701,8 @@ def generate(opts: SampleOptions) -> dict:
             "defect_classes": dict(sorted(st["defects"].items())),
             "expected_rules": dict(sorted(st["rules"].items())),
         }
+    from kikan_hub.sample.zei import generate_zei   # the 税 extract of the same residents: DIR/zei/ (its own manifest)
+    summary["zei"] = generate_zei(out, opts.seed, defects=opts.defect_rate > 0)
     (out / "truth" / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                                                 encoding="utf-8")
     return summary

@@ -13,6 +13,7 @@ CLIENTS = "kikan_api_clients"
 AUDIT = "kikan_audit"
 AUDIT_SUBJECT = "kikan_audit_subject"
 CHANGE_LOG = "kikan_change_log"
+RUN_PURGES = "kikan_run_purges"
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 _SERIAL = BigInteger().with_variant(Integer(), "sqlite")
@@ -58,6 +59,18 @@ def security_tables(md: MetaData) -> None:
           Column("recorded_at", DateTime(timezone=True), nullable=False),
           UniqueConstraint("table_id", "atena_no", "rireki_no", name="uq_kikan_change_log_row"),
           comment="異動連番: 履歴行をハブが初めて見た順の単調増加番号")
+    Table(RUN_PURGES, md,
+          Column("purge_id", _SERIAL, primary_key=True, autoincrement=True),
+          Column("run_id", String(40), nullable=False),
+          Column("run_dir", Text, nullable=False),
+          Column("purged_at", DateTime(timezone=True), nullable=False),
+          Column("signed_off_by", Text, nullable=False, comment="確認した職員"),
+          Column("division", Text, nullable=False, comment="業務担当課"),
+          Column("files_removed", Integer, nullable=False),
+          Column("bytes_removed", BigInteger, nullable=False),
+          Column("removed_json", Text, comment="removed files: relative path, bytes, sha256"),
+          Index("ix_kikan_run_purges_run", "run_id"),
+          comment="リハーサル出力 (staging・quarantine) の消去記録")
     jumin = md.tables.get("juki_jumin")
     if jumin is not None:
         for idx in interface_indexes(jumin):

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from kikan_hub.layouts.isl import all_tables
 from kikan_hub.validation.catalogue import LEVEL_ORDER, Rule, gate_rules, gyomu_name, level_for, worst
 from kikan_hub.validation import group_checks  # noqa: F401 — registers the group checks
+from kikan_hub.validation import tax_checks  # noqa: F401 — registers the tax rules' checks
 from kikan_hub.validation.checks import GROUP_CHECKS, ROW_CHECKS, GroupOutcome, RowCheck
 
 BATCH_ROWS = 131072            # rows per batch of the row rules (memory ∝ batch, not table)

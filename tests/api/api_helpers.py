@@ -163,3 +163,32 @@ def fault_code(resp) -> tuple[str, str]:
     f = root.find(f"{{{SOAP11}}}Body/{{{SOAP11}}}Fault")
     assert f is not None, resp.text
     return f.findtext("faultcode"), f.findtext(f"detail/{{{PNS}}}FaultDetail/{{{PNS}}}Code")
+
+
+# --- helpers of the security-finding tests (issue 15) -------------------------------------------
+def rest_token(base: str, cid: str, secret: str, scope: str | None = None) -> str:
+    import base64
+
+    import httpx
+    data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{cid}:{secret}".encode()).decode()}
+    r = httpx.post(f"{base}/api/v1/token", data=data, headers=auth, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+def add_client(hub, cid: str, scopes: list[str]):
+    return hub.clients.add(cid, cid, scopes)
+
+
+def audit_rows(hub, wait: float = 0.3) -> list:
+    """Every audit entry so far (the SQLite writer commits in groups: each caller waits for its own row,
+    so by the time a response arrived its row is committed; the pause covers denied/failed paths)."""
+    time.sleep(wait)
+    return hub.audit.query(limit=100000)
+
+
+def set_throttle(hub, policy) -> None:
+    from kikan_hub.api.auth.throttle import Throttle
+    hub.throttle = Throttle(policy)
+    hub.soap.throttle = hub.throttle

@@ -41,7 +41,7 @@ def hub_server(store_url, master_key, tmp_path):
     for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "kikan_hub"):
         logging.getLogger(name).setLevel(logging.INFO)
         logging.getLogger(name).propagate = True
-    srv = RunningServer(create_app(hub), hub, logs).start()
+    srv = RunningServer(create_app(hub, docs=True), hub, logs).start()
     try:
         yield srv, issued
     finally:

@@ -11,13 +11,13 @@ from test_api_rest import bearer, get_token
 def test_modules_routes_need_scope_and_are_audited(hub_server):
     srv, issued = hub_server
     hub = srv.hub
-    mod = hub.clients.add("vendor-modules", "業務モジュール", ["juki:modules:read", "euc:tanto:read"])
-    full = issued["full"]
-    # A client without juki:modules:read is refused.
-    tok = get_token(srv.base, full.client_id, full.client_secret)
+    mod = hub.clients.add("vendor-modules", "業務モジュール", ["juki:jumin:read", "euc:tanto:read"])
+    tax = issued["tax"]
+    # A client without juki:jumin:read is refused.
+    tok = get_token(srv.base, tax.client_id, tax.client_secret)
     r = httpx.get(f"{srv.base}/api/v1/juki/persons/{A1}", headers=bearer(tok))
     assert r.status_code == 403
-    # With the scope: the person as of today, and an audit row naming the 宛名番号.
+    # With juki:jumin:read: the person as of today, and an audit row naming the 宛名番号.
     tok = get_token(srv.base, mod.client_id, mod.client_secret)
     r = httpx.get(f"{srv.base}/api/v1/juki/persons/{A1}", headers=bearer(tok))
     assert r.status_code == 200, r.text

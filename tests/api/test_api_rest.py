@@ -132,7 +132,8 @@ def test_csv_linkage(hub_server):
     r = httpx.post(f"{srv.base}/api/v1/linkage/csv", json={"since_serial": 0, "dir": "out1"}, headers=h)
     assert r.status_code == 200, r.text
     res = r.json()
-    with open(res["file"], encoding="utf-8", newline="") as fh:
+    assert not res["file"].startswith("/")  # the place under the linkage root, not the server path
+    with open(srv.hub.linkage_dir / res["file"], encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert res["count"] == len(rows) == len(JUMIN_ROWS)
     assert "kojin_bango" not in rows[0]  # the token was narrowed to juki:linkage:write only
@@ -160,7 +161,7 @@ def test_schemathesis_finds_no_5xx(hub_server):
 
     from kikan_hub.api.server import create_app
     srv, issued = hub_server
-    app = create_app(srv.hub)
+    app = create_app(srv.hub, docs=True)
     tok = get_token(srv.base, "vendor-full", issued["full"].client_secret)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures = []

@@ -27,9 +27,12 @@ CORE_CODES = {"seibetsu", "zokugara", "idou_jiyu", "jumin_shubetsu", "jumin_jota
 EXPECTED_TABLES = {
     "jutogai.yaml": {"jutogai_atena", "jutogai_sofusaki"},
     "inkan.yaml": {"inkan_toroku"},
-    "kojin_juminzei.yaml": {"zei_kojin_nozeigimusha", "zei_kojin_shotoku", "zei_kojin_kojo", "zei_kojin_zeigaku"},
-    "kotei_shisanzei.yaml": {"zei_kotei_nozeigimusha", "zei_kotei_tochi", "zei_kotei_kaoku"},
-    "kei_jidoshazei.yaml": {"zei_kei_sharyo", "zei_kei_nozeigimusha"},
+    "kojin_juminzei.yaml": {"zei_kojin_nozeigimusha", "zei_kojin_shotoku", "zei_kojin_kojo", "zei_kojin_zeigaku",
+                            "zei_kojin_tokucho_gimusha", "zei_kojin_tokucho", "zei_kojin_kibetsu",
+                            "zei_kojin_nenkin_tokucho"},
+    "kotei_shisanzei.yaml": {"zei_kotei_nozeigimusha", "zei_kotei_tochi", "zei_kotei_tochi_kubun", "zei_kotei_mochibun",
+                             "zei_kotei_kaoku", "zei_kotei_shokyaku_shinkoku", "zei_kotei_shokyaku_shisan"},
+    "kei_jidoshazei.yaml": {"zei_kei_sharyo", "zei_kei_nozeigimusha", "zei_kei_kazei_meisai"},
     "juki_idou.yaml": {"juki_idou", "juki_tennyu_tenshutsu"},
 }
 # every tax / asset subject table carries atena_no so "every tax subject is a 宛名" can be checked

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select, update
 
-from kikan_hub.api.auth import keys
+from kikan_hub.api.auth import keys, scopes as sc
 from kikan_hub.store.security_tables import CLIENTS
 
-SCOPE_RE = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:(read|write|\*)$")
+SCOPE_RE = sc.SCOPE_RE
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$")
 
 
@@ -38,8 +38,7 @@ class Client:
         return self.revoked_at is None
 
     def allows(self, scope: str) -> bool:
-        gyomu, resource, op = scope.split(":")
-        return any(s in self.scopes for s in (scope, f"{gyomu}:{resource}:*"))
+        return sc.allows(self.scopes, scope)
 
 
 @dataclass(frozen=True)
@@ -95,25 +94,51 @@ class ClientRegistry:
             raise ClientError(f"client_id は英数字と _.- で 3〜64 文字: {client_id!r}")
         scopes = check_scopes(scopes)
         issued = secrets_for(self.master, client_id, 1)
+        hashes = self._hashes(issued, 1)
         with self.engine.begin() as conn:
             if conn.execute(select(self.t.c.client_id).where(self.t.c.client_id == client_id)).first():
                 raise ClientError(f"クライアント {client_id} は既にあります")
             conn.execute(insert(self.t).values(
-                client_id=client_id, name=name, scopes=" ".join(scopes), generation=1,
-                rest_secret_hash=keys.hash_secret(issued.client_secret),
-                soap_secret_hash=keys.hash_secret(issued.soap_password), created_at=_now()))
+                client_id=client_id, name=name, scopes=" ".join(scopes), generation=1, created_at=_now(), **hashes))
         return issued
+
+    def _hashes(self, issued: IssuedSecrets, generation: int) -> dict:
+        """scrypt hashes of freshly issued secrets, remembered as verified (no scrypt on the first login)."""
+        rest, soap = keys.hash_secret(issued.client_secret), keys.hash_secret(issued.soap_password)
+        self._verified[("rest", issued.client_id, generation, rest)] = True
+        self._verified[("soap", issued.client_id, generation, soap)] = True
+        return {"rest_secret_hash": rest, "soap_secret_hash": soap}
+
+    def warm(self) -> int:
+        """Check every active client's stored hashes once, at start, so a first login costs what any login costs.
+
+        (Otherwise the first login of a known client id would run scrypt and one of an unknown id would
+        not, and response times would tell which client ids exist.)
+        """
+        n = 0
+        for c in self.list():
+            if c.active:
+                self.rest_secret(c), self.soap_password(c)
+                n += 1
+        return n
 
     def rotate(self, client_id: str) -> IssuedSecrets:
         c = self.get(client_id, fresh=True)
         if c is None:
             raise ClientError(f"クライアント {client_id} はありません")
+        if not c.active:
+            # A revoked client stays revoked: rotating must not bring it back (register a new one instead).
+            raise ClientError(f"クライアント {client_id} は失効しています (失効日時 {c.revoked_at:%Y-%m-%d %H:%M}); "
+                              f"鍵更新では再開できません。新しいクライアントとして登録してください")
         issued = secrets_for(self.master, client_id, c.generation + 1)
+        hashes = self._hashes(issued, c.generation + 1)
         with self.engine.begin() as conn:
-            conn.execute(update(self.t).where(self.t.c.client_id == client_id).values(
-                generation=c.generation + 1, rest_secret_hash=keys.hash_secret(issued.client_secret),
-                soap_secret_hash=keys.hash_secret(issued.soap_password), rotated_at=_now(), revoked_at=None))
+            n = conn.execute(update(self.t).where(self.t.c.client_id == client_id, self.t.c.revoked_at.is_(None),
+                                                  self.t.c.generation == c.generation).values(
+                generation=c.generation + 1, rotated_at=_now(), **hashes)).rowcount
         self._forget(client_id)
+        if not n:
+            raise ClientError(f"クライアント {client_id} は更新中に失効または鍵更新されました。状態を確認してください")
         return issued
 
     def revoke(self, client_id: str) -> None:
@@ -142,6 +167,8 @@ class ClientRegistry:
             r = conn.execute(select(self.t).where(self.t.c.client_id == client_id)).first()
         c = self._row(r) if r else None
         with self._lock:
+            if len(self._cache) > 10_000:  # unknown ids are cached too: keep an attacker from growing it
+                self._cache = {k: v for k, v in self._cache.items() if now - v[0] < self.cache_seconds}
             self._cache[client_id] = (now, c)
         return c
 

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kikan_hub.api.auth.clients import Client
-from kikan_hub.api.auth.oauth import JWT_BEARER, OAuthError, scope_allows
+from kikan_hub.api.auth.oauth import JWT_BEARER, OAuthError, TokenService, scope_allows
+from kikan_hub.api.auth.throttle import Throttled
 from kikan_hub.api.rest import models as m
 
 log = logging.getLogger("kikan_hub.api.rest")
@@ -35,23 +36,56 @@ def hub(request: Request):
 class Caller:
     def __init__(self, client: Client, scopes: frozenset[str]):
         self.client, self.scopes = client, scopes
+        self.sub = client.client_id
+        self.roles: list[str] = []
 
     def can(self, scope: str) -> bool:
         return scope_allows(self.scopes, scope)
 
 
+def peer(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def operation_of(request: Request) -> str:
+    """The route template (never the raw path: it may hold whatever an attacker typed)."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', '?')}"[:64]
+
+
+def _throttled(e: Throttled, problem: bool = True):
+    headers = {"Retry-After": str(e.retry_after)}
+    if problem:
+        return HTTPException(429, e.what, headers=headers)
+    return JSONResponse({"error": "slow_down", "error_description": e.what}, 429,
+                        headers={**headers, "Cache-Control": "no-store"})
+
+
+def auth_failed(request: Request, client_id: str | None, operation: str, reason: str) -> None:
+    """A failed authentication: counted by the throttle and audited (claimed id only when well-formed)."""
+    h = hub(request)
+    h.throttle.auth_failed(client_id, peer(request))
+    h.audit.record(client_id=client_id, interface="rest", operation=operation, outcome="auth_failed",
+                   detail=f"{reason}; from {peer(request) or '-'}")
+
+
 def require(scope: str):
     def dep(request: Request, cred: Optional[HTTPAuthorizationCredentials] = Depends(bearer)) -> Caller:
+        h = hub(request)
         if cred is None or cred.scheme.lower() != "bearer":
             raise HTTPException(401, "アクセストークンが必要です", headers={"WWW-Authenticate": "Bearer"})
         try:
-            client, scopes = hub(request).tokens.verify_access_token(cred.credentials)
+            h.throttle.check_auth(None, peer(request))
+            client, scopes = h.tokens.verify_access_token(cred.credentials)
+        except Throttled as e:
+            raise _throttled(e) from None
         except OAuthError as e:
+            auth_failed(request, None, operation_of(request), e.error)
             raise HTTPException(401, e.description,
                                 headers={"WWW-Authenticate": f'Bearer error="{e.error}"'}) from None
         if not scope_allows(scopes, scope):
-            hub(request).audit.record(client_id=client.client_id, interface="rest", operation=request.url.path[:64],
-                                      outcome="denied", detail=f"needs {scope}")
+            h.audit.record(client_id=client.client_id, interface="rest", operation=operation_of(request),
+                           outcome="denied", detail=f"needs {scope}")
             raise HTTPException(403, f"スコープ {scope} が必要です",
                                 headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
         return Caller(client, scopes)
@@ -77,22 +111,30 @@ def token(request: Request,
     """OAuth2 client credentials。client_secret_basic (Authorization: Basic) か client_secret_jwt (HS256)。"""
     h = hub(request)
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    auth = request.headers.get("authorization", "")
+    claimed = TokenService.claimed_client(auth, client_assertion)
+    try:
+        h.throttle.check_auth(claimed, peer(request))
+    except Throttled as e:
+        return _throttled(e, problem=False)
     try:
         if grant_type != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", "grant_type は client_credentials のみです")
-        auth = request.headers.get("authorization", "")
         if auth.lower().startswith("basic "):
             client = h.tokens.authenticate_basic(auth)
         elif client_assertion_type == JWT_BEARER and client_assertion:
-            client = h.tokens.authenticate_jwt(client_assertion, str(request.url_for("token")))
+            # The audience is our own token URL (configured public URL or our socket), never the Host header.
+            client = h.tokens.authenticate_jwt(client_assertion, h.base_url(request) + "/api/v1/token")
             if client_id and client_id != client.client_id:
                 raise OAuthError(401, "invalid_client", "client_id と client_assertion が一致しません")
         else:
             raise OAuthError(401, "invalid_client", "client_secret_basic か client_secret_jwt で認証してください")
         body = h.tokens.issue(client, scope)
     except OAuthError as e:
-        if e.status == 401 and auth.lower().startswith("basic "):
-            headers["WWW-Authenticate"] = 'Basic realm="kikan-hub"'
+        if e.status == 401:
+            auth_failed(request, claimed, "token", e.error)
+            if auth.lower().startswith("basic "):
+                headers["WWW-Authenticate"] = 'Basic realm="kikan-hub"'
         return JSONResponse({"error": e.error, "error_description": e.description}, e.status, headers=headers)
     log.info("token issued client=%s scope=%s", client.client_id, body["scope"])
     return JSONResponse(body, headers=headers)
@@ -104,10 +146,21 @@ def resident(request: Request, atena_no: ATENA, history: bool = Query(False, des
              caller: Caller = Depends(require("juki:jumin:read"))):
     """住民情報照会 (宛名番号)。既定は現在の行 (最大の履歴番号)、history=true で全履歴。"""
     h = hub(request)
+    lookup_allowed(h, caller)
     rows = _strip(h.queries.resident_by_atena(atena_no, include_history=history), caller)
     h.audit.record(client_id=caller.client.client_id, interface="rest", operation="residents.get",
                    outcome="ok" if rows else "not_found", atena_nos=[r["atena_no"] for r in rows])
+    if not rows:
+        h.throttle.not_found(caller.client.client_id)
     return {"count": len(rows), "items": rows}
+
+
+def lookup_allowed(h, caller: Caller) -> None:
+    """429 once a client has looked up too many 宛名番号 that do not exist (walking the number space)."""
+    try:
+        h.throttle.check_lookup(caller.client.client_id)
+    except Throttled as e:
+        raise _throttled(e) from None
 
 
 @router.post("/juki/residents/search", response_model=m.ResidentList, tags=["juki"],
@@ -202,7 +255,8 @@ async def linkage_csv(request: Request, body: m.LinkageRequest, caller: Caller =
         caller.can("juki:kojin_bango:read"))
     await run_in_threadpool(h.audit.record, client_id=caller.client.client_id, interface="rest",
                             operation="linkage.csv", outcome="ok", atena_nos=atena, detail=path.name)
-    return {"file": str(path), "count": n, "from_serial": body.since_serial, "next_serial": nxt}
+    # The file's place under the linkage root (never the server's absolute path).
+    return {"file": f"{body.dir}/{path.name}", "count": n, "from_serial": body.since_serial, "next_serial": nxt}
 
 
 # --- other 業務, by scope -------------------------------------------------------------------
@@ -212,9 +266,12 @@ def nozeigimusha(request: Request, atena_no: ATENA,
                  caller: Caller = Depends(require("kojin_juminzei:nozeigimusha:read"))):
     """個人住民税 納税義務者 (宛名番号、全課税年度)。"""
     h = hub(request)
+    lookup_allowed(h, caller)
     rows = h.queries.rows_by_atena("zei_kojin_nozeigimusha", atena_no) or []
     h.audit.record(client_id=caller.client.client_id, interface="rest", operation="kojin_juminzei.nozeigimusha",
                    outcome="ok" if rows else "not_found", atena_nos=[atena_no] if rows else [])
+    if not rows:
+        h.throttle.not_found(caller.client.client_id)
     return {"count": len(rows), "items": rows}
 
 

@@ -21,8 +21,9 @@ from typing import Any, Callable
 from lxml import etree
 
 from kikan_hub.api.auth.audit import AuditLog
-from kikan_hub.api.auth.clients import Client
+from kikan_hub.api.auth.clients import CLIENT_ID_RE, Client
 from kikan_hub.api.auth.redact import mask
+from kikan_hub.api.auth.throttle import Throttle, Throttled
 from kikan_hub.api.auth.wsse import WSSE, UsernameTokenVerifier, WsseFault
 from kikan_hub.api.rest.queries import QueryService
 from kikan_hub.api.soap.xsd_gen import ATENA_ITEMS, TYPES_NS, XSD_DIR, record_columns
@@ -49,9 +50,17 @@ def _load_schema() -> etree.XMLSchema:
 
 
 class SoapFault(Exception):
-    def __init__(self, faultcode: str, code: str, message: str, *, status_log: str = "fault"):
+    def __init__(self, faultcode: str, code: str, message: str, *, status_log: str = "fault", http_status: int = 500,
+                 headers: dict | None = None):
         super().__init__(message)
         self.faultcode, self.code, self.message, self.status_log = faultcode, code, message, status_log
+        self.http_status, self.headers = http_status, headers or {}
+
+
+def _throttled(e: Throttled) -> SoapFault:
+    # 429 (not 500) so that HTTP clients and proxies see Retry-After; the body is still a SOAP Fault.
+    return SoapFault("soap:Client", "CLIENT-THROTTLED", f"{e.what} ({e.retry_after} 秒後に再試行してください)",
+                     http_status=429, headers={"Retry-After": str(e.retry_after)})
 
 
 def fault_envelope(f: SoapFault) -> bytes:
@@ -97,7 +106,16 @@ def _record(parent: etree._Element, tag: str, type_name: str, row: dict, hide: s
 
 
 def _date(s: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(s.strip()[:10]) if s else None
+    """An xs:date the hub can use. The XSD admits years such as -2024 or 10000 (and time zones); Python
+    dates cannot hold them, so they are a client error, not a server one."""
+    if not s:
+        return None
+    text = s.strip()
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise SoapFault("soap:Client", "CLIENT-VALUE", f"日付は西暦 0001〜9999 年の YYYY-MM-DD にしてください: "
+                                                       f"{mask(text)[:40]!r}", status_log="invalid") from None
 
 
 @dataclass
@@ -106,6 +124,7 @@ class SoapService:
     verifier: UsernameTokenVerifier
     audit: AuditLog
     max_body: int = DEFAULT_MAX_BODY
+    throttle: Throttle | None = None
 
     def __post_init__(self):
         self.schema = _load_schema()
@@ -123,24 +142,48 @@ class SoapService:
                             f'location="{_attr(endpoint_url)}"').encode("utf-8")
 
     # --- request handling -------------------------------------------------------------
-    def handle(self, body: bytes) -> tuple[int, bytes]:
+    def handle(self, body: bytes, peer: str | None = None) -> tuple[int, bytes]:
+        status, resp, _ = self.handle_http(body, peer)
+        return status, resp
+
+    def handle_http(self, body: bytes, peer: str | None = None) -> tuple[int, bytes, dict]:
+        """(HTTP status, SOAP envelope, extra headers). ``peer`` is the source address (throttling, audit)."""
         t0 = time.perf_counter()
         op_name, client, outcome = "-", None, "ok"
         try:
-            op_name, client, resp = self._handle(body)
-            return 200, resp
+            op_name, client, resp = self._handle(body, peer)
+            return 200, resp, {}
         except SoapFault as f:
             outcome = f"fault:{f.code}"
-            return 500, fault_envelope(f)
+            return f.http_status, fault_envelope(f), f.headers
         except Exception as exc:  # noqa: BLE001 - never leak internals (or data) to the caller
             outcome = f"error:{type(exc).__name__}"
             log.error("soap internal error in %s: %s", op_name, type(exc).__name__)
-            return 500, fault_envelope(SoapFault("soap:Server", "SERVER-INTERNAL", "サーバー内部エラー"))
+            return 500, fault_envelope(SoapFault("soap:Server", "SERVER-INTERNAL", "サーバー内部エラー")), {}
         finally:
             log.info("soap op=%s client=%s outcome=%s ms=%.1f", op_name, client.client_id if client else "-",
                      outcome, (time.perf_counter() - t0) * 1000)
 
-    def _handle(self, body: bytes) -> tuple[str, Client | None, bytes]:
+    def _authenticate(self, header, op_name: str, peer: str | None) -> Client:
+        """UsernameToken check behind the throttle; a failure is counted and audited."""
+        user = (header.findtext(f"{{{WSSE}}}Security/{{{WSSE}}}UsernameToken/{{{WSSE}}}Username") or "").strip() \
+            if header is not None else ""
+        claimed = user if CLIENT_ID_RE.match(user) else None
+        if self.throttle is not None:
+            try:
+                self.throttle.check_auth(claimed, peer)
+            except Throttled as e:
+                raise _throttled(e) from None
+        try:
+            return self.verifier.verify(header)
+        except WsseFault as f:
+            if self.throttle is not None and f.wsse_code == "FailedAuthentication":
+                self.throttle.auth_failed(claimed, peer)
+            self.audit.record(client_id=claimed, interface="soap", operation=op_name, outcome="auth_failed",
+                              detail=f"{f.code}; from {peer or '-'}")
+            raise SoapFault(f"wsse:{f.wsse_code}", f.code, f.message) from None
+
+    def _handle(self, body: bytes, peer: str | None = None) -> tuple[str, Client | None, bytes]:
         if len(body) > self.max_body:
             raise SoapFault("soap:Client", "CLIENT-TOO-LARGE", f"要求が大きすぎます (上限 {self.max_body} バイト)")
         head = body[:4096].lower()
@@ -168,17 +211,21 @@ class SoapService:
             raise SoapFault("soap:Client", "CLIENT-UNKNOWN-OPERATION",
                             f"未知の操作です: {{{qn.namespace}}}{qn.localname} (名前空間は {NS})")
         op_name, fn = self.ops[qn.localname]
-        try:
-            client = self.verifier.verify(header)
-        except WsseFault as f:
-            raise SoapFault(f"wsse:{f.wsse_code}", f.code, f.message) from None
+        client = self._authenticate(header, op_name, peer)
         if not self.schema.validate(req):
             err = self.schema.error_log.last_error
             self.audit.record(client_id=client.client_id, interface="soap", operation=op_name, outcome="invalid")
             raise SoapFault("soap:Client", "CLIENT-SCHEMA",
                             f"要求がスキーマに合いません: line {err.line}: {err.message}" if err else "要求がスキーマに合いません")
         try:
+            if self.throttle is not None and op_name != "IdouJohoShutoku":
+                try:
+                    self.throttle.check_lookup(client.client_id)
+                except Throttled as e:
+                    raise _throttled(e) from None
             resp, atena_nos, outcome = fn(client, req)
+            if outcome == "not_found" and self.throttle is not None:
+                self.throttle.not_found(client.client_id)
         except SoapFault as f:
             self.audit.record(client_id=client.client_id, interface="soap", operation=op_name, outcome=f.status_log)
             raise
