@@ -3,6 +3,9 @@
 need_pkgs=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_pkgs+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+# fonts for 外字同定 by glyph (tests/gaiji/test_glyph_*.py, bench/glyphs.py)
+for p in fonts-ipamj-mincho fonts-ipaexfont-mincho fonts-noto-cjk; do dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p"); done
+command -v uconv >/dev/null 2>&1 || need_pkgs+=(icu-devtools)   # ICU's uconv: the IBM codec oracle
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null

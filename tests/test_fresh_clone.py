@@ -33,15 +33,6 @@ def test_reference_data_has_no_default(monkeypatch):
     assert paths.reference_data() == Path("/some/where")
 
 
-def test_ibm930_without_reference_data_names_the_variable(monkeypatch):
-    from kikan_hub.adapters import codecs
-
-    monkeypatch.delenv("KIKAN_REFERENCE_DATA", raising=False)
-    monkeypatch.setattr(codecs, "_CACHE", {})
-    with pytest.raises(codecs.CodecError, match="KIKAN_REFERENCE_DATA"):
-        codecs.get_codec("ibm930")
-
-
 def test_missing_reference_data_skips_naming_the_variable_and_fails_under_ci(monkeypatch):
     monkeypatch.delenv("KIKAN_REFERENCE_DATA", raising=False)
     monkeypatch.delenv("CI", raising=False)

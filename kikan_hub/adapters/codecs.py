@@ -6,47 +6,29 @@ with the byte position of the first byte it cannot decode. Codecs are looked up 
 
 Built in: ``cp932`` (Python's cp932: the Windows code page with NEC row 13, NEC-selected and
 IBM extensions and the user-defined area F0–F9 → U+E000–U+E757), ``shift_jis``, ``euc_jp``,
-``utf-8``, and ``ibm930`` (EBCDIC katakana + DBCS with shift-out/shift-in, table driven from
-the ICU ``ibm-930`` mapping file found under the reference data directory).
-
-Stateful, table-driven mainframe encodings (IBM 930/939/1390/1399, Fujitsu JEF, Hitachi KEIS,
-NEC JIPS) implement the same :class:`Codec` protocol; :class:`ShiftedDbcsCodec` is the base:
-give it a single-byte table, a double-byte table and the shift codes.
+``utf-8``, and the stateful mainframe encodings of ``codec_tables/codecs.yaml``: IBM 930, 939,
+1390, 1399 (ICU tables), Fujitsu JEF (+EBCDIK / EBCDIC / ASCII), Hitachi KEIS 78 / 83 (+EBCDIK /
+EBCDIC), NEC JIPS(J) / JIPS(E) (jef4j tables). Their tables ship compiled inside the package
+(``codec_tables/tables.npz``); no reference folder is needed. A mainframe encoding may carry
+vendor options after a colon, ``jef-ebcdik:ivs=hd,decode_only=no`` (see ``codec_tables``); the
+codec's ``name`` spells the options that differ from the defaults, so a run records them.
 """
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
+
+from kikan_hub.adapters import codec_tables
+from kikan_hub.adapters.codec_errors import DecodeFailure, EncodeFailure
+from kikan_hub.adapters.shifted import PureDbcsCodec, ShiftedDbcsCodec
+
+__all__ = ["Codec", "CodecError", "DecodeFailure", "EncodeFailure", "PythonCodec", "PureDbcsCodec",
+           "ShiftedDbcsCodec", "codec_info", "get_codec", "known_codecs", "register_codec"]
 
 
 class CodecError(LookupError):
     """Unknown codec name (the message lists the known ones) or a codec that cannot be built."""
-
-
-class DecodeFailure(ValueError):
-    """Bytes the codec cannot decode. ``position`` is the 0-based offset of the first bad byte
-    inside the data given to ``decode``; ``data`` the offending bytes (a few)."""
-
-    def __init__(self, encoding: str, position: int, data: bytes, reason: str) -> None:
-        self.encoding = encoding
-        self.position = position
-        self.data = data
-        self.reason = reason
-        super().__init__(f"cannot decode {data.hex(' ').upper()} as {encoding} at byte {position}: {reason}")
-
-
-class EncodeFailure(ValueError):
-    """Text the codec cannot encode. ``position`` is the character index."""
-
-    def __init__(self, encoding: str, position: int, char: str, reason: str) -> None:
-        self.encoding = encoding
-        self.position = position
-        self.char = char
-        self.reason = reason
-        super().__init__(f"cannot encode {char!r} (U+{ord(char):04X}) as {encoding} at character {position}: {reason}")
 
 
 @runtime_checkable
@@ -99,126 +81,11 @@ class PythonCodec:
             raise EncodeFailure(self.name, exc.start, text[exc.start], exc.reason) from None
 
 
-class ShiftedDbcsCodec:
-    """Table-driven stateful codec: single-byte mode, shift-out into double-byte mode, shift-in back.
-
-    ``sbcs``: byte → text; ``dbcs``: 16-bit code → text (text may be several code points, e.g.
-    an IVS); ``shift_out``/``shift_in``: the shift sequences (bytes; KEIS and JIPS use two).
-    ``user_area``: (low, high) double-byte range decoded to the Private Use Area from U+E000
-    upwards when the table has no entry (gaiji), or None.
-    """
-
-    stateful = True
-    ascii_compatible = False
-
-    def __init__(self, name: str, sbcs: dict[int, str], dbcs: dict[int, str], shift_out: bytes = b"\x0e",
-                 shift_in: bytes = b"\x0f", user_area: tuple[int, int] | None = None,
-                 newline: str = "\n") -> None:
-        self.name = name
-        self.sbcs = dict(sbcs)
-        self.dbcs = dict(dbcs)
-        self.shift_out = shift_out
-        self.shift_in = shift_in
-        self.user_area = user_area
-        self._enc_sbcs = {v: bytes([k]) for k, v in sorted(self.sbcs.items(), reverse=True)}
-        self._enc_dbcs = {v: k.to_bytes(2, "big") for k, v in sorted(self.dbcs.items(), reverse=True)}
-        nl = [k for k, v in self.sbcs.items() if v == newline]
-        self.newline = bytes([min(nl)]) if nl else b"\n"
-        sp = [k for k, v in self.sbcs.items() if v == " "]
-        self.space = bytes([min(sp)]) if sp else b" "
-        # bytes.translate fast path for runs of single-byte characters
-        self._sb_table = [self.sbcs.get(i) for i in range(256)]
-
-    def _pua(self, code: int) -> str | None:
-        if self.user_area is None:
-            return None
-        lo, hi = self.user_area
-        if not lo <= code <= hi:
-            return None
-        # rows of 94 (or 190) cells are packed densely from U+E000
-        lo_lead, lo_trail = lo >> 8, lo & 0xFF
-        hi_trail = hi & 0xFF
-        per_row = hi_trail - lo_trail + 1
-        idx = ((code >> 8) - lo_lead) * per_row + ((code & 0xFF) - lo_trail)
-        if not 0 <= (code & 0xFF) - lo_trail < per_row:
-            return None
-        cp = 0xE000 + idx
-        return chr(cp) if cp <= 0xF8FF else None
-
-    def decode(self, data: bytes | bytearray | memoryview) -> str:
-        data = bytes(data)
-        out: list[str] = []
-        i, n = 0, len(data)
-        so, si = self.shift_out, self.shift_in
-        dbcs_mode = False
-        sb = self._sb_table
-        while i < n:
-            if not dbcs_mode:
-                j = data.find(so, i)
-                end = n if j < 0 else j
-                for k in range(i, end):
-                    ch = sb[data[k]]
-                    if ch is None:
-                        raise DecodeFailure(self.name, k, data[k:k + 1], "unmapped single-byte code")
-                    out.append(ch)
-                if j < 0:
-                    break
-                i = j + len(so)
-                dbcs_mode = True
-            else:
-                if data.startswith(si, i):
-                    i += len(si)
-                    dbcs_mode = False
-                    continue
-                if i + 1 >= n:
-                    raise DecodeFailure(self.name, i, data[i:i + 2], "truncated double-byte character or missing shift-in")
-                code = (data[i] << 8) | data[i + 1]
-                ch = self.dbcs.get(code) or self._pua(code)
-                if ch is None:
-                    raise DecodeFailure(self.name, i, data[i:i + 2], "unmapped double-byte code")
-                out.append(ch)
-                i += 2
-        if dbcs_mode:
-            raise DecodeFailure(self.name, n - 1 if n else 0, data[-1:], "missing shift-in at end of data")
-        return "".join(out)
-
-    def encode(self, text: str) -> bytes:
-        out = bytearray()
-        dbcs_mode = False
-        for pos, ch in enumerate(text):
-            b = self._enc_sbcs.get(ch)
-            if b is not None:
-                if dbcs_mode:
-                    out += self.shift_in
-                    dbcs_mode = False
-                out += b
-                continue
-            d = self._enc_dbcs.get(ch)
-            if d is None and self.user_area and 0xE000 <= ord(ch) <= 0xF8FF:
-                d = self._pua_encode(ord(ch))
-            if d is None:
-                raise EncodeFailure(self.name, pos, ch, "no mapping")
-            if not dbcs_mode:
-                out += self.shift_out
-                dbcs_mode = True
-            out += d
-        if dbcs_mode:
-            out += self.shift_in
-        return bytes(out)
-
-    def _pua_encode(self, cp: int) -> bytes | None:
-        lo, hi = self.user_area  # type: ignore[misc]
-        lo_lead, lo_trail, hi_trail = lo >> 8, lo & 0xFF, hi & 0xFF
-        per_row = hi_trail - lo_trail + 1
-        idx = cp - 0xE000
-        code = ((lo_lead + idx // per_row) << 8) | (lo_trail + idx % per_row)
-        return code.to_bytes(2, "big") if code <= hi else None
-
-
 # --------------------------------------------------------------------------- registry
 
 CodecFactory = Callable[[], Codec]
 _FACTORIES: dict[str, CodecFactory] = {}
+_OPTION_FACTORIES: dict[str, Callable[[str], Codec]] = {}
 _CACHE: dict[str, Codec] = {}
 _LOCK = threading.Lock()
 
@@ -240,21 +107,28 @@ def known_codecs() -> list[str]:
 
 
 def get_codec(name: str) -> Codec:
-    """The codec registered under ``name`` (case and _/- insensitive). Unknown → CodecError listing known names."""
+    """The codec registered under ``name`` (case and _/- insensitive), with vendor options after a
+    colon for the mainframe encodings (``jef-ebcdik:ivs=hd``). Unknown → CodecError listing known names."""
     if not isinstance(name, str) or not name.strip():
         raise CodecError(f"no encoding given; known encodings: {', '.join(known_codecs())}")
-    key = _norm(name)
+    base, colon, opts = name.partition(":")
+    key = _norm(base) + (":" + opts.strip().lower() if colon else "")
     with _LOCK:
         codec = _CACHE.get(key)
         if codec is not None:
             return codec
-        factory = _FACTORIES.get(key)
+        factory = _FACTORIES.get(_norm(base))
+        option_factory = _OPTION_FACTORIES.get(_norm(base))
     if factory is None:
-        raise CodecError(f"unknown encoding {name!r}; known encodings: {', '.join(known_codecs())}")
+        raise CodecError(f"unknown encoding {base.strip()!r}; known encodings: {', '.join(known_codecs())}")
+    if colon and option_factory is None:
+        raise CodecError(f"encoding {base.strip()!r} takes no options (got {opts!r})")
     try:
-        codec = factory()
+        codec = option_factory(opts) if colon else factory()
     except CodecError:
         raise
+    except codec_tables.TableError as exc:
+        raise CodecError(str(exc)) from None
     except Exception as exc:  # a table file missing, unreadable …
         raise CodecError(f"encoding {name!r} cannot be loaded: {exc}") from exc
     with _LOCK:
@@ -268,58 +142,82 @@ register_codec("euc_jp", lambda: PythonCodec("euc_jp", "euc_jp"), aliases=("eucj
 register_codec("utf-8", lambda: PythonCodec("utf-8", "utf-8"), aliases=("utf8",))
 
 
-# --------------------------------------------------------------------------- IBM 930 from ICU tables
 
 
-def reference_data_dir() -> Path:
-    """Where the official tables live: $KIKAN_REFERENCE_DATA (no default: the hub never guesses a folder)."""
-    env = os.environ.get("KIKAN_REFERENCE_DATA")
-    if not env:
-        raise CodecError("IBM930 needs the ICU table ibm-930*.ucm: set KIKAN_REFERENCE_DATA to the folder holding enc/ucm/")
-    return Path(env)
+# --------------------------------------------------------------------------- mainframe encodings
 
 
-def parse_ucm(path: Path) -> tuple[dict[int, str], dict[int, str]]:
-    """Read an ICU .ucm mapping file: (single-byte decode table, double-byte decode table).
+def _mainframe(spec_name: str, option_text: str = "") -> ShiftedDbcsCodec:
+    """Build a stateful mainframe codec from the shipped tables and the declared options."""
+    spec = codec_tables.specs()[spec_name]
+    family = spec["family"]
+    opts = codec_tables.parse_options(spec_name, family, option_text)
+    if family == "ibm":
+        ents = codec_tables.entries(spec["table"])
+        sb_ents = [e for e in ents if e.nbytes == 1]
+        db_ents = [e for e in ents if e.nbytes == 2]
+    else:
+        sb_ents = codec_tables.entries(spec["sbcs_table"])
+        db_ents = codec_tables.entries(spec["dbcs_table"])
+    sb_dec, sb_enc, _ = codec_tables.select(sb_ents, opts)
+    db_dec, db_enc, _ = codec_tables.select(db_ents, opts, pua_fallbacks=family == "ibm")
+    gaiji = codec_tables.gaiji_map(spec)
+    for code, ch in gaiji.items():
+        if code not in db_dec:
+            db_dec[code] = ch
+            db_enc.setdefault(ch, code)
+    if spec.get("byte_map"):  # JIPS(E): every byte of a double-byte code travels as its EBCDIK image
+        m = codec_tables.arrays()[f"{spec['byte_map']}.map"]
 
-    Only round-trip (|0) and decode-only (|3) mappings are used for decoding; the first
-    round-trip mapping of a code wins.
-    """
-    sbcs: dict[int, str] = {}
-    dbcs: dict[int, str] = {}
-    in_map = False
-    with path.open(encoding="ascii", errors="strict") as fh:
-        for line in fh:
-            line = line.strip()
-            if line == "CHARMAP":
-                in_map = True
-                continue
-            if line == "END CHARMAP":
-                break
-            if not in_map or not line.startswith("<U"):
-                continue
-            uni_part, _, rest = line.partition(" ")
-            rest = rest.strip()
-            bytes_part, _, flag = rest.partition("|")
-            flag = flag.strip()
-            if flag not in ("0", "3"):
-                continue  # |1 = encode-only fallback, |2 = substitution, |4 = reverse fallback
-            text = "".join(chr(int(u, 16)) for u in uni_part.replace("<U", " ").replace(">", " ").split() if u)
-            bs = bytes(int(b, 16) for b in bytes_part.strip().replace("\\x", " ").split())
-            table = sbcs if len(bs) == 1 else dbcs
-            code = int.from_bytes(bs, "big")
-            if flag == "0" or code not in table:
-                table[code] = text
-    return sbcs, dbcs
+        def wire(code: int) -> int:
+            return (int(m[code >> 8]) << 8) | int(m[code & 0xFF])
 
-
-def _ibm930() -> Codec:
-    base = reference_data_dir() / "enc" / "ucm"
-    files = sorted(base.glob("ibm-930*.ucm"))
-    if not files:
-        raise CodecError(f"IBM930 needs the ICU table ibm-930*.ucm under {base} (set KIKAN_REFERENCE_DATA)")
-    sbcs, dbcs = parse_ucm(files[0])
-    return ShiftedDbcsCodec("ibm930", sbcs, dbcs, shift_out=b"\x0e", shift_in=b"\x0f", user_area=(0x6941, 0x7FFE))
+        db_dec = {wire(c): t for c, t in db_dec.items()}
+        db_enc = {t: wire(c) for t, c in db_enc.items()}
+    name = spec_name + codec_tables.option_suffix(opts)
+    return ShiftedDbcsCodec(name, sb_dec, db_dec, shift_out=tuple(bytes.fromhex(s) for s in spec["shift_out"]),
+                            shift_in=bytes.fromhex(spec["shift_in"]), description=spec.get("description", ""),
+                            aliases=tuple(spec.get("aliases", ())), gaiji_area=str((spec.get("gaiji") or {}).get("area", "")),
+                            options=opts, encode_sbcs=sb_enc, encode_dbcs=db_enc)
 
 
-register_codec("ibm930", _ibm930, aliases=("ibm-930", "cp930"))
+def _register_mainframe() -> None:
+    for spec_name, spec in codec_tables.specs().items():
+        aliases = tuple(spec.get("aliases", ()))
+        register_codec(spec_name, lambda s=spec_name: _mainframe(s), aliases=aliases)
+        for n in (spec_name, *aliases):
+            _OPTION_FACTORIES[_norm(n)] = lambda text, s=spec_name: _mainframe(s, text)
+
+
+_register_mainframe()
+
+
+def codec_info() -> list[dict[str, Any]]:
+    """One row per registered encoding (for ``kikan codecs list``): name, aliases, stateful, gaiji area,
+    options. Building the codecs is not needed: the mainframe rows come from codecs.yaml."""
+    rows: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    mainframe = codec_tables.specs()
+    groups: dict[int, list[str]] = {}
+    for n, f in _FACTORIES.items():
+        groups.setdefault(id(f), []).append(n)
+    for names in groups.values():
+        primary = next((n for n in names if n in mainframe), None)
+        if primary is not None:
+            spec = mainframe[primary]
+            allowed = codec_tables.IBM_OPTIONS if spec["family"] == "ibm" else (*codec_tables.BOOL_OPTIONS, "ivs")
+            rows.append({"name": primary, "aliases": [a for a in names if a != primary], "stateful": True,
+                         "gaiji_area": str((spec.get("gaiji") or {}).get("area", "")),
+                         "description": spec.get("description", ""),
+                         "options": {k: codec_tables.DEFAULTS[k] for k in allowed}})
+            continue
+        codec = get_codec(names[0])
+        if id(codec) in seen:
+            continue
+        seen.add(id(codec))
+        rows.append({"name": codec.name, "aliases": [a for a in names if a != _norm(codec.name)],
+                     "stateful": bool(codec.stateful),
+                     "gaiji_area": "F040-F9FC" if codec.name == "cp932" else "",
+                     "description": getattr(codec, "description", "") or f"Python codec {getattr(codec, 'python_name', '')}",
+                     "options": {}})
+    return sorted(rows, key=lambda r: r["name"])

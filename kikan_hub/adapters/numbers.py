@@ -12,6 +12,9 @@ The byte values of these forms do not collide, so one table decodes all of them.
 Packed (COMP-3): two digits a byte, the last nibble is the sign (C/F/A/E positive, D/B
 negative); a w-byte field holds 2w−1 digits.
 
+Binary (COMP / BINARY / COMP-4 / COMP-5): 2, 4 or 8 bytes big-endian, two's complement when the
+picture is signed (S9), the scale from the picture's V.
+
 Decoders return ``(values int64, valid bool)``; values of invalid rows are 0.  Values must fit
 18 digits (decimal128(18, scale)); longer non-zero values are invalid.
 """
@@ -103,6 +106,36 @@ def decode_packed(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     digits = np.where(digits > 9, 0, digits)
     values, fits = _digits_to_int(digits)
     return values * sign.astype(np.int64), valid & fits
+
+
+def decode_binary(block: np.ndarray, signed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """n×w COMP / BINARY block (big-endian, w = 1, 2, 4 or 8) → (int64 values, valid mask).
+    Unsigned 8-byte values above 2**63−1 and any value beyond 18 digits are invalid."""
+    block = _as_block(block)
+    n, w = block.shape
+    if w not in (1, 2, 4, 8):
+        raise ValueError(f"binary fields are 1, 2, 4 or 8 bytes, got {w}")
+    kind = "i" if signed else "u"
+    raw = np.ascontiguousarray(block).view(f">{kind}{w}").reshape(n)
+    if w == 8 and not signed:
+        valid = raw <= np.uint64(_POW10[MAX_DIGITS] - 1)
+        values = np.where(valid, raw, 0).astype(np.int64)
+    else:
+        values = raw.astype(np.int64)
+        valid = np.abs(values) < _POW10[MAX_DIGITS] if w == 8 else np.ones(n, dtype=bool)
+        values = np.where(valid, values, 0)
+    return values, valid
+
+
+def encode_binary(value: int | Decimal | str, length: int, scale: int = 0, signed: bool = True) -> bytes:
+    """Encode a number as COMP / BINARY: ``length`` bytes, big-endian, two's complement when signed."""
+    v = _unscaled(value, scale)
+    if v < 0 and not signed:
+        raise ValueError(f"{value} is negative but the field is unsigned")
+    try:
+        return v.to_bytes(length, "big", signed=signed)
+    except OverflowError:
+        raise ValueError(f"{value} does not fit {length} binary bytes") from None
 
 
 # --------------------------------------------------------------------------- encoders

@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass, field as dc_field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kikan_hub.adapters.codecs import Codec, DecodeFailure, get_codec
-from kikan_hub.adapters.numbers import decode_packed, decode_zoned
+from kikan_hub.adapters.numbers import decode_binary, decode_packed, decode_zoned
 from kikan_hub.layouts.legacy import Field, LegacyLayout, RecordType
 
 UNKNOWN_RECORD_TYPE = "_unknown"
@@ -58,7 +58,13 @@ RecordBatchOf = tuple[str, pa.RecordBatch]
 
 
 def field_arrow_type(f: Field) -> pa.DataType:
-    if f.type in ("zoned", "packed"):
+    if f.occurs:  # a fixed OCCURS: one list-valued column
+        return pa.list_(_scalar_arrow_type(f))
+    return _scalar_arrow_type(f)
+
+
+def _scalar_arrow_type(f: Field) -> pa.DataType:
+    if f.type in ("zoned", "packed", "binary"):
         return pa.int64() if f.scale == 0 else pa.decimal128(18, f.scale)
     if f.type == "integer":
         return pa.int64()
@@ -145,6 +151,10 @@ def read_file(path: str | Path, layout: LegacyLayout, encoding: str | None = Non
     iterator's ``stats`` (:class:`ReadStats`) has size, SHA-256 and counts once exhausted.
     """
     codec = get_codec(encoding or layout.encoding)
+    dbcs = [f"{rt.name}.{f.name}" for rt in layout.record_types for f in rt.fields if f.type == "dbcs"]
+    if dbcs and not hasattr(codec, "dbcs_only"):
+        raise ValueError(f"layout {layout.id}: double-byte (PIC N / PIC G) fields {', '.join(dbcs[:3])} need a "
+                         f"mainframe encoding (ibm930, jef-ebcdik …), not {codec.name}")
     return FileRead(Path(path), layout, codec, batch_size, chunk_size)
 
 
@@ -247,7 +257,7 @@ def decode_column(block: np.ndarray, codec: Codec, max_byte: int | None = None) 
         return pa.array([""] * n, pa.string()), {}
     if codec.ascii_compatible and (int(block.max()) if max_byte is None else max_byte) < 0x80:
         return _string_array_from_fixed(block.tobytes(), n, w), {}
-    if codec.stateful:
+    if codec.stateful and not getattr(codec, "joinable", False):
         values, bad = _decode_rows(block, codec)
         return pa.array(values, pa.string()), bad
     return _decode_joined(block, codec)
@@ -347,9 +357,9 @@ def _only_digit_bytes(strings: pa.Array) -> bool:
 
 def convert_strings(f: Field, strings: pa.Array, errors: _Errors, messages_prefix: str = "") -> pa.Array:
     """Untrimmed decoded values of one field → the field's output column (rules on errors)."""
-    out_type = field_arrow_type(f)
+    out_type = _scalar_arrow_type(f)
     trimmed = pc.utf8_rtrim(strings, characters=_TRIM)
-    if f.type in ("text", "kana", "date", "code"):
+    if f.type in ("text", "kana", "date", "code", "dbcs"):
         return trimmed.cast(pa.string())
     if f.type == "digits":
         if _only_digit_bytes(trimmed):  # the usual column: no value needs the regex
@@ -409,15 +419,21 @@ def convert_strings(f: Field, strings: pa.Array, errors: _Errors, messages_prefi
 def convert_fixed_field(f: Field, block: np.ndarray, codec: Codec, offsets: np.ndarray, errors: _Errors,
                         max_byte: int | None = None) -> pa.Array:
     """One field's n×w byte block → its output column. ``offsets``: absolute offsets of the records."""
-    if f.type in ("zoned", "packed"):
-        values, valid = decode_zoned(block) if f.type == "zoned" else decode_packed(block)
-        blank = _all_equal_byte(block, codec.space) | (_all_equal_byte(block, b" ") if codec.space != b" " else False)
+    if f.type in ("zoned", "packed", "binary"):
+        if f.type == "binary":
+            values, valid = decode_binary(block, f.signed)
+            blank = np.zeros(len(values), dtype=bool)  # every bit pattern is a number
+        else:
+            values, valid = decode_zoned(block) if f.type == "zoned" else decode_packed(block)
+            blank = _all_equal_byte(block, codec.space) | (_all_equal_byte(block, b" ") if codec.space != b" " else False)
         bad = np.flatnonzero(~valid & ~blank)
         if len(bad):
             errors.add(bad, "READ-NUMBER", f.name,
                        [f"{_label(f)}: バイト位置 {int(offsets[i]) + f.offset} のバイト列 "
                         f"{block[i].tobytes().hex(' ').upper()} は{TYPE_WORDS[f.type]}として読めません" for i in bad])
         return _int_array(values, valid & ~blank, f.scale)
+    if f.type == "dbcs":  # PIC N / PIC G: the double-byte table without shift codes (checked in read_file)
+        codec, max_byte = codec.dbcs_only(), None  # type: ignore[attr-defined]
     strings, bad = decode_column(block, codec, max_byte)
     if bad:
         idx = sorted(bad)
@@ -426,6 +442,19 @@ def convert_fixed_field(f: Field, block: np.ndarray, codec: Codec, offsets: np.n
                     f"{bad[i].data.hex(' ').upper()} は宣言された文字コード {codec.name} で読めません（{_reason(bad[i].reason)}）"
                     for i in idx])
     return convert_strings(f, strings, errors)
+
+
+def convert_occurs_field(f: Field, M: np.ndarray, codec: Codec, offsets: np.ndarray, errors: _Errors) -> pa.Array:
+    """A fixed OCCURS field: each occurrence converted like a field of its own (errors name the
+    occurrence, 1-based as in COBOL), then one list per record, occurrences in order."""
+    n = M.shape[0]
+    k = f.occurs or 1
+    parts = []
+    for j, off in enumerate(f.occurrences, 1):
+        one = replace(f, name=f"{f.name}({j})", start=off + 1, occurs=None, stride=None)
+        parts.append(convert_fixed_field(one, M[:, off:off + (f.length or 0)], codec, offsets, errors))
+    values = pa.concat_arrays(parts).take(pa.array((np.arange(n * k) % k) * n + np.arange(n * k) // k))
+    return pa.ListArray.from_arrays(pa.array(np.arange(0, n * k + 1, k, dtype=np.int32)), values)
 
 
 def _binary_from_fixed(data: bytes, n: int, w: int) -> pa.Array:
@@ -613,7 +642,8 @@ class _FixedReader:
             raw = _binary_from_fixed(records, nb, self.L)
             colmax = Mc.max(axis=0) if nb else np.zeros(self.L, dtype=np.uint8)  # one pass: which byte columns are ASCII
             cols = [convert_fixed_field(f, Mc[:, f.offset:f.end], self.codec, offs, errs,
-                                        int(colmax[f.offset:f.end].max()) if f.length else 0) for f in fields]
+                                        int(colmax[f.offset:f.end].max()) if f.length else 0)
+                    if not f.occurs else convert_occurs_field(f, Mc, self.codec, offs, errs) for f in fields]
             yield fr._emit(rt.name, _batch(schema, rec_no[a:a + nb], offs, raw, errs, cols))
 
     def bad_length(self, data: bytes, starts: np.ndarray, lengths: np.ndarray, rec_no: np.ndarray,

@@ -209,3 +209,77 @@ def register_export(register: Path = typer.Argument(...), out_path: Path = typer
     reg = GaijiRegister.load(register)
     reg.save(out_path)
     out.print(f"{len(reg)} 行 → {out_path}")
+
+
+@app.command("match-glyphs")
+@_guard
+def match_glyphs(font: Path = typer.Argument(..., help="the vendor's gaiji font (EUDC .TTE, TrueType/OpenType, BDF/PCF/FNT)"),
+                 register: Optional[Path] = typer.Option(None, "--register", help="外字台帳: its notes (画数・読み・MJ番号) refine the order"),
+                 top: int = typer.Option(5, "--top", help="candidates per vendor glyph"),
+                 out_path: Optional[Path] = typer.Option(None, "--out", help="write candidates.json here (default: stdout)"),
+                 mj_font: Optional[Path] = typer.Option(None, "--mj-font", help="IPAmj明朝 (default KIKAN_MJ_FONT, then fontconfig)"),
+                 encoding: str = typer.Option("cp932", "--encoding", help="the vendor's encoding for source codes"),
+                 source_system: Optional[str] = typer.Option(None, "--source-system", help="only this system's register rows"),
+                 data_dir: Optional[Path] = DataDir) -> None:
+    """外字フォントの字形を IPAmj明朝 の全MJ字形と照合し、私用領域の各文字にMJ候補を順位付けする。"""
+    import time
+
+    from kikan_hub.gaiji.glyphs.match import Hints, check_encoding, match_font, private_use_glyphs
+    from kikan_hub.gaiji.glyphs.reference import find_mj_font, load_reference
+    from kikan_hub.gaiji.glyphs.render import GlyphRenderer
+    from kikan_hub.gaiji.paths import data_dir as ddir
+
+    err = Console(stderr=True)
+    vendor = GlyphRenderer(font)
+    private_use_glyphs(vendor)      # before the (possibly long) reference build
+    check_encoding(encoding)
+    ref_font = find_mj_font(mj_font)
+    ref = load_reference(ref_font, ddir(data_dir))
+    if ref.build_seconds is not None:
+        err.print(f"MJ字形の特徴量を作成: {len(ref.mj):,} 字形 {ref.build_seconds:.1f} 秒 → {ref.cache_path}")
+    hints = None
+    if register is not None:
+        from kikan_hub.gaiji.register import GaijiRegister
+
+        reg = GaijiRegister.load(register)
+        idx_path = _index_path(data_dir)
+        index = None
+        if idx_path.exists():
+            from kikan_hub.gaiji.mj_index import MJIndex
+
+            index = MJIndex.open(idx_path)
+        else:
+            err.print(f"MJ索引 {idx_path} がないため台帳のメモ (画数・読み) は使いません")
+        hints = Hints(reg, index, source_system)
+    t0 = time.perf_counter()
+    matches = match_font(vendor, ref, top=top, encoding=encoding, hints=hints)
+    took = time.perf_counter() - t0
+    text = json.dumps([m.as_dict() for m in matches], ensure_ascii=False, indent=1)
+    if out_path:
+        out_path.write_text(text + "\n", encoding="utf-8")
+        err.print(f"{len(matches):,} 文字 × {len(ref.mj):,} MJ字形: {took:.1f} 秒 → {out_path}")
+    else:
+        print(text)
+
+
+@app.command("review")
+@_guard
+def review(register: Path = typer.Option(..., "--register", help="外字台帳 CSV/Excel (decisions are written here)"),
+           font: Path = typer.Option(..., "--font", help="the vendor's gaiji font"),
+           host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8090, "--port"),
+           source_system: Optional[str] = typer.Option(None, "--source-system",
+                                                       help="移行元システム of new rows (default: the register's only one)"),
+           mj_font: Optional[Path] = typer.Option(None, "--mj-font"),
+           encoding: str = typer.Option("cp932", "--encoding"), top: int = typer.Option(9, "--top"),
+           store: Optional[str] = typer.Option(None, "--store", help="the hub's store (accounts); default sqlite:///var/kikan.db"),
+           data_dir: Optional[Path] = DataDir) -> None:
+    """外字同定の確認ページを起動する (ハブのアカウントでログイン、判断は外字台帳と決定ログへ)。"""
+    import uvicorn
+
+    from kikan_hub.api.review.server import build_review_app
+
+    application = build_review_app(register=register, font=font, source_system=source_system, mj_font=mj_font,
+                                   encoding=encoding, top=top, store=store, data_dir=data_dir,
+                                   progress=Console(stderr=True).print)
+    Console(stderr=True).print(f"確認ページ: http://{host}:{port}/")
+    uvicorn.run(application, host=host, port=port, workers=1, server_header=False, log_level="warning")

@@ -19,6 +19,8 @@ def sample_command(
     unidentified_gaiji: int = typer.Option(0, "--unidentified-gaiji", min=0,
                                            help="外字台帳で未同定のまま残す外字の数"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="進捗を表示しない"),
+    encoding: str = typer.Option("cp932", "--encoding", help="ホスト版を書く文字コード (ibm930/939/1390/1399, "
+                                 "jef-ebcdik, keis83, jips-e …; 既定 cp932)"),
 ) -> None:
     """旧住記の抽出ファイル (JUMIN.DAT, SETAI.DAT)、レイアウト、マッピング、外字台帳、マニフェストと正解データ (truth/) を書く。"""
     from rich.console import Console
@@ -28,6 +30,19 @@ def sample_command(
 
     console = Console(stderr=True)
     started = time.perf_counter()
+    final_out = out
+    if encoding.lower() != "cp932":  # the host version: written from a CP932 sample (kikan_hub.sample.host)
+        import tempfile
+
+        from kikan_hub.adapters.codecs import CodecError, get_codec
+        from kikan_hub.api.cli_support import fail
+        try:
+            if not get_codec(encoding).stateful:
+                fail(f"--encoding {encoding}: the host version needs a mainframe encoding (kikan codecs list)")
+        except CodecError as exc:
+            fail(str(exc))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out = Path(tempfile.mkdtemp(prefix=".cp932-", dir=out.parent))
     try:
         if quiet:
             summary = generate(SampleOptions(residents=residents, out=out, seed=seed, defect_rate=defect_rate,
@@ -40,6 +55,15 @@ def sample_command(
                     residents=residents, out=out, seed=seed, defect_rate=defect_rate,
                     unidentified_gaiji=unidentified_gaiji,
                     progress=lambda done, total: progress.update(task, completed=done)))
+        if final_out != out:
+            import shutil
+
+            from kikan_hub.sample.host import write_host_sample
+            try:
+                write_host_sample(out, final_out, encoding)
+            finally:
+                shutil.rmtree(out, ignore_errors=True)
+            out = final_out
     except ValueError as exc:
         from kikan_hub.api.cli_support import fail
         fail(str(exc))

@@ -20,6 +20,7 @@ SUBCOMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("gaiji", "kikan_hub.api.cli_gaiji", "app", "group"),
     ("layouts", "kikan_hub.api.cli_layouts", "app", "group"),
     ("preview", "kikan_hub.api.cli_preview", "preview_command", "command"),
+    ("codecs", "kikan_hub.api.cli_codecs", "app", "group"),
     ("validate", "kikan_hub.api.cli_validate", "validate_command", "command"),
     ("report", "kikan_hub.api.cli_validate", "report_app", "group"),
     ("export", "kikan_hub.api.cli_handover", "export_app", "group"),

@@ -20,8 +20,9 @@ from kikan_hub.layouts.errors import LayoutError
 FORMATS = ("fixed", "delimited")
 TERMINATORS = ("crlf", "lf", "none")
 ROLES = ("header", "data", "trailer")
-FIELD_TYPES = ("text", "kana", "digits", "integer", "zoned", "packed", "date", "code", "filler")
-STRING_TYPES = frozenset({"text", "kana", "digits", "date", "code"})
+FIELD_TYPES = ("text", "kana", "digits", "integer", "zoned", "packed", "binary", "dbcs", "date", "code", "filler")
+STRING_TYPES = frozenset({"text", "kana", "digits", "date", "code", "dbcs"})
+BINARY_LENGTHS = (1, 2, 4, 8)  # COBOL COMP / BINARY, big-endian two's complement (or unsigned)
 SIGNS = ("none", "leading", "trailing")
 DATE_FORMATS = ("western", "era_code", "era_letter")
 MAX_PACKED_BYTES = 10   # 19 digit nibbles; values must still fit 18 digits (checked per record)
@@ -30,10 +31,11 @@ MAX_SCALE = 18
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOP_KEYS = {"layout", "description", "format", "encoding", "record_length", "terminator", "eof_marker",
-             "delimiter", "quote", "header", "discriminator", "era_codes", "record_types", "provenance"}
+             "delimiter", "quote", "header", "discriminator", "era_codes", "record_types", "provenance",
+             "code_tables"}
 _RT_KEYS = {"name", "code", "role", "description", "label", "control", "fields", "columns"}
 _FIELD_KEYS = {"name", "label", "description", "start", "length", "column", "type", "scale", "sign",
-               "date_format", "code_table", "gaiji", "required", "note"}
+               "date_format", "code_table", "gaiji", "required", "note", "occurs", "stride", "signed"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,15 @@ class Field:
     code_table: str | None = None
     gaiji: bool = False
     required: bool = False
+    occurs: int | None = None   # a fixed OCCURS: the field repeats this many times, one list-valued column
+    stride: int | None = None   # bytes from one occurrence to the next (default: length)
+    signed: bool = False        # binary: two's complement (PIC S9 … COMP)
+
+    @property
+    def occurrences(self) -> list[int]:
+        """0-based offsets of every occurrence (one for a field without occurs)."""
+        step = self.stride or self.length or 0
+        return [self.offset + i * step for i in range(self.occurs or 1)]
 
     @property
     def offset(self) -> int:
@@ -161,6 +172,7 @@ class LegacyLayout:
     discriminator: Discriminator | None = None
     era_codes: Mapping[str, str] = field(default_factory=dict)
     path: Path | None = None
+    code_tables: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # e.g. from COBOL level-88
 
     def record_type(self, name: str) -> RecordType:
         for rt in self.record_types:
@@ -263,6 +275,10 @@ class _Parser:
         if not isinstance(era, dict):
             raise self.fail("era_codes must be a mapping such as {\"1\": 明治, …}")
         era_codes = {str(k): str(v) for k, v in era.items()}
+        ct = data.get("code_tables") or {}
+        if not isinstance(ct, dict) or not all(isinstance(v, dict) for v in ct.values()):
+            raise self.fail("code_tables must map a table name to {value: meaning, …}")
+        code_tables = {str(k): {str(c): str(m) for c, m in v.items()} for k, v in ct.items()}
         eof = data.get("eof_marker")
         eof_marker = None
         if eof is not None and eof is not False:
@@ -322,7 +338,7 @@ class _Parser:
                             description=str(data.get("description", "") or ""), record_length=record_length,
                             terminator=terminator, eof_marker=eof_marker, delimiter=delimiter, quote=quote,
                             header=bool(data.get("header", False)), discriminator=disc, era_codes=era_codes,
-                            path=self.path)
+                            path=self.path, code_tables=code_tables)
 
     def discriminator(self, d: Any, fmt: str, record_length: int | None, n_types: int) -> Discriminator | None:
         if d is None:
@@ -377,11 +393,11 @@ class _Parser:
             if f.name.startswith("_"):
                 raise self.fail(f"{where}, field {f.name}: names starting with _ are reserved for reader columns")
         if fmt == "fixed":
-            ordered = sorted(fields, key=lambda f: (f.offset, f.end))
-            for a, b in zip(ordered, ordered[1:]):
-                if b.offset < a.end:
-                    raise self.fail(f"{where}: fields {a.name} (bytes {a.start}–{a.end}) and {b.name} "
-                                    f"(bytes {b.start}–{b.end}) overlap")
+            spans = sorted((o, o + (f.length or 0), f) for f in fields for o in f.occurrences)
+            for (ao, ae, a), (bo, be, b) in zip(spans, spans[1:]):
+                if bo < ae:
+                    raise self.fail(f"{where}: fields {a.name} (bytes {ao + 1}–{ae}) and {b.name} "
+                                    f"(bytes {bo + 1}–{be}) overlap")
         else:
             cols: dict[int, str] = {}
             for f in fields:
@@ -424,21 +440,25 @@ class _Parser:
                 raise self.fail(f"{fw}: packed fields longer than {MAX_PACKED_BYTES} bytes are not supported")
             if typ == "zoned" and length > MAX_ZONED_BYTES:
                 raise self.fail(f"{fw}: zoned fields longer than {MAX_ZONED_BYTES} bytes are not supported")
+            if typ == "binary" and length not in BINARY_LENGTHS:
+                raise self.fail(f"{fw}: binary (COMP) fields are 1, 2, 4 or 8 bytes, got {length}")
+            if typ == "dbcs" and length % 2:
+                raise self.fail(f"{fw}: a double-byte (PIC N / PIC G) field has an even length, got {length}")
         else:
             if "start" in data:
                 raise self.fail(f"{fw}: start only applies to fixed layouts; use column")
             column = self._int(data.get("column"), fw, "column")
             if "length" in data:
                 length = self._int(data.get("length"), fw, "length")
-            if typ == "packed":
-                raise self.fail(f"{fw}: packed (COMP-3) fields cannot appear in a delimited file")
+            if typ in ("packed", "binary", "dbcs"):
+                raise self.fail(f"{fw}: {typ} fields cannot appear in a delimited file")
         scale = data.get("scale", 0)
-        if typ in ("zoned", "packed"):
+        if typ in ("zoned", "packed", "binary"):
             scale = self._int(scale, fw, "scale", minimum=0)
             if scale > MAX_SCALE:
                 raise self.fail(f"{fw}: scale must be <= {MAX_SCALE}")
         elif scale:
-            raise self.fail(f"{fw}: scale only applies to zoned and packed fields")
+            raise self.fail(f"{fw}: scale only applies to zoned, packed and binary fields")
         sign = data.get("sign", "none")
         if sign not in SIGNS:
             raise self.fail(f"{fw}: sign must be one of {', '.join(SIGNS)}, got {sign!r}")
@@ -448,10 +468,27 @@ class _Parser:
         if date_format is not None and date_format not in DATE_FORMATS:
             raise self.fail(f"{fw}: date_format must be one of {', '.join(DATE_FORMATS)}, got {date_format!r}")
         code_table = data.get("code_table")
+        occurs = stride = None
+        if "occurs" in data or "stride" in data:
+            if fmt != "fixed":
+                raise self.fail(f"{fw}: occurs only applies to fixed layouts")
+            occurs = self._int(data.get("occurs"), fw, "occurs")
+            stride = self._int(data.get("stride", length), fw, "stride")
+            if stride < (length or 0):
+                raise self.fail(f"{fw}: stride {stride} is shorter than the field ({length} bytes)")
+            last = (start or 1) + (occurs - 1) * stride + (length or 0) - 1
+            if last > (record_length or 0):
+                raise self.fail(f"{fw}: occurrence {occurs} ends at byte {last}, past record_length {record_length}")
+            if typ == "filler":
+                occurs = stride = None
+        signed = data.get("signed", False)
+        if not isinstance(signed, bool) or (signed and typ != "binary"):
+            raise self.fail(f"{fw}: signed (true/false) only applies to binary fields")
         return Field(name=name, type=typ, start=start, length=length, column=column,
                      label=str(data.get("label", "") or ""), scale=int(scale or 0), sign=sign,
                      date_format=date_format, code_table=str(code_table) if code_table else None,
-                     gaiji=bool(data.get("gaiji", False)), required=bool(data.get("required", False)))
+                     gaiji=bool(data.get("gaiji", False)), required=bool(data.get("required", False)),
+                     occurs=occurs, stride=stride, signed=signed)
 
     def control(self, where: str, role: str, data: Any, names: set[str]) -> Control:
         if role != "trailer":
@@ -484,6 +521,6 @@ class _Parser:
                 if of is None:
                     raise self.fail(f"record type {rt.name}, control: hash_total of {rt.control.hash_total_of!r} "
                                     f"is not a field of any data record type")
-                if of.type not in ("digits", "integer", "zoned", "packed"):
+                if of.type not in ("digits", "integer", "zoned", "packed", "binary") or of.occurs:
                     raise self.fail(f"record type {rt.name}, control: hash_total of {of.name!r} must be a numeric "
-                                    f"field (digits, integer, zoned, packed), it is {of.type}")
+                                    f"field (digits, integer, zoned, packed, binary) without occurs, it is {of.type}")

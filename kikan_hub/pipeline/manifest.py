@@ -106,7 +106,9 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
             layout_path = _resolve(base, f["layout"], "layout", path)
             layout = load_legacy_layout(layout_path)
             try:
-                get_codec(f["encoding"])
+                # the codec's own name: canonical, with the vendor options that differ from the defaults,
+                # so the run records exactly what was read (jef → jef-ebcdik, "JEF-EBCDIK:IVS=HD" → …:ivs=hd)
+                codec_name = get_codec(f["encoding"]).name
             except Exception as exc:  # unknown codec name: the registry's message lists the known ones
                 raise ConfigError(path, f"files[{i}] ({f['id']}): {exc}") from None
             if check_encoding:
@@ -115,7 +117,7 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
                     raise ConfigError(fpath, alarm)
             digest, size = sha256_of(fpath)
             files.append(ManifestFile(id=str(f["id"]), path=fpath, layout_path=layout_path, layout=layout,
-                                      encoding=str(f["encoding"]), sha256=digest, size=size))
+                                      encoding=codec_name, sha256=digest, size=size))
         _check_mapping(path, mapping, files)
     except LayoutError as exc:
         raise ConfigError(exc.path, exc.message) from None

@@ -55,8 +55,7 @@ def test_cp932_declared_as_utf8_alarms(tmp_path):
     assert msg and "utf-8" in msg
 
 
-def test_ebcdic_declared_as_cp932_alarms(tmp_path, reference_data, monkeypatch):
-    monkeypatch.setenv("KIKAN_REFERENCE_DATA", str(reference_data))
+def test_ebcdic_declared_as_cp932_alarms(tmp_path):
     c = get_codec("ibm930")
     data = b"".join(c.encode(r).ljust(80, b"\x40") for r in records())   # fixed blocks, no terminators
     p = write(tmp_path, data)

@@ -212,8 +212,7 @@ def test_several_failures_in_one_record_keep_every_rule(tmp_path):
     assert row["_error_field"] == "atena_no"
 
 
-def test_ebcdic_layout_with_ibm930(tmp_path, reference_data, monkeypatch):
-    monkeypatch.setenv("KIKAN_REFERENCE_DATA", str(reference_data))
+def test_ebcdic_layout_with_ibm930(tmp_path):
     from kikan_hub.adapters.codecs import get_codec
     c = get_codec("ibm930")
     lay = parse_legacy_layout({"layout": "M", "format": "fixed", "encoding": "ibm930", "record_length": 20,

@@ -17,7 +17,6 @@ import yaml
 from hypothesis import assume, given, strategies as st
 
 from fuzz_settings import fuzz
-from kikan_testenv import need_reference
 from kikan_hub.adapters.codecs import DecodeFailure, EncodeFailure, get_codec
 from kikan_hub.adapters.numbers import decode_packed, decode_zoned, encode_packed, encode_zoned
 from kikan_hub.adapters.reader import read_file
@@ -25,15 +24,7 @@ from kikan_hub.layouts.errors import LayoutError
 from kikan_hub.layouts.legacy import load_legacy_layout, parse_legacy_layout
 from kikan_hub.mapping.era_dates import load_eras, parse_dates
 
-CODECS = ["cp932", "shift_jis", "euc_jp", "utf-8", "ibm930"]
-
-
-def _codec(name: str):
-    """IBM930 is built from the ICU table among the reference files (KIKAN_REFERENCE_DATA)."""
-    if name == "ibm930":
-        need_reference("enc", "ucm")
-    return get_codec(name)
-
+CODECS = ["cp932", "shift_jis", "euc_jp", "utf-8", "ibm930", "ibm1390", "jef-ebcdik", "keis83", "jips-j", "jips-e"]
 JP_TEXT = st.text(st.sampled_from(list("山田太郎髙橋𠮷渡邊アイウｱｲｳ〜～－−‖∥¢£¬①Ⅰ㈱ abc123、。") + ["\ue000", "\ue001"]), max_size=8)
 
 
@@ -44,7 +35,7 @@ JP_TEXT = st.text(st.sampled_from(list("山田太郎髙橋𠮷渡邊アイウｱ
 @given(data=st.binary(max_size=64))
 def test_codec_decode_random_bytes(name, data):
     """Any bytes: a string, or DecodeFailure pointing inside the data — never another exception."""
-    codec = _codec(name)
+    codec = get_codec(name)
     try:
         text = codec.decode(data)
     except DecodeFailure as exc:
@@ -63,13 +54,13 @@ def test_codec_decode_random_bytes(name, data):
 @fuzz(100)
 @given(text=JP_TEXT)
 def test_codec_encode_text(name, text):
-    codec = _codec(name)
+    codec = get_codec(name)
     try:
         data = codec.encode(text)
     except EncodeFailure as exc:
         assert 0 <= exc.position < len(text)
         return
-    assert codec.decode(data) == text or name in ("cp932", "shift_jis", "euc_jp", "ibm930")
+    assert codec.decode(data) == text or name in ("cp932", "shift_jis", "euc_jp")
     assert codec.encode(codec.decode(data)) == data
 
 
@@ -125,8 +116,8 @@ def _record(codec, text: str, i: int, ebcdic: bool) -> bytes:
        chunk=st.integers(1, 97))
 def test_reader_every_codec_mutated(tmp_path_factory, name, texts, muts, term, cut, batch, chunk):
     """Every record comes out exactly once (loaded or flagged), its _raw equals the source bytes at its offset."""
-    codec = _codec(name)
-    ebcdic = name == "ibm930"
+    codec = get_codec(name)
+    ebcdic = codec.stateful  # the mainframe encodings: fixed blocks, EBCDIC numbers
     assume(not (ebcdic and term != "none"))
     sep = {"crlf": b"\r\n", "lf": b"\n", "none": b""}[term]
     data = bytearray(b"".join(_record(codec, t, i, ebcdic) + sep for i, t in enumerate(texts)))
