@@ -11,6 +11,7 @@ field of a record is shown, not only the first.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,21 @@ def _record(layout: LegacyLayout, rt: RecordType | None, r: dict, codec: Codec) 
         out["bytes"] = raw.hex()
         return out
     if layout.format == "fixed":
-        out["fields"] = [fixed_field(f, raw, r["_offset"], codec) for f in rt.fields]
+        out["fields"] = [fixed_field(f, raw, r["_offset"], codec) for f in expanded(rt.fields)]
     else:
         out["fields"] = delimited_fields(layout, rt, raw, r["_offset"], codec)
+    return out
+
+
+def expanded(fields) -> list[Field]:
+    """Fixed fields with an OCCURS become one field per occurrence, named as COBOL counts them: x(1), x(2) …"""
+    out = []
+    for f in fields:
+        if f.occurs:
+            out += [replace(f, name=f"{f.name}({j})", start=off + 1, occurs=None, stride=None)
+                    for j, off in enumerate(f.occurrences, 1)]
+        else:
+            out.append(f)
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Iterator
 import pyarrow.parquet as pq
 
 from kikan_hub.adapters.codecs import get_codec
-from kikan_hub.adapters.preview import delimited_fields, fixed_field
+from kikan_hub.adapters.preview import delimited_fields, expanded, fixed_field
 from kikan_hub.layouts.isl import Table
 from kikan_hub.layouts.legacy import Field, LegacyLayout
 from kikan_hub.validation.masking import HIDDEN, mask_value
@@ -41,7 +41,7 @@ def _columns(layout: LegacyLayout) -> list[tuple[str, Field]]:
     """(field name, field) in layout order, one column per distinct field name across record types."""
     seen: dict[str, Field] = {}
     for rt in layout.record_types:
-        for f in rt.fields:
+        for f in (expanded(rt.fields) if layout.format == "fixed" else rt.fields):
             if f.emitted and f.name not in seen:
                 seen[f.name] = f
     return list(seen.items())
@@ -54,7 +54,7 @@ def headers(q: QuarantineFile) -> list[str]:
 def _shown(q: QuarantineFile, rtype: str, f: Field, value, mask: bool):
     if value is None:
         return None
-    mapped = q.mapped.get((rtype, f.name))
+    mapped = q.mapped.get((rtype, f.name.split("(")[0]))
     if mapped is not None:
         table, column = mapped
         return mask_value(column, value, table, enabled=mask)
@@ -75,9 +75,10 @@ def rows(q: QuarantineFile, mask: bool = True) -> Iterator[list]:
             values: dict[str, object] = {}
             if rt is not None:
                 raw = r["raw"] or b""
-                laid = ([fixed_field(f, raw, r["offset"], codec) for f in rt.fields] if q.layout.format == "fixed"
+                fields = expanded(rt.fields) if q.layout.format == "fixed" else list(rt.fields)
+                laid = ([fixed_field(f, raw, r["offset"], codec) for f in fields] if q.layout.format == "fixed"
                         else delimited_fields(q.layout, rt, raw, r["offset"], codec))
-                for f, d in zip(rt.fields, laid):
+                for f, d in zip(fields, laid):
                     if not f.emitted:
                         continue
                     if d["rule"] in ("READ-DECODE", "READ-LENGTH") and d["value"] is None:

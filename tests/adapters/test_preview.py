@@ -99,3 +99,17 @@ def test_cli_errors_are_usage_errors(tmp_path):
     (tmp_path / "bad.yaml").write_text("layout: X\nformat: fixed\n", encoding="utf-8")
     proc = kikan("preview", str(tmp_path / "bad.yaml"), str(fixed_file(tmp_path)))
     assert proc.returncode == 2 and "bad.yaml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_occurs_fields_are_shown_per_occurrence(tmp_path):
+    lay = parse_legacy_layout({
+        "layout": "O", "format": "fixed", "encoding": "cp932", "record_length": 10, "terminator": "crlf",
+        "record_types": [{"name": "r", "fields": [
+            {"name": "no", "start": 1, "length": 2, "type": "digits"},
+            {"name": "tel", "start": 3, "length": 2, "type": "digits", "occurs": 4}]}]})
+    p = tmp_path / "o.dat"
+    p.write_bytes(b"0111223X44\r\n")
+    (rec,) = preview_records(p, lay)
+    got = [(f["field"], f["offset"], f["value"], f["rule"]) for f in rec["fields"]]
+    assert got == [("no", 0, "01", None), ("tel(1)", 2, "11", None), ("tel(2)", 4, "22", None),
+                   ("tel(3)", 6, None, "READ-NUMBER"), ("tel(4)", 8, "44", None)]
