@@ -10,7 +10,7 @@ six reader columns only.
 
 Every record is emitted exactly once, including bad ones (with their rule). Reader rules:
 ``READ-LENGTH``, ``READ-DECODE``, ``READ-RECTYPE``, ``READ-NUMBER``. Several rules on one
-record are joined with commas; the field and message are the first failure's.
+record are joined with commas, so are the fields; the messages are joined with `` / ``.
 
 The file is read in chunks (``chunk_size``, 32 MiB by default) with partial records carried
 across chunks, and hashed (SHA-256) while it streams: after iteration, ``.stats`` on the
@@ -40,6 +40,7 @@ from kikan_hub.adapters.numbers import decode_binary, decode_packed, decode_zone
 from kikan_hub.layouts.legacy import Field, LegacyLayout, RecordType
 
 UNKNOWN_RECORD_TYPE = "_unknown"
+HEADER_LINE_RECORD_TYPE = "_header_line"   # a delimited file's column-name line (layout ``header:``)
 DEFAULT_CHUNK_SIZE = 32 << 20
 META_FIELDS: tuple[pa.Field, ...] = (
     pa.field("_record_no", pa.int64()),
@@ -93,7 +94,7 @@ class ReadStats:
     records: dict[str, int] = dc_field(default_factory=lambda: defaultdict(int))
     errors: dict[str, int] = dc_field(default_factory=lambda: defaultdict(int))
     eof_marker_seen: bool = False
-    header_skipped: int = 0
+    header_lines: int = 0
     complete: bool = False
 
     @property
@@ -104,7 +105,7 @@ class ReadStats:
         return {"path": self.path, "encoding": self.encoding, "bytes": self.size, "sha256": self.sha256,
                 "records": dict(sorted(self.records.items())), "records_total": self.records_total,
                 "errors": dict(sorted(self.errors.items())), "eof_marker_seen": self.eof_marker_seen,
-                "header_skipped": self.header_skipped, "complete": self.complete}
+                "header_lines": self.header_lines, "complete": self.complete}
 
 
 class FileRead(Iterator[RecordBatchOf]):
@@ -184,8 +185,13 @@ class _Errors:
             cur = self.rule[i]
             if cur is None:
                 self.rule[i], self.field[i], self.message[i] = rule, field, msg
-            elif rule not in cur.split(","):
+                continue
+            # every failure is kept: the rules, the fields (comma-separated) and the messages
+            if rule not in cur.split(","):
                 self.rule[i] = f"{cur},{rule}"
+            if field and field not in (self.field[i] or "").split(","):
+                self.field[i] = f"{self.field[i]},{field}" if self.field[i] else field
+            self.message[i] = f"{self.message[i]} / {msg}"
 
     def arrays(self) -> list[pa.Array]:
         if not self.any:
@@ -735,12 +741,13 @@ class _DelimitedReader:
             raw = data[s:e]
             if crlf and raw.endswith(b"\r"):
                 raw = raw[:-1]
-            if self.header_pending:
-                self.header_pending = False
-                fr.stats.header_skipped += 1
-                continue
             self.record_no += 1
             off = base + s
+            if self.header_pending:
+                self.header_pending = False
+                fr.stats.header_lines += 1
+                yield self.header_line(raw, off)
+                continue
             rt, err, values = self.parse(raw, off)
             b = bucket(rt.name if rt else UNKNOWN_RECORD_TYPE)
             b["no"].append(self.record_no)
@@ -752,6 +759,16 @@ class _DelimitedReader:
                 yield self.flush(rt.name if rt else UNKNOWN_RECORD_TYPE, pending.pop(rt.name if rt else UNKNOWN_RECORD_TYPE))
         for name in list(pending):
             yield self.flush(name, pending.pop(name))
+
+    def header_line(self, raw: bytes, off: int) -> RecordBatchOf:
+        """The column-name line, checked against the layout's ``header:``; emitted as a record of its
+        own (``_header_line``) so that it is counted like every other line."""
+        problem = header_mismatch(self.layout, self.codec, raw)
+        if problem:
+            raise HeaderMismatch(f"{self.fr.path}: {problem}")
+        errs = _Errors(1)
+        return self.fr._emit(HEADER_LINE_RECORD_TYPE, _batch(self.unknown_schema, np.array([self.record_no]),
+                                                             np.array([off]), pa.array([raw], pa.binary()), errs, []))
 
     def _split(self, text: str) -> list[str]:
         rows = list(csv.reader([text], delimiter=self.layout.delimiter, quotechar=self.layout.quote, strict=True))
@@ -821,6 +838,45 @@ class _DelimitedReader:
         schema = self.schemas[name] if rt else self.unknown_schema
         return self.fr._emit(name, _batch(schema, np.array(b["no"]), np.array(b["off"]),
                                           pa.array(b["raw"], pa.binary()), errs, cols))
+
+
+# --------------------------------------------------------------------------- header line
+
+
+class HeaderMismatch(ValueError):
+    """A delimited file's first line does not name the columns its layout's ``header:`` expects."""
+
+
+def header_mismatch(layout: LegacyLayout, codec: Codec, raw: bytes) -> str | None:
+    """Why ``raw`` (a first line, terminator removed) is not the expected header, or None."""
+    expected = list(layout.header)
+    try:
+        text = codec.decode(raw)
+        found = next(csv.reader([text], delimiter=layout.delimiter, quotechar=layout.quote, strict=True), [""])
+    except (DecodeFailure, csv.Error) as exc:
+        return f"line 1 is not a header line of {len(expected)} columns ({exc}); 見出し行を読めません"
+    found = [c.strip(_TRIM) for c in found]
+    for i, (e, f) in enumerate(zip(expected, found), 1):
+        if e != f:
+            return (f"header line, column {i}: expected {e!r}, found {f!r} "
+                    f"(見出し行の {i} 列目が {e} ではありません; layout header: {', '.join(expected)})")
+    if len(found) != len(expected):
+        return (f"header line has {len(found)} columns, the layout's header names {len(expected)} "
+                f"(見出し行の列数が違います: {', '.join(found)})")
+    return None
+
+
+def check_header(path: str | Path, layout: LegacyLayout, encoding: str | None = None) -> str | None:
+    """Preflight: the first line of ``path`` against the layout's ``header:`` (None when it matches)."""
+    if not layout.header:
+        return None
+    codec = get_codec(encoding or layout.encoding)
+    with open(path, "rb") as fh:
+        first = fh.readline(1 << 20)
+    first = first.rstrip(b"\n")
+    if layout.terminator == "crlf" and first.endswith(b"\r"):
+        first = first[:-1]
+    return header_mismatch(layout, codec, first)
 
 
 # --------------------------------------------------------------------------- trailer control

@@ -2,9 +2,10 @@
 a shift back — IBM 930/939/1390/1399 (SO 0x0E / SI 0x0F), Fujitsu JEF (0x28 or 0x38 / 0x29),
 Hitachi KEIS (0x0A42 / 0x0A41), NEC JIPS (0x1A70 / 0x1A71, 0x3F75 / 0x3F76).
 
-Decoding is vectorised with numpy (a few array operations over 64 KiB pieces instead of a Python
-step per byte), so a column of values joined by the codec's newline decodes at about a third of
-the speed of Python's own C codec for cp932 (bench/codecs.py); short inputs take a plain Python
+Decoding is vectorised with numpy (a few array operations over pieces of up to 128 KiB instead
+of a Python step per byte), so a column of values joined by the codec's newline decodes at about
+0.4–0.5 of the speed of Python's own C codec for cp932 (bench/codecs.py, blocks of 1,000 records;
+docs/mainframe-encodings.md); short inputs take a plain Python
 path that gives the same result (tests compare the two). Strict: an unmapped byte, a double-byte character cut by a shift or the end, or a
 missing shift back at the end raises :class:`DecodeFailure` naming the byte offset — nothing is
 ever replaced. A redundant shift (a shift into the mode already current) is accepted, as ICU does.
@@ -27,7 +28,8 @@ from kikan_hub.adapters.codec_errors import DecodeFailure, EncodeFailure
 UNMAPPED = 0xDFFF
 SPECIAL = 0xDC00
 _SMALL = 192         # below this many bytes the Python path is faster than numpy's fixed costs
-_CHUNK = 64 << 10    # the vectorised path works on pieces of about this size (CPU cache)
+_CHUNK = 128 << 10   # the vectorised path works on pieces of about this size (CPU cache; measured
+                     # 32–256 KiB alike, smaller pieces pay numpy's fixed costs per call)
 
 
 def _table16(entries: Mapping[int, str], size: int) -> np.ndarray:
@@ -36,13 +38,6 @@ def _table16(entries: Mapping[int, str], size: int) -> np.ndarray:
         simple = len(text) == 1 and ord(text) <= 0xFFFF and not 0xD800 <= ord(text) <= 0xDFFF
         tbl[code] = ord(text) if simple else SPECIAL
     return tbl
-
-
-def _leads(parts: list[tuple[np.ndarray, int]]) -> np.ndarray:
-    """Byte offsets of the lead bytes, from (pair index, parity) groups."""
-    if not parts:
-        return np.zeros(0, dtype=np.intp)
-    return np.sort(np.concatenate([2 * idx + parity for idx, parity in parts]))
 
 
 def _utf16(units: np.ndarray) -> str | None:
@@ -103,7 +98,14 @@ class ShiftedDbcsCodec:
         self._sb16 = _table16(self.sbcs, 256)
         self._maps_feff = "\ufeff" in self.sbcs.values() or "\ufeff" in self.dbcs.values()
         self._db16 = _table16(self.dbcs, 65536)
-        self._db32 = self._db16.astype(np.uint32) | np.uint32(0xFEFF << 16)
+        # two single-byte characters at once: the 16-bit little-endian word of a byte pair → the
+        # pair of their values as one 32-bit word (one gather per two bytes instead of one per byte);
+        # a one-byte shift code reads as U+FEFF here, to be dropped with the trail bytes
+        self._sb16_run = self._sb16.copy()
+        self._sb16_run[sorted(shift_bytes)] = 0xFEFF
+        sb32 = self._sb16_run.astype(np.uint32)
+        word = np.arange(65536, dtype=np.uint32)
+        self._sb_pair = sb32[word & 0xFF] | (sb32[word >> 8] << 16)
         self._sb_py = [self.sbcs.get(i) for i in range(256)]
         if encode_sbcs is None:
             self._enc_sb = {v: bytes([k]) for k, v in sorted(self.sbcs.items(), reverse=True)}
@@ -201,28 +203,27 @@ class ShiftedDbcsCodec:
         per-byte work is a few passes over uint8 arrays and two table gathers."""
         a = np.frombuffer(data, dtype=np.uint8)
         n = len(a)
-        # (memory traffic is the cost: uint8 masks, uint16 values, gathers only where needed,
-        # np.compress rather than boolean indexing)
+        # (memory traffic and numpy's per-call costs are what counts; measured: np.take rather than
+        # fancy getitem, ndarray setitem rather than np.put, np.compress rather than boolean indexing)
         if self._shift_len == 1:
             mask = a == self._shift_codes[0]
             for b in self._shift_codes[1:]:
                 mask |= a == b
             spos = np.flatnonzero(mask)
-            is_so = self._is_so[a[spos]]
+            is_so = np.take(self._is_so, np.take(a, spos))
         else:
             cand = np.flatnonzero(a[:-1] == self._shift_lead)
-            second = a[cand + 1]
+            second = np.take(a, cand + 1)
             so_c = self._so2[second]
             keep_c = so_c | (second == self._si2)
             spos, is_so = cand[keep_c], so_c[keep_c]
         k = len(spos)
-        vals = np.take(self._sb16, a)
+        vals = self._sb_values(data, a)
         if k == 0:
             text = _utf16(vals)
             return text if text is not None else self._checked(vals, None, data, None)
         ml = self._shift_len
-        # items: run0, marker0, run1, marker1, …, run_k. Per item one code: 0 marker, 2 single-byte
-        # run, 4/5 double-byte run starting at an even/odd offset; repeated over the bytes it covers.
+        # items: run0, shift0, run1, shift1, …, run_k; a run after a shift-out is double-byte.
         run_start = np.empty(k + 1, dtype=np.intp)
         run_start[0] = 0
         run_start[1:] = spos + ml
@@ -243,33 +244,38 @@ class ShiftedDbcsCodec:
                              else "truncated double-byte character or missing shift-in"))
         if dbl[-1]:
             failures.append((n - 1, 1, "missing shift-in at end of data"))
-        # Double-byte characters, per run parity: the data seen as big-endian 16-bit words from an
-        # even or an odd offset gives every character's code at index (lead byte // 2); the
-        # values seen as 32-bit words at the same offset take (character, U+FEFF) in one store.
-        # Shift sequences and trail bytes are U+FEFF, dropped by one compress before the utf-16
+        # Double-byte characters: the offsets of all lead bytes from (run start, pairs) per run, one
+        # gather of lead and trail bytes, one table gather, and the values put at the lead bytes;
+        # shift sequences and trail bytes become U+FEFF, dropped by one compress before the utf-16
         # decode (a table that maps U+FEFF itself takes the slower exact way).
-        ds, pairs = np.compress(dbl, run_start), np.compress(dbl, run_len) >> 1
-        lis = []
-        for parity in (0, 1):
-            sel = (ds & 1) == parity
-            if not sel.any():
-                continue
-            base, cnt = np.compress(sel, ds) >> 1, np.compress(sel, pairs)
-            total = int(cnt.sum())
-            idx = np.repeat(base - (np.cumsum(cnt) - cnt), cnt) + np.arange(total, dtype=np.intp)
-            words = np.frombuffer(data, dtype=">u2", count=(n - parity) // 2, offset=parity)
-            pair_view = vals[parity:parity + ((n - parity) // 2) * 2].view("<u4")
-            pair_view[idx] = np.take(self._db32, words[idx])
-            lis.append((idx, parity))
+        ds, cnt = np.compress(dbl, run_start), np.compress(dbl, run_len) >> 1
+        total = int(cnt.sum())
+        li = np.repeat(ds - 2 * (np.cumsum(cnt) - cnt), cnt) + np.arange(0, 2 * total, 2, dtype=np.intp)
+        ti = li + 1
+        code = np.take(a, li).astype(np.intp) << 8
+        code |= np.take(a, ti)
+        vals[li] = np.take(self._db16, code)
+        vals[ti] = 0xFEFF
         if failures or self._maps_feff:
-            return self._slow(vals, data, _leads(lis), spos, failures)
-        vals[spos] = 0xFEFF
+            return self._slow(vals, data, li, spos, failures)
         if ml == 2:
+            vals[spos] = 0xFEFF
             vals[spos + 1] = 0xFEFF
         text = _utf16(np.compress(vals != 0xFEFF, vals))
         if text is None:
-            return self._slow(vals, data, _leads(lis), spos, failures)
+            return self._slow(vals, data, li, spos, failures)
         return text
+
+    def _sb_values(self, data: bytes, a: np.ndarray) -> np.ndarray:
+        """Every byte read as a single-byte character (UTF-16 unit, or a flag)."""
+        n = len(a)
+        m = n // 2
+        vals = np.empty(n, dtype=np.uint16)
+        pairs = np.frombuffer(data, dtype="<u2", count=m).astype(np.intp)
+        np.take(self._sb_pair, pairs, out=vals[:2 * m].view("<u4"))
+        if n & 1:
+            vals[-1] = self._sb16_run[a[-1]]
+        return vals
 
     def _slow(self, vals: np.ndarray, data: bytes, li: np.ndarray, spos: np.ndarray,
               failures: list[tuple[int, int, str]]) -> str:

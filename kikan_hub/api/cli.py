@@ -117,6 +117,8 @@ def _print_summary(s: dict) -> None:
         for r in v["rules"]:
             g.add_row(r["rule_id"], r["title"], r["division"], f"{r['failed']:,} / {r['total']:,}", r["level"])
         out.print(g)
+    for o in s.get("rule_overrides", []):  # a rule judged differently for this rehearsal, and why
+        out.print(f"ルール変更 {o['rule_id']}: {', '.join(k for k in ('thresholds', 'severity') if k in o)} — 理由: {o['reason']}")
     decided = "、".join(gate.get("decided_by") or [])
     out.print(f"ゲート判定: {gate['outcome']}" + (f"（{decided}）" if decided else ""))
     for c in s.get("control", []):

@@ -161,14 +161,25 @@ def decide(register: Path = typer.Argument(...), source_system: str = typer.Argu
            ucs: Optional[str] = typer.Option(None, "--ucs"), pua: Optional[str] = typer.Option(None, "--pua"),
            note: Optional[str] = typer.Option(None, "--note", help="glyph note"),
            status: Optional[str] = typer.Option(None, "--status"), by: str = typer.Option(..., "--by"),
-           reason: str = typer.Option("", "--reason"), data_dir: Optional[Path] = DataDir) -> None:
-    """外字台帳の1行を決定する (判断は決定ログに追記される)。--mj だけなら UCS は MJ索引から補う。"""
+           reason: str = typer.Option("", "--reason"), data_dir: Optional[Path] = DataDir,
+           encoding: str = typer.Option("cp932", "--encoding",
+                                        help="移行元ファイルの文字コード: pua を source_code から導く (F140 → U+E0BC)")) -> None:
+    """外字台帳の1行を決定する (判断は決定ログに追記される)。--mj だけなら UCS は MJ索引から補い、pua が空なら source_code から導く。"""
     from kikan_hub.gaiji.codes import format_sequence
-    from kikan_hub.gaiji.register import GaijiRegister
+    from kikan_hub.gaiji.register import GaijiRegister, derive_pua
+    from kikan_hub.pipeline.register_setup import decoder_for
 
     reg = GaijiRegister.open_or_new(register)
     changes = {k: v for k, v in {"mj": mj, "gj": gj, "ucs": ucs, "pua": pua, "glyph_note": note, "status": status}.items()
                if v is not None}
+    current = reg.get(source_system, source_code)
+    if pua is None and not (current and current.pua):
+        # A row without pua matches no character of the input: derive it, or refuse to write it.
+        derived = derive_pua(source_code, [decoder_for(encoding)])
+        if derived is None:
+            fail(f"{source_code}: {encoding} の外字領域のコードとして読めないため pua を導けません — --pua U+E0BC で指定するか "
+                 f"--encoding を直してください (cannot derive pua from the source code)")
+        changes["pua"] = derived
     if mj and ucs is None:
         from kikan_hub.gaiji.mj_index import MJIndex
 

@@ -304,6 +304,9 @@ def euc_list(store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT,
     else:
         _table("抽出定義", ["名前", "版", "テーブル", "時点", "項目", "更新者"],
                [[r["name"], r["version"], r["table"], r["as_of"], ", ".join(r["items"]), r["updated_by"]] for r in rows])
+        from kikan_hub.modules.rosters import catalogue   # the rosters are named extracts too
+        _table("名簿 (kikan roster NAME --as-of 基準日)", ["名前", "名簿", "担当課", "項目"],
+               [[r["name"], r["title"], r["division"], ", ".join(r["columns"])] for r in catalogue()])
 
 
 @euc_app.command("run")

@@ -34,6 +34,7 @@ SUBCOMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("juki", "kikan_hub.api.cli_modules", "juki_app", "group"),
     ("atena", "kikan_hub.api.cli_modules", "atena_app", "group"),
     ("euc", "kikan_hub.api.cli_modules", "euc_app", "group"),
+    ("roster", "kikan_hub.api.cli_rosters", "roster_command", "command"),
 )
 
 

@@ -82,14 +82,11 @@ def build_hub(engine: Engine, master: bytes | None = None, *, max_body: int = DE
 EUC_ROLE_SCOPES = {"euc:etsuran:read": "閲覧", "euc:tanto:read": "担当", "euc:mynumber:read": "個人番号事務"}
 
 
-def _modules_router(hub: Hub):
-    """The business modules' routes (住民記録 queries, 統合宛名, EUC) behind the same OAuth2 tokens.
-
-    Each route needs its own scope (rest_modules.ROUTE_SCOPES); EUC masking roles come from the scopes
-    in EUC_ROLE_SCOPES. Every call is audited after its outcome, with the 宛名番号s it disclosed.
-    """
+def module_hooks(hub: Hub):
+    """(authorize, audit) for the business modules' routes: ``authorize(scope)`` is the dependency that
+    checks one scope and sets the caller's EUC masking roles (EUC_ROLE_SCOPES); ``audit`` records a call
+    after its outcome, with the 宛名番号s it disclosed."""
     from kikan_hub.api.rest.routes import Caller, lookup_allowed, require
-    from kikan_hub.api.rest_modules import build_router
 
     def authorize(scope: str):
         def dep(caller: Caller = Depends(require(scope))) -> Caller:
@@ -104,6 +101,18 @@ def _modules_router(hub: Hub):
         if outcome == "not_found":
             hub.throttle.not_found(caller.client.client_id)
 
+    return authorize, audit
+
+
+def _modules_router(hub: Hub):
+    """The business modules' routes (住民記録 queries, 統合宛名, EUC) behind the same OAuth2 tokens.
+
+    Each route needs its own scope (rest_modules.ROUTE_SCOPES); EUC masking roles come from the scopes
+    in EUC_ROLE_SCOPES. Every call is audited after its outcome, with the 宛名番号s it disclosed.
+    """
+    from kikan_hub.api.rest_modules import build_router
+
+    authorize, audit = module_hooks(hub)
     return build_router(authorize=authorize, audit=audit, engine=lambda: hub.engine,
                         output_dir=hub.linkage_dir.parent / "euc")
 
@@ -111,6 +120,7 @@ def _modules_router(hub: Hub):
 def create_app(hub: Hub, *, docs: bool = False) -> FastAPI:
     """The ASGI app. ``docs`` publishes /openapi.json and /docs (off by default: they map every route)."""
     from kikan_hub.api.rest.routes import router
+    from kikan_hub.api.rest_rosters import rosters_router
 
     redact.install()
     app = FastAPI(title="kikan-hub platform interfaces", version="1.0.0",
@@ -121,6 +131,7 @@ def create_app(hub: Hub, *, docs: bool = False) -> FastAPI:
     app.state.hub = hub
     app.include_router(router)
     app.include_router(_modules_router(hub), prefix="/api/v1")
+    app.include_router(rosters_router(hub), prefix="/api/v1")
 
     @app.get(SOAP_PATH, include_in_schema=False)
     async def wsdl(request: Request):

@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .codes import format_sequence, normalise_mj, parse_sequence
+from collections.abc import Callable, Iterable
+
+from .codes import format_sequence, is_pua, normalise_mj, parse_sequence
 from .errors import GaijiError
 
 COLUMNS = ("source_system", "source_code", "pua", "glyph_note", "mj", "gj", "ucs", "status", "decided_by", "decided_at")
@@ -204,9 +206,13 @@ def _from_mapping(values: dict[str, str], where: str) -> GaijiRow:
 
 def _header_to_columns(header: list[str], path: Path) -> list[str | None]:
     cols = []
-    for h in header:
+    for i, h in enumerate(header, 1):
         h = (h or "").strip()
-        cols.append(h if h in COLUMNS else FROM_JAPANESE.get(h))
+        col = h if h in COLUMNS else FROM_JAPANESE.get(h)
+        if col is None and h:  # a misspelt column would be dropped silently with everything in it
+            raise GaijiError(f"{path}: register column {i} {h!r} is not a register column — 使える列 (allowed): "
+                             f"{', '.join(COLUMNS)} (or {', '.join(JAPANESE.values())})")
+        cols.append(col)
     missing = [c for c in ("source_system", "source_code") if c not in cols]
     if missing:
         raise GaijiError(f"{path}: register header lacks {', '.join(missing)} "
@@ -272,6 +278,43 @@ def _write_excel(rows: list[GaijiRow], path: Path) -> None:
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(rows), 1), len(COLUMNS) - 1)
     wb.close()
+
+
+Decoder = Callable[[bytes], str]
+
+
+def derive_pua(source_code: str, decoders: Iterable[Decoder]) -> str | None:
+    """The private-use code point (``U+E0BC``) a vendor code written in hex (``F140``) decodes to
+    in the source file's encoding(s), or None when it decodes to no single private-use character
+    (or to different ones in different encodings: then the register must say which)."""
+    code = source_code.strip().upper().removeprefix("0X").replace(" ", "")
+    if not code or not re.fullmatch(r"(?:[0-9A-F]{2})+", code):
+        return None
+    found: set[str] = set()
+    for decode in decoders:
+        try:
+            text = decode(bytes.fromhex(code))
+        except Exception:  # noqa: BLE001 — a codec's own error: this encoding does not read the code
+            continue
+        if len(text) == 1 and is_pua(text):
+            found.add(text)
+    return f"U+{ord(found.pop()):04X}" if len(found) == 1 else None
+
+
+def with_derived_pua(register: GaijiRegister, decoders: list[Decoder],
+                     source_system: str | None = None) -> tuple[GaijiRegister, list[GaijiRow]]:
+    """A copy of the register whose rows without ``pua`` get it from ``source_code`` (only rows of
+    ``source_system`` when given); returns (register, rows that still have no pua)."""
+    rows, missing = [], []
+    for r in register.rows:
+        if not r.pua and (source_system is None or r.source_system == source_system):
+            pua = derive_pua(r.source_code, decoders)
+            if pua:
+                r = replace(r, pua=pua)
+            else:
+                missing.append(r)
+        rows.append(r)
+    return GaijiRegister(rows, register.path), missing
 
 
 def ucs_column(text: str) -> str:

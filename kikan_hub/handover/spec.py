@@ -67,7 +67,7 @@ def _width(col: Column, encoding: str) -> int:
     it = col.item
     if col.role == "lineage":
         return LINEAGE_WIDTHS[col.name]
-    if col.role == "literal":
+    if col.role in ("literal", "wareki"):
         return (col.length or 40) * FULLWIDTH_BYTES[encoding]
     if col.role == "unknown" or col.type == "flag":
         return 1
@@ -96,6 +96,8 @@ def file_columns(table: Table, encoding: str = "utf-8") -> list[FileColumn]:
             name = f"{c.item.name}（表記）"
         elif c.role == "unknown":
             name = f"{c.item.name}（不詳）"
+        elif c.role != "value":
+            name = c.item.name + c.suffix
         else:
             name = c.item.name
         chars = c.type == "text" and not (c.item is not None and c.role == "value" and c.item.type in ("digits", "code"))

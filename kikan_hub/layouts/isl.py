@@ -53,7 +53,20 @@ class Column:
     type: str  # text | integer | decimal | date | flag
     length: int | None
     item: Item | None
-    role: str = "value"  # value | literal | unknown | lineage
+    role: str = "value"  # value | literal | unknown | wareki | unknown_day | non_calendar | lineage
+
+    @property
+    def suffix(self) -> str:
+        """What a derived column adds to its item's name (生年月日（和暦）)."""
+        return ROLE_SUFFIXES.get(self.role, "")
+
+
+# A wareki_date item x: x (ISO date), x_literal (as the source wrote it), x_unknown (no ISO date: 不詳 or
+# not on the calendar), x_wareki (和暦 text: 昭和45年2月29日, 昭和45年2月日不詳 or the 不詳 text),
+# x_unknown_day (不詳日: a part written 00, or a 不詳 text), x_non_calendar (a date the standard keeps
+# but the calendar lacks, 2月30日; j80).
+ROLE_SUFFIXES = {"literal": "（原文）", "unknown": "（不詳日）", "wareki": "（和暦）", "unknown_day": "（日不詳）",
+                 "non_calendar": "（暦にない日）"}
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,9 @@ def table_columns(table: Table) -> list[Column]:
             cols.append(Column(it.id, "date", None, it, "value"))
             cols.append(Column(f"{it.id}_literal", "text", 40, it, "literal"))
             cols.append(Column(f"{it.id}_unknown", "flag", None, it, "unknown"))
+            cols.append(Column(f"{it.id}_wareki", "text", 40, it, "wareki"))
+            cols.append(Column(f"{it.id}_unknown_day", "flag", None, it, "unknown_day"))
+            cols.append(Column(f"{it.id}_non_calendar", "flag", None, it, "non_calendar"))
         elif it.type in ("text", "kana", "digits", "code"):
             # Length in characters; kana/text may hold IVS sequences, so leave room.
             cols.append(Column(it.id, "text", it.length * (2 if it.gaiji else 1), it))

@@ -24,7 +24,7 @@ FIELD_TYPES = ("text", "kana", "digits", "integer", "zoned", "packed", "binary",
 STRING_TYPES = frozenset({"text", "kana", "digits", "date", "code", "dbcs"})
 BINARY_LENGTHS = (1, 2, 4, 8)  # COBOL COMP / BINARY, big-endian two's complement (or unsigned)
 SIGNS = ("none", "leading", "trailing")
-DATE_FORMATS = ("western", "era_code", "era_letter")
+DATE_FORMATS = ("western", "era_code", "era_letter", "kanji")
 MAX_PACKED_BYTES = 10   # 19 digit nibbles; values must still fit 18 digits (checked per record)
 MAX_ZONED_BYTES = 19
 MAX_SCALE = 18
@@ -168,7 +168,7 @@ class LegacyLayout:
     eof_marker: int | None = None
     delimiter: str = ","
     quote: str = '"'
-    header: bool = False
+    header: tuple[str, ...] = ()   # delimited: the expected column names of the file's first line
     discriminator: Discriminator | None = None
     era_codes: Mapping[str, str] = field(default_factory=dict)
     path: Path | None = None
@@ -292,6 +292,7 @@ class _Parser:
         record_length = None
         terminator = "crlf"
         delimiter, quote = ",", '"'
+        header: tuple[str, ...] = ()
         if fmt == "fixed":
             if "record_length" not in data:
                 raise self.fail("record_length is required for a fixed layout (bytes per record, terminator excluded)")
@@ -314,6 +315,7 @@ class _Parser:
                 raise self.fail(f"quote must be one character different from the delimiter, got {quote!r}")
             if "record_length" in data:
                 raise self.fail("record_length only applies to format: fixed")
+            header = self.header(data.get("header"))
 
         rts_data = data.get("record_types")
         if not isinstance(rts_data, list) or not rts_data:
@@ -337,8 +339,17 @@ class _Parser:
         return LegacyLayout(id=lid, format=fmt, record_types=record_types, encoding=encoding,
                             description=str(data.get("description", "") or ""), record_length=record_length,
                             terminator=terminator, eof_marker=eof_marker, delimiter=delimiter, quote=quote,
-                            header=bool(data.get("header", False)), discriminator=disc, era_codes=era_codes,
+                            header=header, discriminator=disc, era_codes=era_codes,
                             path=self.path, code_tables=code_tables)
+
+    def header(self, h: Any) -> tuple[str, ...]:
+        """A header line is named column by column and checked, never skipped blindly."""
+        if h is None or h is False:
+            return ()
+        if not isinstance(h, list) or not h or not all(isinstance(c, (str, int)) and str(c) for c in h):
+            raise self.fail(f"header must list the expected column names of the file's first line, e.g. "
+                            f"header: [区分, 宛名番号, 氏名]; got {h!r} (a header line is checked, never skipped unchecked)")
+        return tuple(str(c) for c in h)
 
     def discriminator(self, d: Any, fmt: str, record_length: int | None, n_types: int) -> Discriminator | None:
         if d is None:
@@ -465,8 +476,11 @@ class _Parser:
         if sign != "none" and typ != "integer":
             raise self.fail(f"{fw}: sign only applies to integer fields (zoned/packed carry it in the last nibble)")
         date_format = data.get("date_format")
-        if date_format is not None and date_format not in DATE_FORMATS:
-            raise self.fail(f"{fw}: date_format must be one of {', '.join(DATE_FORMATS)}, got {date_format!r}")
+        # documents the field; the mapping's date: (a named form or a token pattern) is what reads it
+        if date_format is not None and date_format not in DATE_FORMATS and not (
+                isinstance(date_format, str) and all(t in date_format for t in "YMD")):
+            raise self.fail(f"{fw}: date_format must be one of {', '.join(DATE_FORMATS)} or a pattern such as "
+                            f"GYY.MM.DD / YYYY/MM/DD, got {date_format!r}")
         code_table = data.get("code_table")
         occurs = stride = None
         if "occurs" in data or "stride" in data:

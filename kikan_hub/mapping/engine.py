@@ -6,8 +6,10 @@ vectorised over the batch; only distinct code values go through Python.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -80,51 +82,77 @@ def _cast(values: pa.Array, typ: pa.DataType) -> pa.Array:
     return values if values.type == typ else values.cast(typ)
 
 
+def constant_value(spec: ColumnSpec, controls: Mapping[str, Mapping[str, Any]] | None) -> Any:
+    """The one value of a constant column: ``const``, or a field of the header / trailer record."""
+    if spec.from_header is not None:
+        return (controls or {}).get("header", {}).get(spec.from_header)
+    if spec.from_trailer is not None:
+        return (controls or {}).get("trailer", {}).get(spec.from_trailer)
+    return spec.const
+
+
+def _source_values(batch: pa.RecordBatch, spec: ColumnSpec, controls) -> pa.Array:
+    if spec.source is not None:
+        return batch.column(spec.source)
+    value = constant_value(spec, controls)
+    if spec.date or spec.code_map is not None or isinstance(value, str):
+        # typed like a field read from the file: a date literal or a code is text
+        return pa.repeat(pa.scalar(None if value is None else str(value), pa.string()), batch.num_rows)
+    return pa.repeat(pa.scalar(value), batch.num_rows)
+
+
 def map_batch(batch: pa.RecordBatch, target: TargetSpec, table: Table,
-              era_codes: dict[str, str] | None, errors: RowErrors | None = None) -> MappedBatch:
+              era_codes: dict[str, str] | None, errors: RowErrors | None = None,
+              controls: Mapping[str, Mapping[str, Any]] | None = None) -> MappedBatch:
+    """``controls``: the file's header / trailer field values ({"header": {field: value}, …}) for
+    ``from_header`` / ``from_trailer`` columns."""
     n = batch.num_rows
     errors = errors or RowErrors(n)
     cols: dict[str, pa.Array] = {}
     by_target = {c.target: c for c in target.columns}
     for col in table.columns:
-        if col.role == "lineage" or col.role in ("literal", "unknown"):
+        if col.role != "value":   # lineage, and the columns a wareki_date item derives (written below)
             continue
         spec: ColumnSpec | None = by_target.get(col.name)
         typ = arrow_type(col)
         if spec is None:
             cols[col.name] = pa.nulls(n, typ)
             if col.item and col.item.type == "wareki_date":
-                cols[f"{col.name}_literal"] = pa.nulls(n, pa.string())
-                cols[f"{col.name}_unknown"] = pa.array(np.zeros(n, dtype=bool))
+                no = pa.array(np.zeros(n, dtype=bool))
+                cols[f"{col.name}_literal"] = cols[f"{col.name}_wareki"] = pa.nulls(n, pa.string())
+                cols[f"{col.name}_unknown"] = cols[f"{col.name}_unknown_day"] = cols[f"{col.name}_non_calendar"] = no
             continue
-        if spec.source is None:
-            cols[col.name] = pa.array([spec.const] * n).cast(typ)
-            continue
-        values = batch.column(spec.source)
+        values = _source_values(batch, spec, controls)
+        what = spec.source or spec.from_header or spec.from_trailer or "const"
         if spec.kana == "fullwidth" and pa.types.is_string(values.type):
             # NFKC turns half-width katakana (ﾔﾏﾀﾞ) into full-width (ヤマダ).
             values = pc.utf8_normalize(values, "NFKC")
         if spec.date:
             item = col.item
             unknown_text = batch.column(spec.unknown_from) if spec.unknown_from else None
+            wareki = bool(item and item.type == "wareki_date")
             parsed = parse_dates(values, spec.date, era_codes, unknown_allowed=bool(item and item.unknown_allowed),
-                                 unknown_text=unknown_text)
-            errors.add(parsed.invalid, "MAP-DATE", f"{item.name if item else col.name}({spec.source})", parsed.reason,
+                                 unknown_text=unknown_text, wareki=wareki)
+            errors.add(parsed.invalid, "MAP-DATE", f"{item.name if item else col.name}({what})", parsed.reason,
                        item=col.name)
             cols[col.name] = parsed.iso
             if item and item.type == "wareki_date":
                 cols[f"{col.name}_literal"] = parsed.literal
                 cols[f"{col.name}_unknown"] = parsed.unknown
+                cols[f"{col.name}_wareki"] = parsed.wareki
+                cols[f"{col.name}_unknown_day"] = parsed.unknown_day
+                cols[f"{col.name}_non_calendar"] = parsed.non_calendar
             continue
         if spec.code_map is not None:
+            before = values  # the vendor's values: a message names the one the map lacks
             values, unmapped = _translate(values.cast(pa.string()), spec.code_map)
             label = col.item.name if col.item else col.name
             where = f"変換表「{spec.code_map_name}」" if spec.code_map_name else "変換表"
-            errors.add(unmapped, "MAP-CODE", f"{label}({spec.source})",
-                       _naming_values(batch.column(spec.source), unmapped, f"が{where}にありません"), item=col.name)
+            errors.add(unmapped, "MAP-CODE", f"{label}({what})",
+                       _naming_values(before, unmapped, f"が{where}にありません"), item=col.name)
         if col.item and col.item.code:
             unknown = _not_in_code_table(values.cast(pa.string()), col.item.code)
-            errors.add(unknown, "MAP-CODE", f"{col.item.name}({spec.source})",
+            errors.add(unknown, "MAP-CODE", f"{col.item.name}({what})",
                        _naming_values(values, unknown, f"がコード表「{col.item.code}」にありません"), item=col.name)
         cols[col.name] = _cast(values, typ)
     return MappedBatch(columns=cols, errors=errors)

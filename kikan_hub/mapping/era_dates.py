@@ -1,6 +1,14 @@
-"""Vectorised parsing of legacy date literals: western YYYYMMDD, era code + YYMMDD, letter eras.
+"""Vectorised parsing of legacy date literals in a form declared per field.
 
-The literal is always kept. A 不詳日 (month or day 00, or a separate 不詳 text) and a
+Named forms: ``western`` (YYYYMMDD), ``era_code`` (era code + YYMMDD, codes per source system),
+``era_letter`` (M/T/S/H/R + YYMMDD) — read straight off the Arrow buffers — and ``kanji``
+(昭和25年3月15日, 令和元年5月1日, full-width digits too). Any other form is a pattern of tokens:
+``YYYY`` western year, ``YY`` / ``Y`` era year (two digits / one or two digits or 元), ``MM`` / ``M``,
+``DD`` / ``D``, ``E`` era code, ``G`` era letter, ``N`` era name (昭和 …); every other character is
+itself: ``GYY.MM.DD`` (S25.03.15), ``YYYY/MM/DD`` (2019/05/01), ``EYYMMDD`` (4250315). A pattern is
+matched by one Arrow regex over the column, on the text the reader decoded from the original bytes.
+
+The literal is always kept as written, with beside it the date as 和暦 text (昭和45年2月29日). A 不詳日 (month or day 00, or a separate 不詳 text) and a
 non-calendar family-register date (2月29日 in a common year) are kept as such — flagged
 unknown with no ISO date — where the item allows them (j80), and are errors elsewhere.
 An era date outside its era (昭和64年1月8日, 平成31年5月1日) is always an error.
@@ -43,10 +51,65 @@ def load_eras() -> tuple[tuple[Era, ...], frozenset[tuple[str, int, int, int]]]:
 @dataclass
 class ParsedDates:
     iso: pa.Array          # date32, null where unknown/invalid/empty
-    literal: pa.Array      # string, the source literal (or the 不詳 text)
-    unknown: pa.Array      # bool
+    literal: pa.Array      # string, the source literal as written (or the 不詳 text)
+    unknown: pa.Array      # bool: no ISO date although the literal is kept (unknown_day or non_calendar)
     invalid: np.ndarray    # bool mask
     reason: np.ndarray     # object array of messages (None where valid)
+    unknown_day: pa.Array | None = None    # bool: 不詳日 (a part written 00, or a 不詳 text)
+    non_calendar: pa.Array | None = None   # bool: a date the calendar lacks (2月30日), kept per j80
+    wareki: pa.Array | None = None         # string: 和暦 text (昭和45年2月29日, 昭和45年2月日不詳, the 不詳 text)
+
+
+NAMED_FORMS = {"western": "YYYYMMDD", "era_code": "EYYMMDD", "era_letter": "GYYMMDD", "kanji": "NY年M月D日"}
+_FAST = ("western", "era_code", "era_letter")   # fixed-width ASCII: read straight off the Arrow buffers
+_TOKENS = ("YYYY", "YY", "Y", "MM", "M", "DD", "D", "E", "G", "N")
+
+
+@dataclass(frozen=True)
+class DatePattern:
+    regex: str
+    western: bool          # YYYY (else an era year with E, G or N)
+    era_token: str         # "E" | "G" | "N" | ""
+    nfkc: bool             # full-width digits are read as digits (kanji forms)
+
+
+@lru_cache(maxsize=64)
+def compile_pattern(fmt: str, era_codes: tuple[tuple[str, str], ...] = ()) -> DatePattern:
+    """A date form (a named one or a token pattern) → the regex that reads it; ValueError says why not."""
+    import re
+
+    pattern = NAMED_FORMS.get(fmt, fmt)
+    eras, _ = load_eras()
+    out, seen, i = [], [], 0
+    groups = {"YYYY": r"(?P<y>[0-9]{4})", "YY": r"(?P<ey>[0-9]{2})", "Y": r"(?P<ey>元|[0-9]{1,2})",
+              "MM": r"(?P<m>[0-9]{2})", "M": r"(?P<m>[0-9]{1,2})", "DD": r"(?P<d>[0-9]{2})", "D": r"(?P<d>[0-9]{1,2})",
+              "E": "(?P<e>" + "|".join(re.escape(k) for k, _ in sorted(era_codes, key=lambda kv: -len(kv[0]))) + ")",
+              "G": "(?P<g>" + "|".join(re.escape(e.letter) for e in eras) + ")",
+              "N": "(?P<n>" + "|".join(re.escape(e.name) for e in eras) + ")"}
+    while i < len(pattern):
+        tok = next((t for t in _TOKENS if pattern.startswith(t, i)), None)
+        if tok is None:
+            out.append(re.escape(pattern[i]))
+            i += 1
+            continue
+        kind = tok[0]
+        if kind in (t[0] for t in seen):
+            raise ValueError(f"date pattern {fmt!r}: {tok} appears twice")
+        if tok == "E" and not era_codes:
+            raise ValueError(f"date pattern {fmt!r}: E (era code) needs era_codes in the layout")
+        seen.append(tok)
+        out.append(groups[tok])
+        i += len(tok)
+    kinds = {t[0] for t in seen}
+    western = "YYYY" in seen
+    era_token = next((t for t in ("E", "G", "N") if t in seen), "")
+    if not {"M", "D"} <= kinds or "Y" not in kinds:
+        raise ValueError(f"date pattern {fmt!r} needs a year, a month and a day "
+                         f"(tokens YYYY or YY/Y, MM or M, DD or D, E/G/N for the era; e.g. GYY.MM.DD, YYYY/MM/DD)")
+    if western == bool(era_token) or len([t for t in ("E", "G", "N") if t in seen]) > 1:
+        raise ValueError(f"date pattern {fmt!r}: a western year (YYYY) takes no era; an era year (YY, Y) takes "
+                         f"exactly one of E (code), G (letter), N (name)")
+    return DatePattern("^" + "".join(out) + "$", western, era_token, nfkc=not pattern.isascii())
 
 
 def _digits(codes: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -126,23 +189,76 @@ def _days_from_civil(y: np.ndarray, m: np.ndarray) -> np.ndarray:
     return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
 
 
+def _pattern_parts(values: pa.Array, pat: DatePattern, era_codes: dict[str, str] | None, eras) -> tuple:
+    """(ok, empty, year, era_year, month, day, era_idx, bad_era) for a token pattern, by one Arrow regex."""
+    n = len(values)
+    text = values.cast(pa.string())
+    if pat.nfkc:
+        text = pc.utf8_normalize(text, "NFKC")  # ２５ → 25 (元 and the era names are left as they are)
+    empty = pc.fill_null(pc.equal(pc.utf8_length(text), 0), True).to_numpy(zero_copy_only=False)
+    m = pc.extract_regex(text, pat.regex)
+    ok = m.is_valid().to_numpy(zero_copy_only=False) & ~empty
+
+    def number(name: str) -> np.ndarray:
+        col = m.field(name)
+        col = pc.if_else(m.is_valid(), col, pa.scalar(None, pa.string()))  # a row that did not match holds ""
+        if name == "ey":
+            col = pc.replace_substring(col, "元", "1")
+        return pc.fill_null(pc.cast(col, pa.int64()), 0).to_numpy(zero_copy_only=False)
+
+    month, day = number("m"), number("d")
+    era_idx = np.full(n, -1, dtype=np.int64)
+    bad_era = np.zeros(n, dtype=bool)
+    if pat.western:
+        year, era_year = number("y"), np.zeros(n, dtype=np.int64)
+    else:
+        era_year = number("ey")
+        names = [e.name for e in eras]
+        if pat.era_token == "E":
+            keys = {str(k): names.index(v) for k, v in (era_codes or {}).items() if v in names}
+            field = "e"
+        elif pat.era_token == "G":
+            keys, field = {e.letter: i for i, e in enumerate(eras)}, "g"
+        else:
+            keys, field = {e.name: i for i, e in enumerate(eras)}, "n"
+        pos = pc.index_in(pc.if_else(m.is_valid(), m.field(field), pa.scalar(None, pa.string())),
+                          value_set=pa.array(list(keys), pa.string()))
+        lut = np.array(list(keys.values()) + [-1], dtype=np.int64)
+        era_idx = lut[pc.fill_null(pos, len(keys)).to_numpy(zero_copy_only=False)]
+        bad_era = ok & (era_idx < 0)
+        start_years = np.array([e.start.year for e in eras], dtype=np.int64)
+        year = np.where(era_idx >= 0, start_years[np.maximum(era_idx, 0)] + era_year - 1, 0)
+        ok &= era_idx >= 0
+    return ok, empty, year, era_year, month, day, era_idx, bad_era
+
+
 def parse_dates(values: pa.Array, fmt: str, era_codes: dict[str, str] | None = None,
-                unknown_allowed: bool = False, unknown_text: pa.Array | None = None) -> ParsedDates:
-    """Parse a column of date literals; fmt is western | era_code | era_letter."""
+                unknown_allowed: bool = False, unknown_text: pa.Array | None = None,
+                wareki: bool = False) -> ParsedDates:
+    """Parse a column of date literals in the declared form (a named form or a token pattern, see the
+    module docstring). ``wareki``: also give the 和暦 text of each date (for wareki_date items)."""
     eras, allowed = load_eras()
     n = len(values)
-    codes, lengths = literal_codes(values, 8)
-    empty = lengths == 0
     reason = np.full(n, None, dtype=object)
     era_idx = np.full(n, -1, dtype=np.int64)
     bad_era = np.zeros(n, dtype=bool)
+    is_western = fmt == "western"
 
-    if fmt == "western":
+    if fmt not in _FAST:
+        pat = compile_pattern(fmt, tuple(sorted((str(k), str(v)) for k, v in (era_codes or {}).items())))
+        is_western = pat.western
+        ok, empty, year, era_year, month, day, era_idx, bad_era = _pattern_parts(values, pat, era_codes, eras)
+        reason[bad_era] = "元号コードが表にありません"
+    elif fmt == "western":
+        codes, lengths = literal_codes(values, 8)
+        empty = lengths == 0
         d, ok = _digits(codes[:, :8])
         ok &= lengths == 8
         year, month, day = _to_number(d[:4]), _to_number(d[4:6]), _to_number(d[6:8])
         era_year = np.zeros(n, dtype=np.int64)
-    elif fmt in ("era_code", "era_letter"):
+    else:  # era_code, era_letter
+        codes, lengths = literal_codes(values, 8)
+        empty = lengths == 0
         d, ok = _digits(codes[:, 1:7])
         ok &= lengths == 7
         if fmt == "era_code":
@@ -160,16 +276,15 @@ def parse_dates(values: pa.Array, fmt: str, era_codes: dict[str, str] | None = N
         bad_era = ok & (era_idx < 0) & ~empty
         reason[bad_era] = "元号コードが表にありません"
         ok &= era_idx >= 0
-    else:
-        raise ValueError(f"unknown date format {fmt!r}")
 
     bad_digits = ~ok & ~empty & ~bad_era  # a row gets one reason
-    reason[bad_digits] = "年月日が数字の形式ではありません"
+    reason[bad_digits] = ("年月日が数字の形式ではありません" if fmt in _FAST
+                          else f"年月日が宣言した形式 {NAMED_FORMS.get(fmt, fmt)} ではありません")
 
     partial = ok & ((month == 0) | (day == 0))              # 不詳日 written with 00
-    if fmt != "western":
+    if not is_western:
         partial |= ok & (era_year == 0) & (month == 0) & (day == 0)
-    range_bad = ok & ~partial & ((month > 12) | (day > 31) | ((fmt != "western") & (era_year == 0)))
+    range_bad = ok & ~partial & ((month > 12) | (day > 31) | ((not is_western) & (era_year == 0)))
     reason[range_bad] = "月日の値が範囲外です"
     cand = ok & ~partial & ~range_bad
 
@@ -185,7 +300,7 @@ def parse_dates(values: pa.Array, fmt: str, era_codes: dict[str, str] | None = N
     iso_days = month_start + (dd - 1)  # days since 1970-01-01
 
     era_bad = np.zeros(n, dtype=bool)
-    if fmt != "western":
+    if not is_western:
         starts = np.array([np.datetime64(e.start, "D").astype(np.int64) for e in eras])
         ends = np.array([np.datetime64(e.end if e.end else "9999-12-31", "D").astype(np.int64) for e in eras])
         ei = np.maximum(era_idx, 0)
@@ -201,12 +316,14 @@ def parse_dates(values: pa.Array, fmt: str, era_codes: dict[str, str] | None = N
             e = eras[ei[i]]
             reason[i] = f"{e.name}{int(era_year[i])}年{int(month[i])}月{int(day[i])}日は{e.name}の期間外です"
 
-    unknown = partial | non_calendar
+    unknown_day = partial.copy()
     if unknown_text is not None:
         has_txt = pc.fill_null(pc.greater(pc.binary_length(unknown_text), 0), False).to_numpy(zero_copy_only=False)
-        unknown = unknown | (has_txt & ~era_bad & ~range_bad)
+        unknown_day |= has_txt & ~era_bad & ~range_bad
     else:
         has_txt = np.zeros(n, dtype=bool)
+    non_calendar &= ~unknown_day
+    unknown = unknown_day | non_calendar
     invalid = bad_digits | bad_era | range_bad | era_bad
     if not unknown_allowed:
         nc = unknown & ~invalid
@@ -219,4 +336,43 @@ def parse_dates(values: pa.Array, fmt: str, era_codes: dict[str, str] | None = N
     if unknown_text is not None:
         literal_out = pc.if_else(pa.array(has_txt), unknown_text.fill_null("").cast(pa.string()), literal_out)
     literal_out = pc.if_else(pa.array(empty & ~has_txt), pa.scalar(None, pa.string()), literal_out)
-    return ParsedDates(iso=iso, literal=literal_out, unknown=pa.array(unknown & ~invalid), invalid=invalid, reason=reason)
+    kept = ~invalid & (ok | has_txt)
+    text = None
+    if wareki:
+        if is_western:  # the era of a western date: the last one begun by then (compared on y, m, d)
+            ymd = year * 10000 + month * 100 + day
+            firsts = np.array([e.start.year * 10000 + e.start.month * 100 + e.start.day for e in eras])
+            era_idx = np.where(ok, np.searchsorted(firsts, ymd, side="right") - 1, -1)
+            start_years = np.array([e.start.year for e in eras], dtype=np.int64)
+            era_year = np.where(era_idx >= 0, year - start_years[np.maximum(era_idx, 0)] + 1, 0)
+        text = wareki_text(eras, era_idx, era_year, month, day, kept & ok & (era_idx >= 0))
+        if unknown_text is not None:
+            text = pc.if_else(pa.array(has_txt & kept), unknown_text.cast(pa.string()), text)
+    return ParsedDates(iso=iso, literal=literal_out, unknown=pa.array(unknown & ~invalid), invalid=invalid, reason=reason,
+                       unknown_day=pa.array(unknown_day & ~invalid), non_calendar=pa.array(non_calendar & ~invalid),
+                       wareki=text)
+
+
+def wareki_text(eras, era_idx: np.ndarray, era_year: np.ndarray, month: np.ndarray, day: np.ndarray,
+                mask: np.ndarray) -> pa.Array:
+    """和暦 text of each row under ``mask`` (null elsewhere): 昭和45年2月29日, 令和元年5月1日; a part written
+    00 reads 昭和45年2月日不詳, 昭和45年月日不詳, 昭和年月日不詳. Dates repeat: each distinct one is
+    written once and taken for its rows."""
+    n = len(mask)
+    if not mask.any():
+        return pa.nulls(n, pa.string())
+    key = np.where(mask, ((np.maximum(era_idx, 0) * 1000 + era_year) * 100 + month) * 100 + day, -1)
+    uniq, inverse = np.unique(key, return_inverse=True)
+    texts = []
+    for k in uniq.tolist():
+        if k < 0:
+            texts.append(None)
+            continue
+        k, d = divmod(k, 100)
+        k, m = divmod(k, 100)
+        e, y = divmod(k, 1000)
+        era = eras[e].name
+        ys = "元" if y == 1 else str(y)
+        texts.append(f"{era}年月日不詳" if y == 0 else f"{era}{ys}年月日不詳" if m == 0
+                     else f"{era}{ys}年{m}月日不詳" if d == 0 else f"{era}{ys}年{m}月{d}日")
+    return pa.array(texts, pa.string()).take(pa.array(inverse.reshape(-1)))

@@ -6,7 +6,9 @@ import pyarrow as pa
 
 
 class RowErrors:
-    """Every rule a row fails is kept (in order); the first failure's field and message explain it."""
+    """Every rule a row fails is kept (in order), and every failing field with its message: ``fields``
+    is comma-separated (``birth_date,idou_date``), ``messages`` joins them with `` / `` — a clerk sees
+    all that is wrong with a record at once, not one thing per rehearsal."""
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -25,8 +27,12 @@ class RowErrors:
                 self.rules[i] = rule
                 self.fields[i] = field
                 self.messages[i] = f"{field}: {msg}"
-            elif rule not in self.rules[i].split(","):
+                continue
+            if rule not in self.rules[i].split(","):
                 self.rules[i] = f"{self.rules[i]},{rule}"
+            if field not in (self.fields[i] or "").split(","):
+                self.fields[i] = f"{self.fields[i]},{field}" if self.fields[i] else field
+            self.messages[i] = f"{self.messages[i]} / {field}: {msg}"
 
     def seed(self, rules: pa.Array, fields: pa.Array, messages: pa.Array) -> None:
         """Take failures found upstream (the reader's columns) as the first ones."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from kikan_hub.gaiji.register import GaijiRegister
 from kikan_hub.layouts.isl import Table
 from kikan_hub.mapping.row_errors import RowErrors
 
@@ -31,10 +32,12 @@ class CharacterStats:
 
 
 class CharacterStage:
-    def __init__(self, register_path: Path | None, policy: str) -> None:
+    def __init__(self, register: "Path | GaijiRegister | None", policy: str, mj_index: Path | None = None) -> None:
+        """``register``: a path or the register as the preflight prepared it (pua derived);
+        ``mj_index``: needed only when a row names an MJ character without ucs."""
         from kikan_hub.gaiji.resolve import Resolver
 
-        self.resolver = Resolver.from_register(register_path) if register_path else Resolver.empty()
+        self.resolver = Resolver.from_register(register, mj_index) if register else Resolver.empty()
         self.policy = policy
         self.stats = CharacterStats()
         self._seen_codes: set[str] = set()

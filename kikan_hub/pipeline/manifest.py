@@ -10,13 +10,27 @@ import yaml
 
 from kikan_hub.adapters.codecs import get_codec
 from kikan_hub.adapters.encoding_alarm import check_declared_encoding
+from kikan_hub.adapters.reader import check_header
 from kikan_hub.layouts.errors import LayoutError
 from kikan_hub.layouts.isl import all_tables, load_code_table
 from kikan_hub.layouts.legacy import LegacyLayout, load_legacy_layout
 from kikan_hub.mapping.spec import MappingSpec, load_mapping
+from kikan_hub.gaiji.register import GaijiRegister
 from kikan_hub.pipeline.errors import ConfigError
+from kikan_hub.pipeline.register_setup import prepare_register
+from kikan_hub.validation.overrides import OverrideError, RuleOverride, parse_overrides
 
 POLICIES = {"quarantine", "flag"}
+MANIFEST_KEYS = ("name", "source_system", "mapping", "gaiji_register", "mj_index", "unresolved_gaiji", "rules", "files")
+FILE_KEYS = ("id", "path", "layout", "encoding")
+
+
+def unknown_keys(data: dict, allowed: tuple[str, ...] | set[str], where: str) -> str | None:
+    """The message for keys a configuration file does not know (a typo is never ignored), or None."""
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if not unknown:
+        return None
+    return f"{where}: unknown key(s) {', '.join(unknown)} — 使えるキー (allowed keys): {', '.join(allowed)}"
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,10 @@ class Manifest:
     unresolved_gaiji: str
     files: tuple[ManifestFile, ...]
     sha256: str
+    register: GaijiRegister | None = None   # as prepared for this run (pua derived), see register_setup
+    mj_index_path: Path | None = None       # only when a register row needs the MJ index
+    mj_index_digest: str = ""
+    rule_overrides: tuple[RuleOverride, ...] = ()   # the manifest's rules: section (validation/overrides.py)
 
     def source_key(self, file_id: str) -> str:
         return f"{self.source_system}/{file_id}"
@@ -80,7 +98,14 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
         raise ConfigError(path, f"YAML として読めません (line {mark.line + 1 if mark else '?'}): {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), list) or not data["files"]:
         raise ConfigError(path, "a manifest needs name, source_system, mapping and a non-empty list of files")
+    problem = unknown_keys(data, MANIFEST_KEYS, "manifest")
+    if problem:
+        raise ConfigError(path, problem)
     base = path.parent
+    try:
+        overrides = parse_overrides(data.get("rules"))
+    except OverrideError as exc:
+        raise ConfigError(path, str(exc)) from None
     policy = data.get("unresolved_gaiji", "quarantine")
     if policy not in POLICIES:
         raise ConfigError(path, f"unresolved_gaiji must be one of {sorted(POLICIES)}, got {policy!r}")
@@ -95,6 +120,9 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
         for i, f in enumerate(data["files"], 1):
             if not isinstance(f, dict) or not f.get("id") or not f.get("path") or not f.get("layout"):
                 raise ConfigError(path, f"files[{i}]: needs id, path, layout and encoding")
+            problem = unknown_keys(f, FILE_KEYS, f"files[{i}] ({f['id']})")
+            if problem:
+                raise ConfigError(path, problem)
             if f["id"] in seen:
                 raise ConfigError(path, f"files[{i}]: duplicate id {f['id']!r}")
             seen.add(f["id"])
@@ -115,15 +143,27 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
                 alarm = check_declared_encoding(fpath, f["encoding"])
                 if alarm:
                     raise ConfigError(fpath, alarm)
+            problem = check_header(fpath, layout, f["encoding"])
+            if problem:
+                raise ConfigError(fpath, problem)
             digest, size = sha256_of(fpath)
             files.append(ManifestFile(id=str(f["id"]), path=fpath, layout_path=layout_path, layout=layout,
                                       encoding=codec_name, sha256=digest, size=size))
         _check_mapping(path, mapping, files)
     except LayoutError as exc:
         raise ConfigError(exc.path, exc.message) from None
-    return Manifest(path=path, name=str(data.get("name", path.stem)), source_system=str(data.get("source_system", "legacy")),
+    source_system = str(data.get("source_system", "legacy"))
+    prepared = None
+    if register_path:
+        from kikan_hub.gaiji.paths import default_mj_index_path
+
+        idx = _resolve(base, data["mj_index"], "mj_index", path) if data.get("mj_index") else default_mj_index_path()
+        prepared = prepare_register(register_path, source_system, [f.encoding for f in files], idx)
+    return Manifest(path=path, name=str(data.get("name", path.stem)), source_system=source_system,
                     mapping=mapping, register_path=register_path, unresolved_gaiji=policy, files=tuple(files),
-                    sha256=hashlib.sha256(raw).hexdigest())
+                    sha256=hashlib.sha256(raw).hexdigest(), register=prepared.register if prepared else None,
+                    mj_index_path=prepared.mj_index_path if prepared else None,
+                    mj_index_digest=prepared.mj_index_digest if prepared else "", rule_overrides=overrides)
 
 
 def _check_mapping(manifest_path: Path, mapping: MappingSpec, files: list[ManifestFile]) -> None:
@@ -146,6 +186,12 @@ def _check_mapping(manifest_path: Path, mapping: MappingSpec, files: list[Manife
             for src in (c.source, c.unknown_from):
                 if src and src not in fields:
                     raise ConfigError(mapping.path, f"target {t.table}.{c.target}: source field {src!r} is not in record type {t.record_type}")
+            for role, src in (("header", c.from_header), ("trailer", c.from_trailer)):
+                have = {fl.name for rt in f.layout.record_types if rt.role == role for fl in rt.fields}
+                if src and src not in have:
+                    raise ConfigError(mapping.path, f"target {t.table}.{c.target}: from_{role} {src!r} is not a field of a "
+                                                    f"{role} record type of {f.layout_path.name} ({', '.join(sorted(have)) or 'none'})")
+            _check_column_value(mapping, t.table, tables[t.table], c, f)
         for it in tables[t.table].items:
             if it.code:
                 load_code_table(it.code)
@@ -154,3 +200,36 @@ def _check_mapping(manifest_path: Path, mapping: MappingSpec, files: list[Manife
             if rt.role == "data" and not mapping.targets_for(f.id, rt.name):
                 raise ConfigError(mapping.path, f"data record type {rt.name!r} of file {f.id} has no mapping target; "
                                                 "every data record must go somewhere")
+
+
+def _check_column_value(mapping: MappingSpec, table_id: str, table, c, f: ManifestFile) -> None:
+    """A date item needs a declared date form; a constant is checked once, here, like a value read."""
+    import pyarrow as pa
+
+    from kikan_hub.mapping.era_dates import compile_pattern, parse_dates
+
+    item = next((it for it in table.items if it.id == c.target), None)
+    where = f"target {table_id}.{c.target}"
+    if item is not None and item.type in ("date", "wareki_date") and not c.date:
+        raise ConfigError(mapping.path, f"{where}: {item.name} is a date: say how it is written "
+                                        f"(date: western | era_code | era_letter)")
+    if c.date and c.date not in ("western", "era_code", "era_letter"):
+        try:  # the pattern against this file's era codes (E needs them)
+            compile_pattern(c.date, tuple(sorted((str(k), str(v)) for k, v in f.layout.era_codes.items())))
+        except ValueError as exc:
+            raise ConfigError(mapping.path, f"{where}: {exc}") from None
+    if c.const is None:
+        return
+    value = str(c.const)
+    if c.date:
+        parsed = parse_dates(pa.array([value]), c.date, f.layout.era_codes,
+                             unknown_allowed=bool(item and item.unknown_allowed))
+        if parsed.invalid[0]:
+            raise ConfigError(mapping.path, f"{where}: const {value!r} is not a {c.date} date ({parsed.reason[0]})")
+    if c.code_map is not None:
+        if value not in c.code_map:
+            raise ConfigError(mapping.path, f"{where}: const {value!r} is not in the code map "
+                                            f"{c.code_map_name or ''} ({', '.join(sorted(c.code_map))})")
+        value = c.code_map[value]
+    if item is not None and item.code and value not in load_code_table(item.code).codes:
+        raise ConfigError(mapping.path, f"{where}: const {value!r} is not a code of コード表「{item.code}」")

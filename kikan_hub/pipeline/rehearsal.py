@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import hashlib
 import json
 import os
 import time
@@ -24,18 +23,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kikan_hub.adapters.reader import sum_values, read_file, reconcile_trailer
+from kikan_hub.adapters.reader import HeaderMismatch, sum_values, read_file, reconcile_trailer
 from kikan_hub.layouts.isl import all_tables
 from kikan_hub.mapping.engine import arrow_type, map_batch
 from kikan_hub.mapping.row_errors import RowErrors
 from kikan_hub.pipeline.characters import CharacterStage
+from kikan_hub.pipeline.duplicates import KeyIndex
 from kikan_hub.pipeline.faults import checkpoint
 from kikan_hub.pipeline.memory import release_free_memory
-from kikan_hub.pipeline.errors import RunOutputError
+from kikan_hub.pipeline.run_id import compute_run_id
+from kikan_hub.pipeline.errors import ConfigError, RunOutputError
 from kikan_hub.pipeline.manifest import Manifest, ManifestFile
 from kikan_hub.pipeline.private import private_dir, private_file
 from kikan_hub.store.loader import LoadSession, record_attempt, source_deletes
-from kikan_hub.validation.catalogue import LEVEL_ORDER, level_for, load_catalogue
+from kikan_hub.validation.catalogue import LEVEL_ORDER, gate_rules as all_gate_rules, level_for, load_catalogue
+from kikan_hub.validation.overrides import applied, apply_override, apply_overrides
 from kikan_hub.validation.record_checks import run_record_checks
 
 QUARANTINE_SCHEMA = pa.schema([
@@ -74,17 +76,6 @@ class _FileState:
     counts: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     control_rows: list[dict] = field(default_factory=list)
     data_values: dict[str, list] = field(default_factory=lambda: defaultdict(list))
-
-
-def compute_run_id(manifest: Manifest) -> str:
-    """Same inputs (manifest, layouts, mapping, register, file bytes) → same run id."""
-    h = hashlib.sha256(manifest.sha256.encode())
-    for p in [manifest.mapping.path, manifest.register_path] + [f.layout_path for f in manifest.files]:
-        if p:
-            h.update(hashlib.sha256(Path(p).read_bytes()).hexdigest().encode())
-    for f in manifest.files:
-        h.update(f"{f.id}:{f.encoding}:{f.sha256}".encode())
-    return "R" + h.hexdigest()[:15]
 
 
 def _lineage(n: int, run_id: str, source_key: str, sha: str, offsets: pa.Array, record_nos: pa.Array,
@@ -181,7 +172,8 @@ def _account(run_id: str, f: ManifestFile, rtype: str, batch: pa.RecordBatch, ba
 
 
 def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype: str, batch: pa.RecordBatch,
-                        chars: CharacterStage, writers: _Writers, counts: Counts, rule_counts: dict[str, int]) -> None:
+                        chars: CharacterStage, writers: _Writers, counts: Counts, rule_counts: dict[str, int],
+                        controls: dict | None = None, keys: KeyIndex | None = None) -> None:
     errors = _reader_errors(batch)
     reader_bad = errors.failed
     clean_idx = np.flatnonzero(~reader_bad)
@@ -194,7 +186,7 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
         sub_errors = RowErrors(len(clean_idx))
         for target in manifest.mapping.targets_for(f.id, rtype):
             table = tables[target.table]
-            mapped = map_batch(clean, target, table, f.layout.era_codes, sub_errors)
+            mapped = map_batch(clean, target, table, f.layout.era_codes, sub_errors, controls)
             flags = chars.apply(mapped.columns, table, sub_errors, clean.column("_record_no"), f.id, f.encoding)
             run_record_checks(mapped.columns, table, sub_errors)
             ok = ~sub_errors.failed
@@ -204,10 +196,27 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
                 pick = (lambda a: a) if every else (lambda a: a.take(sel))
                 data = {c.name: pick(mapped.columns[c.name]).cast(arrow_type(c))
                         for c in table.columns if c.role != "lineage"}
+                offsets = pick(clean.column("_offset")).cast(pa.int64())
+                record_nos = pick(clean.column("_record_no")).cast(pa.int64())
+                if keys is not None:  # DUP-KEY: a key already staged never reaches the store twice
+                    raw = batch.column("_raw")
+                    raw = raw if len(clean_idx) == batch.num_rows else raw.take(pa.array(clean_idx, pa.int64()))
+                    dup = keys.check(table, data, offsets, record_nos, f.id, pick(raw))
+                    if dup.mask.any():
+                        rows = np.flatnonzero(ok)[dup.mask]
+                        mask = np.zeros(sub_errors.n, bool)
+                        mask[rows] = True
+                        msgs = np.full(sub_errors.n, None, object)
+                        msgs[rows] = dup.messages[dup.mask]
+                        sub_errors.add(mask, "DUP-KEY", dup.field, msgs)
+                        keep = pa.array(~dup.mask)
+                        data = {k: v.filter(keep) for k, v in data.items()}
+                        offsets, record_nos = offsets.filter(keep), record_nos.filter(keep)
+                        ok = ~sub_errors.failed
                 data.update(_lineage(int(ok.sum()), run_id, manifest.source_key(f.id), f.sha256,
-                                     pick(clean.column("_offset")).cast(pa.int64()),
-                                     pick(clean.column("_record_no")).cast(pa.int64()), flags[ok]))
-                writers.stage(table.id, pa.table(data))
+                                     offsets, record_nos, flags[ok]))
+                if ok.any():
+                    writers.stage(table.id, pa.table(data))
         # Fold the clean rows' failures back into the batch-wide view (few rows: no loop over all).
         failed_j = np.flatnonzero(sub_errors.failed)
         at = clean_idx[failed_j]
@@ -236,6 +245,36 @@ def _process_control_batch(run_id: str, manifest: Manifest, f: ManifestFile, rty
             "_fields": fields,
         })
     _account(run_id, f, rtype, batch, bad, errors, writers, counts, rule_counts)
+
+
+def _control_values(manifest: Manifest, f: ManifestFile, batch_rows: int) -> dict[str, dict]:
+    """The first header / trailer record's field values, when a mapping of this file takes one
+    (``from_header`` / ``from_trailer``). A header ends the look-ahead at once; a trailer needs a
+    read of the whole file before the data (only then)."""
+    wanted = {role for t in manifest.mapping.targets if t.file == f.id for c in t.columns
+              for role, src in (("header", c.from_header), ("trailer", c.from_trailer)) if src}
+    if not wanted:
+        return {}
+    roles = f.role_of
+    found: dict[str, dict] = {}
+    reader = read_file(f.path, f.layout, encoding=f.encoding, batch_size=min(batch_rows, 4096), chunk_size=1 << 20)
+    try:
+        for rtype, batch in reader:
+            role = roles.get(rtype)
+            if role in wanted and role not in found and batch.num_rows:
+                row = batch.slice(0, 1).to_pylist()[0]
+                if row["_error_rule"]:
+                    raise ConfigError(f.path, f"{role} record {row['_record_no']} (byte offset {row['_offset']}) "
+                                              f"cannot be read: {row['_error_message']}")
+                found[role] = {k: v for k, v in row.items() if not k.startswith("_")}
+            if found.keys() >= wanted:
+                break
+    finally:
+        reader.close()
+    for role in sorted(wanted - found.keys()):
+        raise ConfigError(f.path, f"the file has no {role} record, but the mapping takes values from it "
+                                  f"(from_{role}); {'ヘッダ' if role == 'header' else 'トレーラ'}レコードがありません")
+    return found
 
 
 def batch_rows_default() -> int:
@@ -267,7 +306,8 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
     timings["prepare_store"] = time.perf_counter() - t0
     checkpoint("prepare:after_upgrade")
 
-    chars = CharacterStage(manifest.register_path, manifest.unresolved_gaiji)
+    chars = CharacterStage(manifest.register or manifest.register_path, manifest.unresolved_gaiji,
+                           manifest.mj_index_path)
     source_keys = [manifest.source_key(f.id) for f in manifest.files]
     load = LoadSession(engine, run_id, source_deletes(source_keys, [t.table for t in manifest.mapping.targets]),
                        batch_rows)
@@ -282,6 +322,7 @@ def rehearse(manifest: Manifest, store_url: str, run_dir: Path | None = None,
 def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession, run_id: str, run_dir: Path, started: dt.datetime,
                    timings: dict, chars: CharacterStage, progress: Progress | None, batch_rows: int) -> RunResult:
     writers = _Writers(run_dir, load)
+    keys = KeyIndex()
     rule_counts: dict[str, int] = defaultdict(int)
     states: dict[str, _FileState] = {}
     controls: list[dict] = []
@@ -291,6 +332,7 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
             for f in manifest.files:
                 state = states[f.id] = _FileState()
                 roles = f.role_of
+                header_values = _control_values(manifest, f, batch_rows)
                 done = 0
                 for i, (rtype, batch) in enumerate(read_file(f.path, f.layout, encoding=f.encoding, batch_size=batch_rows), 1):
                     if i % 8 == 0:
@@ -298,7 +340,8 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
                     role = roles.get(rtype, "data")
                     counts = state.counts[rtype]
                     if role == "data" and rtype in roles:
-                        _process_data_batch(run_id, manifest, f, rtype, batch, chars, writers, counts, rule_counts)
+                        _process_data_batch(run_id, manifest, f, rtype, batch, chars, writers, counts, rule_counts,
+                                            header_values, keys)
                         _collect_control_values(f, rtype, batch, state)
                     else:
                         _process_control_batch(run_id, manifest, f, rtype, batch, writers, state, counts, rule_counts)
@@ -311,6 +354,8 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
                 checkpoint("read:after_file")
         finally:
             writers.close()
+    except HeaderMismatch as exc:  # the file changed since the preflight read its first line
+        raise ConfigError(None, str(exc)) from None
     except OSError as exc:
         if exc.filename:  # an input file: the CLI names it
             raise
@@ -345,13 +390,15 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
             totals.quarantined += c.quarantined
 
     catalogue = load_catalogue()
+    overrides = manifest.rule_overrides
     gate_rules = []
     outcome = "ok"
     for rid, count in sorted(rule_counts.items()):
-        rule = catalogue.get(rid)
+        rule = apply_override(catalogue[rid], overrides) if rid in catalogue else None
         level = level_for(rule, count, totals.read) if rule else "error"
         gate_rules.append({"rule_id": rid, "title": rule.title if rule else rid,
-                           "division": rule.division if rule else "", "failed": count, "level": level})
+                           "division": rule.division if rule else "", "failed": count, "level": level,
+                           **({"override": rule.override["reason"]} if rule and rule.override else {})})
         if LEVEL_ORDER[level] > LEVEL_ORDER[outcome]:
             outcome = level
 
@@ -376,6 +423,8 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
         "gate": {"outcome": outcome, "records_outcome": outcome, "validation_outcome": None,
                  "decided_by": [r["rule_id"] for r in gate_rules if r["level"] == outcome and outcome != "ok"],
                  "rules": gate_rules},
+        "rule_overrides": applied(overrides),
+        "duplicate_keys": keys.summary(),
         "quarantine": {fid: str(p) for fid, p in writers.quarantine_paths.items()},
         "timings": timings,
     }
@@ -385,13 +434,15 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
     t0 = time.perf_counter()
     from kikan_hub.validation.engine import validate_tables
 
-    validation = validate_tables(dict(writers.paths)) if writers.paths else None
+    validation = (validate_tables(dict(writers.paths), rules=apply_overrides(all_gate_rules(), overrides))
+                  if writers.paths else None)
     timings["validate"] = time.perf_counter() - t0
     if validation is not None:
         summary["validation"] = {"outcome": validation.outcome,
                                  "rules": [{"rule_id": r.id, "title": r.title, "division": r.division,
-                                            "failed": r.failed, "total": r.total, "level": r.level}
-                                           for r in validation.rules if r.failed or r.level != "ok"]}
+                                            "failed": r.failed, "total": r.total, "level": r.level,
+                                            **({"override": r.rule.override["reason"]} if r.rule.override else {})}
+                                           for r in validation.rules if r.failed or r.level != "ok" or r.rule.override]}
         gate = summary["gate"]
         gate["validation_outcome"] = validation.outcome
         if LEVEL_ORDER.get(validation.outcome, 0) > LEVEL_ORDER[outcome]:

@@ -28,6 +28,26 @@ def upgrade(engine: Engine) -> None:
             command.upgrade(cfg, "head")
             # A 業務 definition added since the store was made lands as a new table.
             from kikan_hub.store.schema import build_metadata
-            build_metadata().create_all(conn, checkfirst=True)
+            md = build_metadata()
+            md.create_all(conn, checkfirst=True)
+            _add_missing_columns(conn, md)
     except OperationalError as exc:
         raise StoreError(f"ストアを準備できません ({engine.url.render_as_string()}): {exc.orig}") from None
+
+
+def _add_missing_columns(conn, md) -> None:
+    """A column a definition derives since the store was made (all canonical columns are nullable)
+    lands in the existing table; rows loaded before have NULL there until their source is loaded again."""
+    from sqlalchemy import inspect
+    from sqlalchemy.schema import CreateColumn
+
+    insp = inspect(conn)
+    existing_tables = set(insp.get_table_names())
+    for table in md.sorted_tables:
+        if table.name not in existing_tables:
+            continue
+        have = {c["name"] for c in insp.get_columns(table.name)}
+        for col in table.columns:
+            if col.name not in have and col.nullable:
+                ddl = CreateColumn(col).compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}')

@@ -39,6 +39,8 @@ class Rule:
     unit: str = "件"                # what `failed` counts: 件 (rows), 人 (宛名), 世帯 (households)
     check: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     template: str = ""              # generated rules: the template id (ISL-CODE …)
+    level_cap: str = ""             # a rehearsal's override of severity: no level above this one
+    override: dict[str, Any] | None = field(default=None, hash=False, compare=False)  # see overrides.py
 
 
 def _rule_from(rid: str, r: dict, template: str = "") -> Rule:
@@ -176,6 +178,8 @@ def level_for(rule: Rule, failed: int, total: int) -> str:
         reached = failed >= t if (isinstance(t, int) or t >= 1) else (total > 0 and failed / total >= t)
         if reached:
             level = name
+    if rule.level_cap and LEVEL_ORDER[level] > LEVEL_ORDER[rule.level_cap]:
+        level = rule.level_cap
     return level
 
 

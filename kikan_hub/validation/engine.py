@@ -102,7 +102,8 @@ class RuleResult:
                 "gyomu_name": gyomu_name(self.gyomu), "table": self.table, "severity": self.rule.severity,
                 "unit": self.unit, "level": self.level, "failed": self.failed, "total": self.total,
                 "status": self.status, "note": self.note, "thresholds": dict(self.rule.thresholds),
-                "description": self.rule.description, "key_columns": list(self.key_columns)}
+                "description": self.rule.description, "key_columns": list(self.key_columns),
+                "override": self.rule.override}
 
     def __repr__(self) -> str:
         return f"RuleResult({self.id!r}, failed={self.failed}, total={self.total}, level={self.level!r})"
@@ -441,11 +442,16 @@ def validate_store(engine, gyomu: str | None = None, tables: list[str] | None = 
 
 def validate_run(run_dir: Path, gyomu: str | None = None) -> tuple[ValidationResult, dict]:
     """Validate a rehearsal's staged canonical rows; returns (result, summary.json as dict, with quarantine counts)."""
+    from kikan_hub.validation.overrides import apply_overrides, parse_overrides
+
     run_dir = Path(run_dir)
     staging = {p.stem: p for p in sorted((run_dir / "staging").glob("*.parquet"))}
-    result = validate_tables(staging, gyomu=gyomu)
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
+    # The rehearsal's own rule overrides (manifest rules:) judge its staged rows again the same way.
+    overrides = parse_overrides({o["rule_id"]: {k: o[k] for k in ("thresholds", "severity", "reason") if k in o}
+                                 for o in summary.get("rule_overrides") or []} or None)
+    result = validate_tables(staging, gyomu=gyomu, rules=apply_overrides(gate_rules(gyomu), overrides))
     summary.setdefault("quarantine_counts", quarantine_counts(run_dir))
     return result, summary
 

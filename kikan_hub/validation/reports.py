@@ -169,6 +169,7 @@ def build_report(result, summary: dict | None = None, division: str | None = Non
                  "rehearsal_outcome": gate_rehearsal, "rehearsal_outcome_label": LEVEL_LABELS.get(gate_rehearsal, gate_rehearsal),
                  "status": summary.get("status", ""), "status_label": STATUS_LABELS.get(summary.get("status", ""), ""),
                  "validation_outcome": worst(r["level"] for r in rules)},
+        "overrides": [_override_row(o) for o in summary.get("rule_overrides") or []],
         "accounting": _accounting(summary),
         "quarantine": {"rules": quarantine, "by_file": summary.get("quarantine_counts", {})},
         "tables": dict(result.table_rows),
@@ -177,6 +178,24 @@ def build_report(result, summary: dict | None = None, division: str | None = Non
         "rules": rules,
         "divisions": sorted({r.division for r in result.rules if r.division}),
     }
+
+
+def _thresholds_text(t: dict | None) -> str:
+    return "、".join(f"{LEVEL_LABELS.get(k, k)} {v:g}" if isinstance(v, float) and v < 1 else f"{LEVEL_LABELS.get(k, k)} {v}"
+                    for k, v in (t or {}).items()) or "なし"
+
+
+def _override_row(o: dict) -> dict:
+    """One rule override of the rehearsal (manifest rules:) as the report shows it: before → after, why."""
+    before = o.get("before") or {}
+    change = []
+    if "thresholds" in o:
+        change.append(f"しきい値 {_thresholds_text(before.get('thresholds'))} → {_thresholds_text(o['thresholds'])}")
+    if "severity" in o:
+        change.append(f"重大度 {LEVEL_LABELS.get(before.get('severity'), before.get('severity'))} → "
+                      f"{LEVEL_LABELS.get(o['severity'], o['severity'])}（これより上の水準にしない）")
+    return {"rule_id": o["rule_id"], "title": o.get("title", o["rule_id"]), "change": "；".join(change),
+            "reason": o.get("reason", ""), "applies_to": list(o.get("applies_to") or [])}
 
 
 def _rule_gyomu(rule_id: str) -> str:
@@ -247,7 +266,7 @@ def write_xlsx(report: dict, path: Path, quarantine: list | None = None, mask: b
     ws.write(0, 0, report["title"], wb.add_format({"bold": True, "font_size": 14}))
     ws.write(1, 0, f"実行ID {report['run_id']}　判定 {report['gate']['outcome_label']}　作成 {report['generated_at']}")
     ws.write_row(3, 0, SUMMARY_HEADERS, bold)
-    used: set[str] = {"概要", "件数照合", "隔離"}
+    used: set[str] = {"概要", "件数照合", "隔離", "ルール変更"}
     qsheets = {q.file_id: _sheet_name(f"隔離_{q.file_id}", used) for q in quarantine or []}
     sheets = {}
     for r in report["rules"]:
@@ -275,6 +294,15 @@ def write_xlsx(report: dict, path: Path, quarantine: list | None = None, mask: b
     n = len(a["files"])
     acc.write_row(1 + n, 0, ["合計", "", a["records_read"], a["records_staged"], a["records_loaded"], a["records_quarantined"],
                              "○" if a["balanced"] else "×"], bold)
+
+    if report.get("overrides"):
+        ov = wb.add_worksheet("ルール変更")
+        ov.write(0, 0, "このリハーサルだけ判定を変えたルール（マニフェストの rules:）", wb.add_format({"bold": True}))
+        ov.write_row(1, 0, ["ルールID", "内容", "変更", "理由", "対象ルール"], bold)
+        for i, o in enumerate(report["overrides"]):
+            ov.write_row(2 + i, 0, [o["rule_id"], o["title"], o["change"], o["reason"], ", ".join(o["applies_to"])])
+        ov.set_column(0, 1, 30)
+        ov.set_column(2, 3, 60)
 
     q = wb.add_worksheet("隔離")
     q.write_row(0, 0, ["ルールID", "内容", "担当課", "水準", "件数"], bold)

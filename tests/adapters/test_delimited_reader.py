@@ -61,10 +61,10 @@ def test_errors(tmp_path):
     assert stats.records_total == 6
 
 
-def test_header_row_is_skipped_and_reported(tmp_path):
+def test_header_row_is_checked_and_counted(tmp_path):
     data = "区分,宛名番号,氏名,数量\r\n2,0000000001,山田,1\r\n".encode("cp932")
     p = tmp_path / "f.csv"
     p.write_bytes(data)
-    t, stats = read(p, layout(header=True))
-    assert stats.header_skipped == 1 and stats.records == {"resident": 1}
-    assert t["resident"][0]["_record_no"] == 1 and t["resident"][0]["_offset"] == data.index(b"2,")
+    t, stats = read(p, layout(header=["区分", "宛名番号", "氏名", "数量"]))
+    assert stats.header_lines == 1 and stats.records == {"_header_line": 1, "resident": 1}
+    assert t["resident"][0]["_record_no"] == 2 and t["resident"][0]["_offset"] == data.index(b"2,")

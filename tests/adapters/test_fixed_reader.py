@@ -209,7 +209,8 @@ def test_several_failures_in_one_record_keep_every_rule(tmp_path):
     tables, stats = read_all(p, layout())
     row = rows(tables["resident"])[0]
     assert set(row["_error_rule"].split(",")) == {"READ-NUMBER", "READ-DECODE"}
-    assert row["_error_field"] == "atena_no"
+    assert row["_error_field"] == "atena_no,name"  # every failing field, in the order found
+    assert "atena_no" in row["_error_message"] and " / " in row["_error_message"]
 
 
 def test_ebcdic_layout_with_ibm930(tmp_path):

@@ -390,3 +390,24 @@ def test_codec_list_rows():
     assert rows["jips-j"]["gaiji_area"].startswith("G0 7421-7E7E")
     assert rows["cp932"]["gaiji_area"] == "F040-F9FC" and not rows["cp932"]["stateful"]
     assert rows["jef-ebcdik"]["options"]["ivs"] == "none"
+
+
+@pytest.mark.parametrize("name", ["ibm930", "keis83"])
+def test_input_of_several_pieces(name):
+    """Input longer than the vectorised path's piece is cut after shift-ins and decoded piece by
+    piece: the text is the same as the one-step-per-character path's, and an unmapped code in a
+    later piece is reported at its offset in the whole input."""
+    from kikan_hub.adapters import shifted
+    c = get_codec(name)
+    rng = random.Random(5)
+    words = ["山田", "太郎", "住民", "本町", "丁目", "番地"]
+    recs = [f"{i:08d}ABC{rng.choice(words)}{rng.randrange(1000)}{rng.choice(words)}\n" for i in range(12_000)]
+    text = "".join(recs)
+    data = c.encode(text)
+    assert len(data) > 2 * shifted._CHUNK
+    assert c.decode(data) == text == c._decode_py(data)
+    at = data.index(c.shift_out, 2 * shifted._CHUNK + 100) + len(c.shift_out)  # a lead byte, third piece
+    bad = data[:at] + b"\xff\xff" + data[at + 2:]
+    with pytest.raises(DecodeFailure) as ei:
+        c.decode(bad)
+    assert ei.value.position == at and ei.value.data == b"\xff\xff"

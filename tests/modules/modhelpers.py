@@ -34,6 +34,20 @@ def jumin_row(atena_no, rireki_no, **kw):
     return row
 
 
+def rehearse_sample(base, residents: int, seed: int):
+    """`kikan sample` (no defects) rehearsed into a SQLite store under ``base``: (engine, sample dir)."""
+    import kikan_hub.pipeline.manifest as manifest_mod
+    import kikan_hub.pipeline.rehearsal as rehearsal
+    import kikan_hub.sample.generator as gen
+
+    out = base / "sample"
+    gen.generate(gen.SampleOptions(residents=residents, out=out, seed=seed, defect_rate=0.0))
+    url = f"sqlite:///{base / 'kikan.db'}"
+    result = rehearsal.rehearse(manifest_mod.load_manifest(out / "manifest.yaml"), url, base / "run")
+    assert result.exit_code == 0, result.summary
+    return open_engine(url), out
+
+
 def insert_rows(engine, table_id: str, rows: list[dict]) -> None:
     if not rows:
         return

@@ -10,22 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from kikan_hub.modules import juki
+from modhelpers import rehearse_sample
 
 
 @pytest.fixture(scope="module")
 def rehearsed(tmp_path_factory):
-    import kikan_hub.pipeline.manifest as manifest_mod
-    import kikan_hub.pipeline.rehearsal as rehearsal
-    import kikan_hub.sample.generator as gen
-
-    base = tmp_path_factory.mktemp("gt")
-    out = base / "sample"
-    gen.generate(gen.SampleOptions(residents=400, out=out, seed=11, defect_rate=0.0))
-    url = f"sqlite:///{base / 'kikan.db'}"
-    result = rehearsal.rehearse(manifest_mod.load_manifest(out / "manifest.yaml"), url, base / "run")
-    assert result.exit_code == 0, result.summary
-    from kikan_hub.store.engine import open_engine
-    return open_engine(url), pq.read_table(out / "truth" / "persons.parquet").to_pylist()
+    engine, out = rehearse_sample(tmp_path_factory.mktemp("gt"), residents=400, seed=11)
+    return engine, pq.read_table(out / "truth" / "persons.parquet").to_pylist()
 
 
 def _d(v):

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from kikan_hub.layouts.isl import get_table
 from kikan_hub.sample.generator import SampleOptions, generate
 
 NEEDED = ("kikan_hub.adapters.reader", "kikan_hub.layouts.legacy", "kikan_hub.mapping.engine",
@@ -89,7 +90,11 @@ def test_first_rules_and_loaded_rows_match_truth(sample):
         t = pq.read_table(sample / "truth" / ("jumin.parquet" if fid == "JUMIN" else "setai.parquet"))
         t, got = t.sort_by("_record_no"), loaded.sort_by("_record_no")
         assert t.num_rows == got.num_rows
+        derived = {c.name for c in get_table("juki_jumin" if fid == "JUMIN" else "juki_setai").columns
+                   if c.role in ("wareki", "unknown_day", "non_calendar")}  # not in the truth (tests/pipeline/test_date_forms.py)
         for name in got.column_names:
+            if name in derived:
+                continue
             a = got.column(name)
             if pa.types.is_string(a.type):
                 a = pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)

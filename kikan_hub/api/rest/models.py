@@ -20,7 +20,7 @@ def record_model(table_id: str, model_name: str) -> type[BaseModel]:
     for c in t.columns:
         if c.role == "lineage":
             continue
-        desc = c.item.name + {"literal": "（原文）", "unknown": "（不詳日）"}.get(c.role, "")
+        desc = c.item.name + c.suffix
         fields[c.name] = (Optional[_PY[c.type]], Field(None, description=desc))
     return create_model(model_name, __config__=ConfigDict(title=f"{t.name} ({t.id})"), **fields)
 

@@ -36,7 +36,7 @@ RECORD_TYPES = (  # (complexType name, table id, item ids or None for all, docum
 def _simple(col: Column) -> tuple[str | None, str]:
     """(built-in type or None, restriction body) for one column."""
     it = col.item
-    if col.role == "literal":
+    if col.role in ("literal", "wareki"):
         return None, f'<xs:restriction base="xs:string"><xs:maxLength value="{col.length}"/></xs:restriction>'
     if col.type == "date":
         return "xs:date", ""
@@ -63,7 +63,7 @@ def _simple(col: Column) -> tuple[str | None, str]:
 
 def _doc(col: Column) -> str:
     it = col.item
-    name = it.name + {"literal": "（原文）", "unknown": "（不詳日）"}.get(col.role, "")
+    name = it.name + col.suffix
     extra = f" コード表: {it.code}" if it.code and col.role == "value" else ""
     extra += " 個人番号: 権限 juki:kojin_bango:read がある場合だけ返す" if it.personal == "mynumber" else ""
     return f"{name} [{it.type} {it.length}]{extra}"

@@ -76,7 +76,7 @@ class ExtractionDefinition:
             return list(self.items)
         out = []
         for c in self.columns():
-            suffix = {"literal": "（原文）", "unknown": "（不詳）"}.get(c.role, "")
+            suffix = {"literal": "（原文）", "unknown": "（不詳）"}.get(c.role, c.suffix)
             out.append(c.item.name + suffix if c.item else c.name)
         return out
 

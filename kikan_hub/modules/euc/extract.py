@@ -305,12 +305,7 @@ def run_extraction(engine: Engine, definition: ExtractionDefinition | str, out: 
                  output_path=str(out))
     folds = _FoldLog(out.with_name(out.name + ".folds.csv"))
     try:
-        if fmt not in FORMATS:
-            raise EucError(f"出力形式は {FORMATS}: {fmt!r}")
-        if encoding not in ENCODINGS:
-            raise EucError(f"文字コードは {ENCODINGS}: {encoding!r}")
-        if fold_policy not in FOLD_POLICIES:
-            raise EucError(f"縮退方針は {FOLD_POLICIES}: {fold_policy!r}")
+        check_output_options(fmt, encoding, fold_policy)
         rules = rules or load_rules()
         plan = rules.plan(role, d.isl, d.items)
         idx = [(i, plan[c]) for i, c in enumerate(d.items) if c in plan]
@@ -329,25 +324,46 @@ def run_extraction(engine: Engine, definition: ExtractionDefinition | str, out: 
             n = _write_xlsx(masked_rows(), d, out)
         else:
             n = _write_parquet(masked_rows(), d, out, set(plan))
-        folds_path = folds.close()
-        sha = _sha256(out)
-        ms = int((time.perf_counter() - t0) * 1000)
-        aid = _audit(engine, **audit, finished_at=dt.datetime.now(dt.timezone.utc), row_count=n,
-                     fold_count=folds.count, output_sha256=sha, folds_path=str(folds_path) if folds_path else None,
-                     folds_sha256=_sha256(folds_path) if folds_path else None, duration_ms=ms, status="ok")
+        aid, sha, folds_path, ms = audit_success(engine, audit, out, folds, t0, n)
         return ExtractionResult(aid, n, folds.count, out, sha, folds_path, ms, plan)
     except Exception as exc:
-        folds.close()
-        for p in (out, folds.path):       # a failed run leaves no half-written file behind
-            try:
-                if p is not None and p.exists():
-                    p.unlink()
-            except OSError:
-                pass
-        _audit(engine, **audit, finished_at=dt.datetime.now(dt.timezone.utc), row_count=None,
-               fold_count=folds.count, duration_ms=int((time.perf_counter() - t0) * 1000), status="failed",
-               message=f"{type(exc).__name__}: {exc}"[:2000])
+        audit_failure(engine, audit, out, folds, t0, exc)
         raise
+
+
+def check_output_options(fmt: str, encoding: str, fold_policy: str) -> None:
+    if fmt not in FORMATS:
+        raise EucError(f"出力形式は {FORMATS}: {fmt!r}")
+    if encoding not in ENCODINGS:
+        raise EucError(f"文字コードは {ENCODINGS}: {encoding!r}")
+    if fold_policy not in FOLD_POLICIES:
+        raise EucError(f"縮退方針は {FOLD_POLICIES}: {fold_policy!r}")
+
+
+def audit_success(engine: Engine, audit: dict, out: Path, folds: "_FoldLog", t0: float,
+                  n: int) -> tuple[int, str, Path | None, int]:
+    """Close the fold log, hash the files, write the audit row: (audit id, SHA-256, folds path, ms)."""
+    folds_path = folds.close()
+    sha = _sha256(out)
+    ms = int((time.perf_counter() - t0) * 1000)
+    aid = _audit(engine, **audit, finished_at=dt.datetime.now(dt.timezone.utc), row_count=n,
+                 fold_count=folds.count, output_sha256=sha, folds_path=str(folds_path) if folds_path else None,
+                 folds_sha256=_sha256(folds_path) if folds_path else None, duration_ms=ms, status="ok")
+    return aid, sha, folds_path, ms
+
+
+def audit_failure(engine: Engine, audit: dict, out: Path, folds: "_FoldLog", t0: float, exc: BaseException) -> None:
+    """A failed run leaves no half-written file behind, and an audit row with the message."""
+    folds.close()
+    for p in (out, folds.path):
+        try:
+            if p is not None and p.exists():
+                p.unlink()
+        except OSError:
+            pass
+    _audit(engine, **audit, finished_at=dt.datetime.now(dt.timezone.utc), row_count=None,
+           fold_count=folds.count, duration_ms=int((time.perf_counter() - t0) * 1000), status="failed",
+           message=f"{type(exc).__name__}: {exc}"[:2000])
 
 
 def _fmt_from_suffix(out: Path) -> str:

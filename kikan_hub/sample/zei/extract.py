@@ -45,7 +45,7 @@ def _field(it, column: int) -> dict:
 def layout_for(table: Table) -> dict:
     return {"layout": f"KASO-{_file_id(table.id)}", "description": f"架空システム 税 {table.name} (CSV)",
             "format": "delimited", "encoding": "cp932", "terminator": "crlf", "delimiter": ",", "quote": '"',
-            "header": True, "era_codes": ERA_CODES,
+            "header": [it.id for it in table.items], "era_codes": ERA_CODES,   # the CSV's first line, checked
             "record_types": [{"name": "data", "code": "D", "role": "data",
                               "fields": [_field(it, i) for i, it in enumerate(table.items, 1)]}]}
 

@@ -1,0 +1,46 @@
+"""`kikan roster NAME --as-of DATE --out FILE`: a division's roster from 住民記録 as of a date."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from kikan_hub.api.cli_modules import STORE_OPT, _engine, _print_json, _who, out
+from kikan_hub.api.cli_support import fail
+
+
+def roster_command(
+        name: str = typer.Argument(..., help="senkyo | gakureibo | keiro | seijin (modules/rosters/rules/*.yaml)"),
+        as_of: str = typer.Option(..., "--as-of", help="基準日 (YYYY-MM-DD)"),
+        out_path: Path = typer.Option(..., "--out", "-o", help="output file (.csv / .xlsx / .parquet)"),
+        fmt: Optional[str] = typer.Option(None, "--format", help="csv | xlsx | parquet (default from --out)"),
+        encoding: str = typer.Option("utf-8", "--encoding", help="utf-8 | utf-8-sig | cp932 (CSV)"),
+        fold_policy: str = typer.Option("mj", "--fold", help="mj | geta | strict (CP932: every fold in OUT.folds.csv)"),
+        role: str = typer.Option("閲覧", "--role", help="masking role (modules/euc/masking.yaml)"),
+        everyone: bool = typer.Option(False, "--all", help="also the persons not listed, with the reason (対象外)"),
+        who: Optional[str] = typer.Option(None, "--who"), store: Optional[str] = STORE_OPT,
+        as_json: bool = typer.Option(False, "--json", help="summary as JSON on stdout")) -> None:
+    """Compute a roster (選挙人名簿, 学齢簿, 敬老寿賀, 成人の祝賀式) with every person's reason; audited."""
+    from kikan_hub.modules.euc import EucError, MaskingError
+    from kikan_hub.modules.juki import JukiQueryError
+    from kikan_hub.modules.rosters import RosterError, compute
+    from kikan_hub.modules.rosters.output import write
+
+    engine = _engine(store)
+    try:
+        result = compute(engine, name, as_of)
+        summary = write(engine, result, out_path, _who(who), role, fmt, encoding, fold_policy, listed_only=not everyone)
+    except (RosterError, JukiQueryError, MaskingError, EucError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or out_path}: {exc.strerror}")
+    counts: dict[str, int] = {}
+    for j in result.table["判定"].to_pylist():
+        counts[j] = counts.get(j, 0) + 1
+    summary["counts"] = counts
+    if as_json:
+        _print_json(summary)
+        return
+    out.print(f"{result.rule.title} (基準日 {result.as_of}): " + "、".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+              + f" → {summary['output']} ({summary['rows']:,} 行, 縮退 {summary['folds']}, 監査 {summary['audit_id']})")
