@@ -25,8 +25,10 @@ demo: $(VENV)/.installed
 	$(KIKAN) sample --residents $(DEMO_RESIDENTS) --out $(DEMO_DIR)/extract --seed 42
 	$(KIKAN) rehearse $(DEMO_DIR)/extract/manifest.yaml --store sqlite:///$(DEMO_DIR)/kikan.db --run-dir $(DEMO_DIR)/run
 
+# PostgreSQL (a throwaway cluster when installed) and Chromium are found by tests/kikan_testenv.py;
+# -rs lists every skip with its one-line reason (none under CI=true: a missing part fails there).
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -rs -n 2
 
 test-fast: $(VENV)/.installed-test
 	$(PY) -m pytest -q -n 2 -m "not slow"

@@ -1,4 +1,9 @@
-"""Shared fixtures: reference data by path, store URLs for SQLite and a real PostgreSQL server."""
+"""Shared fixtures: reference data by path, store URLs for SQLite and a real PostgreSQL server.
+
+A fresh clone runs with nothing beside it: PostgreSQL is started for the session when it is
+installed (kikan_testenv), tests that need what is missing skip with a one-line reason, and
+under CI=true they fail instead.
+"""
 from __future__ import annotations
 
 import os
@@ -7,25 +12,39 @@ from pathlib import Path
 
 import pytest
 
+from kikan_testenv import need_reference, start_postgres_if_installed, unavailable
+
 PROJECT = Path(__file__).resolve().parents[1]
+_PG_SKIP = "KIKAN_TEST_PG_UNAVAILABLE"  # the controller's reason, inherited by xdist workers
+_server = None
+
+
+def pytest_configure(config) -> None:
+    """Start a throwaway PostgreSQL once (in the xdist controller; workers inherit the URL)."""
+    global _server
+    if hasattr(config, "workerinput") or os.environ.get("KIKAN_TEST_PG_URL"):
+        return
+    _server, why_not = start_postgres_if_installed()
+    if why_not:
+        os.environ[_PG_SKIP] = why_not
+
+
+def pytest_unconfigure(config) -> None:
+    if _server is not None:
+        _server.stop()
+        os.environ.pop("KIKAN_TEST_PG_URL", None)
 
 
 @pytest.fixture(scope="session")
 def reference_data() -> Path:
-    path = Path(os.environ.get("KIKAN_REFERENCE_DATA", PROJECT.parent / "shared" / "data"))
-    assert path.is_dir(), f"reference data not found at {path} (set KIKAN_REFERENCE_DATA)"
-    return path
+    """The official reference files (KIKAN_REFERENCE_DATA); no default folder."""
+    return need_reference()
 
 
-@pytest.fixture(scope="session")
-def specs_dir() -> Path:
-    return PROJECT.parent / "shared" / "specs"
-
-
-def _pg_admin_url() -> str | None:
+def _pg_admin_url() -> str:
     url = os.environ.get("KIKAN_TEST_PG_URL")
-    if not url and os.environ.get("CI"):
-        pytest.fail("CI must provide a PostgreSQL server (KIKAN_TEST_PG_URL, started by .ci/services.sh)")
+    if not url:
+        unavailable(os.environ.get(_PG_SKIP) or "no PostgreSQL server (set KIKAN_TEST_PG_URL)")
     return url
 
 
@@ -33,8 +52,6 @@ def _pg_admin_url() -> str | None:
 def pg_url() -> str:
     """A fresh database on the real PostgreSQL server for one test."""
     admin = _pg_admin_url()
-    if not admin:
-        pytest.skip("no PostgreSQL server here: run `source .ci/services.sh` (CI always does)")
     import sqlalchemy as sa
 
     name = f"kikan_t_{uuid.uuid4().hex[:10]}"

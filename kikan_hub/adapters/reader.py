@@ -201,7 +201,19 @@ class _Errors:
 
 
 def _label(f: Field) -> str:
-    return f"{f.name} ({f.label})" if f.label else f.name
+    """How a message names a field: its Japanese label first (clerks read the quarantine), then its id."""
+    return f"{f.label}({f.name})" if f.label else f.name
+
+
+TYPE_WORDS = {"zoned": "ゾーン10進数", "packed": "パック10進数", "integer": "整数"}
+_REASONS = {"illegal multibyte sequence": "不正な2バイト文字", "incomplete multibyte sequence": "途中で切れた2バイト文字",
+            "invalid start byte": "文字の先頭になれないバイト", "invalid continuation byte": "続きになれないバイト",
+            "unexpected end of data": "途中で切れた文字"}
+
+
+def _reason(reason: str) -> str:
+    """The codec's reason in the clerks' language (the quarantine message is read in 市民課)."""
+    return _REASONS.get(reason, reason)
 
 
 # --------------------------------------------------------------------------- column decoding
@@ -364,7 +376,7 @@ def convert_strings(f: Field, strings: pa.Array, errors: _Errors, messages_prefi
             bad = np.flatnonzero(~okn)
             vals = trimmed.take(pa.array(bad)).to_pylist()
             errors.add(bad, "READ-NUMBER", f.name,
-                       [f"{_label(f)}: {v!r} is not digits (数字以外の文字)" for v in vals])
+                       [f"{_label(f)}: 数字以外の文字があります「{v}」" for v in vals])
             trimmed = pc.if_else(ok, trimmed, pa.scalar(None, trimmed.type))
         return trimmed.cast(pa.string())
     if f.type in ("integer", "zoned"):
@@ -405,7 +417,7 @@ def convert_strings(f: Field, strings: pa.Array, errors: _Errors, messages_prefi
         bad = np.flatnonzero(~okn & ~nulls)
         if len(bad):
             raw = s.take(pa.array(bad)).to_pylist()
-            errors.add(bad, "READ-NUMBER", f.name, [f"{_label(f)}: {v!r} is not a valid {f.type} number" for v in raw])
+            errors.add(bad, "READ-NUMBER", f.name, [f"{_label(f)}: {TYPE_WORDS.get(f.type, f.type)}として読めません「{v}」" for v in raw])
         return _int_array(vals, goodn, f.scale if f.type == "zoned" else 0).cast(out_type)
     raise ValueError(f"field {f.name}: type {f.type} cannot be converted from text")
 
@@ -423,8 +435,8 @@ def convert_fixed_field(f: Field, block: np.ndarray, codec: Codec, offsets: np.n
         bad = np.flatnonzero(~valid & ~blank)
         if len(bad):
             errors.add(bad, "READ-NUMBER", f.name,
-                       [f"{_label(f)}: bytes {block[i].tobytes().hex(' ').upper()} at byte offset "
-                        f"{int(offsets[i]) + f.offset} are not a valid {f.type} decimal" for i in bad])
+                       [f"{_label(f)}: バイト位置 {int(offsets[i]) + f.offset} のバイト列 "
+                        f"{block[i].tobytes().hex(' ').upper()} は{TYPE_WORDS[f.type]}として読めません" for i in bad])
         return _int_array(values, valid & ~blank, f.scale)
     if f.type == "dbcs":  # PIC N / PIC G: the double-byte table without shift codes (checked in read_file)
         codec, max_byte = codec.dbcs_only(), None  # type: ignore[attr-defined]
@@ -432,9 +444,9 @@ def convert_fixed_field(f: Field, block: np.ndarray, codec: Codec, offsets: np.n
     if bad:
         idx = sorted(bad)
         errors.add(idx, "READ-DECODE", f.name,
-                   [f"{_label(f)}: bytes {bad[i].data.hex(' ').upper()} at byte offset "
-                    f"{int(offsets[i]) + f.offset + bad[i].position} cannot be decoded as {codec.name} "
-                    f"({bad[i].reason}); 宣言された文字コードで読めないバイト" for i in idx])
+                   [f"{_label(f)}: バイト位置 {int(offsets[i]) + f.offset + bad[i].position} のバイト列 "
+                    f"{bad[i].data.hex(' ').upper()} は宣言された文字コード {codec.name} で読めません（{_reason(bad[i].reason)}）"
+                    for i in idx])
     return convert_strings(f, strings, errors)
 
 
@@ -610,8 +622,8 @@ class _FixedReader:
                     errs = _Errors(len(part))
                     codes = [Mu[j, self.disc.offset:self.disc.offset + self.disc.length].tobytes() for j in range(len(part))]
                     errs.add(range(len(part)), "READ-RECTYPE", None,
-                             [f"record type code {c.hex(' ').upper()} ({c!r}) is not in layout {self.layout.id} "
-                              f"(known: {', '.join(repr(rt.code) for rt, _ in self.codes)}); 未知のレコード種別"
+                             [f"レコード区分 {c.hex(' ').upper()}（{c!r}）はレイアウト {self.layout.id} にありません"
+                              f"（あるのは {', '.join(repr(rt.code) for rt, _ in self.codes)}）"
                               for c in codes])
                     raw = _binary_from_fixed(Mu.tobytes(), len(part), self.L)
                     yield fr._emit(UNKNOWN_RECORD_TYPE, _batch(self.unknown_schema, rec_no[gidx[part]],
@@ -665,8 +677,8 @@ class _FixedReader:
                 part = idx[a:a + fr.batch_size]
                 errs = _Errors(len(part))
                 errs.add(range(len(part)), "READ-LENGTH", None,
-                         [f"record at byte offset {int(abs_off[i])} is {int(lengths[i])} bytes, layout "
-                          f"{self.layout.id} says {self.L}; レコード長が違います" for i in part])
+                         [f"バイト位置 {int(abs_off[i])} のレコードは {int(lengths[i])} バイトで、レイアウト "
+                          f"{self.layout.id} のレコード長 {self.L} バイトと違います" for i in part])
                 raw = pa.array([raws[i] for i in part], pa.binary())
                 yield fr._emit(rt_name or UNKNOWN_RECORD_TYPE,
                                _batch(schema, rec_no[part], abs_off[part], raw, errs, _null_columns(rt, len(part))))
@@ -788,21 +800,21 @@ class _DelimitedReader:
                 pass
             if rt is None and lay.discriminator is None:
                 rt = lay.record_types[0]
-            return rt, ("READ-DECODE", col, f"column {col}: bytes {exc.data.hex(' ').upper()} at byte offset "
-                        f"{off + exc.position} cannot be decoded as {self.codec.name} ({exc.reason}); "
-                        f"宣言された文字コードで読めないバイト"), None
+            return rt, ("READ-DECODE", col, f"{col} 列目: バイト位置 {off + exc.position} のバイト列 "
+                        f"{exc.data.hex(' ').upper()} は宣言された文字コード {self.codec.name} で読めません"
+                        f"（{_reason(exc.reason)}）"), None
         try:
             values = self._split(text)
         except csv.Error as exc:
             rt = lay.record_types[0] if lay.discriminator is None else None
-            return rt, ("READ-LENGTH", None, f"record at byte offset {off}: malformed quoting ({exc})"), None
+            return rt, ("READ-LENGTH", None, f"バイト位置 {off} のレコード: 引用符（\"）の対応がとれません（{exc}）"), None
         rt, code = self._type_of(values)
         if rt is None:
-            return None, ("READ-RECTYPE", None, f"record type code {code!r} is not in layout {lay.id} "
-                          f"(known: {', '.join(repr(k) for k in self.by_code)}); 未知のレコード種別"), None
+            return None, ("READ-RECTYPE", None, f"レコード区分 {code!r} はレイアウト {lay.id} にありません"
+                          f"（あるのは {', '.join(repr(k) for k in self.by_code)}）"), None
         if len(values) != rt.expected_columns:
-            return rt, ("READ-LENGTH", None, f"record at byte offset {off} has {len(values)} columns, record type "
-                        f"{rt.name} has {rt.expected_columns}; 項目数が違います"), None
+            return rt, ("READ-LENGTH", None, f"バイト位置 {off} のレコードは {len(values)} 列で、レコード種別 "
+                        f"{rt.name} の項目数 {rt.expected_columns} と違います"), None
         return rt, None, values
 
     def flush(self, name: str, b: dict[str, list]) -> RecordBatchOf:
@@ -815,7 +827,7 @@ class _DelimitedReader:
                 if fld is not None and rt is not None:
                     col = int(fld) if fld.isdigit() else None
                     named = [f.name for f in rt.fields if f.column == col]
-                    fld = named[0] if named else f"column {fld}"
+                    fld = named[0] if named else f"{fld} 列目"
                 errs.add([i], rule, fld, msg)
         cols: list[pa.Array] = []
         if rt is not None:
@@ -905,6 +917,9 @@ def _plain(d: Decimal | None) -> int | str | None:
     return int(d) if d == d.to_integral_value() else str(d)
 
 
+CONTROL_WORDS = {"count": "件数", "hash_total": "ハッシュ合計"}
+
+
 def reconcile_trailer(layout: LegacyLayout, control_rows: list[dict[str, Any]],
                       data_values: dict[str, list[pa.Array]], counts: dict[str, int]) -> list[dict[str, Any]]:
     """Reconcile trailer control totals with what was read.
@@ -934,15 +949,14 @@ def reconcile_trailer(layout: LegacyLayout, control_rows: list[dict[str, Any]],
             if not rows:
                 results.append({"record_type": rt.name, "kind": kind, "field": fld, "of": of, "expected": None,
                                 "actual": _plain(actual), "ok": False,
-                                "message": f"trailer record {rt.name} is missing: {kind} cannot be checked "
-                                           f"(トレーラレコードがありません)"})
+                                "message": f"トレーラレコード {rt.name} がないため{CONTROL_WORDS[kind]}を照合できません"})
                 continue
             for r in rows:
                 expected = _as_number(r.get(fld))
                 ok = expected is not None and expected == actual
-                what = "data records" if kind == "count" else f"sum of {of}"
-                msg = (f"{rt.name}.{fld} = {_plain(expected)}, {what} read = {_plain(actual)}"
-                       + ("" if ok else " — 件数/合計が一致しません (mismatch)"))
+                what = "読み込んだデータレコードの件数" if kind == "count" else f"読み込んだ {of} の合計"
+                msg = (f"トレーラ {rt.name}.{fld} = {_plain(expected)}、{what} = {_plain(actual)}"
+                       + ("" if ok else f" — {CONTROL_WORDS[kind]}が一致しません"))
                 results.append({"record_type": rt.name, "kind": kind, "field": fld, "of": of,
                                 "expected": _plain(expected), "actual": _plain(actual), "ok": ok, "message": msg})
     return results

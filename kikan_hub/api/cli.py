@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from kikan_hub.api.cli_support import fail, install_subcommands
+from kikan_hub.api.cli_support import definition_error, fail, hub_version, install_subcommands
 
 app = typer.Typer(
     name="kikan",
@@ -18,8 +18,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"kikan-hub {hub_version()}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="print the hub's version and exit")) -> None:
+    """kikan-hub: 基幹システムのデータ移行・連携ハブ (migration rehearsals, interfaces, reports, handover)."""
 
 
 @app.command()
@@ -40,9 +52,9 @@ def rehearse(
     try:
         m = load_manifest(manifest)
     except ConfigError as exc:
-        fail(f"{exc.path}: {exc.message}" if exc.path else exc.message)
+        fail(definition_error(exc.path, exc.message))
     except LayoutError as exc:
-        fail(f"{exc.path}: {exc.message}")
+        fail(definition_error(exc.path, exc.message))
     try:
         if quiet:
             result = run_rehearsal(m, store_url, run_dir)
@@ -66,9 +78,10 @@ def rehearse(
     s = result.summary
     if not quiet:
         _print_summary(s)
-    status = "LOADED" if result.exit_code == 0 else "REJECTED (critical gate failed; nothing was loaded)"
-    out.print(f"run {s['run_id']}: {status} — read {s['records_read']:,} = loaded {s['records_loaded']:,} "
-              f"+ quarantined {s['records_quarantined']:,}")
+    status = ("ロードしました (LOADED)" if result.exit_code == 0
+              else "不採用: 重大な検査結果のため何もロードしていません (REJECTED: nothing was loaded)")
+    out.print(f"run {s['run_id']}: {status} — 読込 {s['records_read']:,} = 変換済 {s['records_staged']:,} "
+              f"+ 隔離 {s['records_quarantined']:,}; ロード {s['records_loaded']:,}")
     out.print(f"store:      {s['store']}")
     out.print(f"quarantine: {result.run_dir / 'quarantine'}")
     out.print(f"summary:    {result.run_dir / 'summary.json'}")
@@ -79,15 +92,18 @@ def rehearse(
 
 def _print_summary(s: dict) -> None:
     t = RichTable(title=f"移行リハーサル {s['run_id']} ({s['source_system']})")
-    for col in ("ファイル", "レコード種別", "読込", "ロード", "隔離"):
-        t.add_column(col, justify="right" if col in ("読込", "ロード", "隔離") else "left")
+    counts = ("読込", "変換済", "ロード", "隔離")
+    for col in ("ファイル", "レコード種別", *counts):
+        t.add_column(col, justify="right" if col in counts else "left")
     for fid, rts in s["files"].items():
         for rt, c in rts.items():
-            t.add_row(fid, rt, f"{c['read']:,}", f"{c['loaded']:,}", f"{c['quarantined']:,}")
-    t.add_row("合計", "", f"{s['records_read']:,}", f"{s['records_loaded']:,}", f"{s['records_quarantined']:,}")
+            t.add_row(fid, rt, f"{c['read']:,}", f"{c['staged']:,}", f"{c['loaded']:,}", f"{c['quarantined']:,}")
+    t.add_row("合計", "", f"{s['records_read']:,}", f"{s['records_staged']:,}", f"{s['records_loaded']:,}",
+              f"{s['records_quarantined']:,}")
     out.print(t)
-    if s["gate"]["rules"]:
-        g = RichTable(title=f"ゲート判定: {s['gate']['outcome']}")
+    gate = s["gate"]
+    if gate["rules"]:
+        g = RichTable(title=f"読込・変換の検査（隔離）: {gate.get('records_outcome', gate['outcome'])}")
         for col in ("ルール", "内容", "件数", "水準"):
             g.add_column(col)
         for r in s["gate"]["rules"]:
@@ -103,9 +119,11 @@ def _print_summary(s: dict) -> None:
         out.print(g)
     for o in s.get("rule_overrides", []):  # a rule judged differently for this rehearsal, and why
         out.print(f"ルール変更 {o['rule_id']}: {', '.join(k for k in ('thresholds', 'severity') if k in o)} — 理由: {o['reason']}")
+    decided = "、".join(gate.get("decided_by") or [])
+    out.print(f"ゲート判定: {gate['outcome']}" + (f"（{decided}）" if decided else ""))
     for c in s.get("control", []):
         mark = "一致" if c.get("ok") else "不一致"
-        out.print(f"トレーラ照合 {c['file_id']} {c.get('kind', '')}: {mark} (expected {c.get('expected')}, actual {c.get('actual')})")
+        out.print(f"トレーラ照合 {c['file_id']} {c.get('kind', '')}: {mark}（トレーラ {c.get('expected')}、実際 {c.get('actual')}）")
 
 
 install_subcommands(app)

@@ -48,14 +48,15 @@ def import_mj(paths: list[Path] = typer.Argument(..., help="mji.00602.xlsx, mji-
               data_dir: Optional[Path] = DataDir,
               version: Optional[str] = typer.Option(None, "--version", help="version label (default: from the file name)")) -> None:
     """MJ文字情報一覧表 (xlsx, Strict OOXML) や抽出TSV/CSVをMJ索引に取り込む。複数指定可。"""
-    from kikan_hub.gaiji.mj_index import MJIndex
+    from kikan_hub.gaiji.mj_index import import_atomically
 
     target = _index_path(data_dir)
-    with MJIndex(target) as idx:
-        for p in paths:
-            s = idx.import_file(p, version=version)
-            out.print(f"{p.name}: {s['kind']} {s['rows']:,} 行 (version {s['version'] or '-'}, sha256 {s['sha256'][:16]}…)")
-        out.print(f"MJ索引 {target}: {idx.count():,} 文字")
+
+    def told(p: Path, s: dict) -> None:
+        out.print(f"{p.name}: {s['kind']} {s['rows']:,} 行 (version {s['version'] or '-'}, sha256 {s['sha256'][:16]}…)")
+
+    count = import_atomically(target, paths, version=version, on_file=told)  # all files or none
+    out.print(f"MJ索引 {target}: {count:,} 文字")
 
 
 @app.command("fetch-mj")

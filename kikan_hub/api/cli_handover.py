@@ -18,15 +18,16 @@ export_app = typer.Typer(help="引継ぎ用の出力 (handover export)", no_args
                          pretty_exceptions_enable=False)
 import_app = typer.Typer(help="引継ぎファイルの取込み (handover import)", no_args_is_help=True, add_completion=False,
                          pretty_exceptions_enable=False)
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)
 _out = Console()
 
 
-def _engine(store: Optional[str]):
-    from kikan_hub.store.engine import StoreError, default_store_url, open_engine
+def _engine(store: Optional[str], existing: bool = True):
+    """The store to read (export, verify: it must exist) or to load into (import: may be new)."""
+    from kikan_hub.store.engine import StoreError, default_store_url, open_engine, open_existing_engine
 
     try:
-        return open_engine(store or default_store_url())
+        return open_existing_engine(store) if existing else open_engine(store or default_store_url())
     except StoreError as exc:
         fail(str(exc))
 
@@ -99,7 +100,7 @@ def import_isl_command(
     """引継ぎファイルを新しいストアに取り込む (checks SHA-256 and counts, loads in one transaction)."""
     from kikan_hub.handover.importer import import_isl
 
-    engine = _engine(store)
+    engine = _engine(store, existing=False)
     res = _run(lambda: import_isl(directory, engine))
     for t, n in res["tables"].items():
         _out.print(f"{t}: {n:,}", highlight=False)

@@ -21,8 +21,11 @@ from rich.table import Table as RichTable
 from kikan_hub.api.cli_support import fail
 
 out = Console()
-STORE_OPT = typer.Option(None, "--store", help="SQLAlchemy URL of the canonical store (default sqlite:///var/kikan.db)")
-JSON_OPT = typer.Option(False, "--json", help="JSON on stdout")
+STORE_OPT = typer.Option(None, "--store", help="ストア（ロード済みのデータベース）の URL。既定 sqlite:///var/kikan.db")
+AS_OF_HELP = "時点の日付（2024-04-01、令和6年4月1日、R6.4.1 など。省略すると最新）"
+THRESHOLD_HELP = "候補にする近さの下限（0〜1）"
+WHO_HELP = "操作した人（省略すると KIKAN_USER またはログイン名）"
+JSON_OPT = typer.Option(False, "--json", help="結果を JSON で出力する")
 
 
 def _who(who: str | None) -> str:
@@ -30,11 +33,12 @@ def _who(who: str | None) -> str:
 
 
 def _engine(store: str | None):
-    from kikan_hub.store.engine import StoreError, default_store_url, open_engine
+    """The loaded store (it must exist: a typo never becomes an empty store), brought to the current schema."""
+    from kikan_hub.store.engine import StoreError, open_existing_engine
     from kikan_hub.store.migrate import upgrade
 
     try:
-        engine = open_engine(store or default_store_url())
+        engine = open_existing_engine(store)
         upgrade(engine)
         return engine
     except StoreError as exc:
@@ -76,10 +80,10 @@ juki_app = typer.Typer(help="住民記録: 時点の個人・世帯、除票、�
 
 
 @juki_app.command("person")
-def juki_person(atena_no: str, as_of: Optional[str] = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: latest)"),
-                history: bool = typer.Option(False, "--history", help="all history rows too"),
+def juki_person(atena_no: str = typer.Argument(..., help="宛名番号"), as_of: Optional[str] = typer.Option(None, "--as-of", help=AS_OF_HELP),
+                history: bool = typer.Option(False, "--history", help="履歴もすべて表示する"),
                 store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT) -> None:
-    """個人: the snapshot in effect on a date (the largest 履歴番号 whose 異動日 ≤ date)."""
+    """個人: 指定した時点で有効な記録（異動日がその日以前で履歴番号が最大のもの）を表示する。"""
     from kikan_hub.modules import juki
     try:
         p = juki.person(_engine(store), atena_no, as_of, with_history=history)
@@ -103,9 +107,9 @@ def juki_person(atena_no: str, as_of: Optional[str] = typer.Option(None, "--as-o
 
 
 @juki_app.command("household")
-def juki_household(setai_no: str, as_of: Optional[str] = typer.Option(None, "--as-of"),
+def juki_household(setai_no: str = typer.Argument(..., help="世帯番号"), as_of: Optional[str] = typer.Option(None, "--as-of", help=AS_OF_HELP),
                    store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT) -> None:
-    """世帯: the residents of a household on a date (世帯主 first)."""
+    """世帯: 指定した時点の世帯員を表示する（世帯主が先頭）。"""
     from kikan_hub.modules import juki
     try:
         rows = juki.household(_engine(store), setai_no, as_of)
@@ -119,11 +123,12 @@ def juki_household(setai_no: str, as_of: Optional[str] = typer.Option(None, "--a
 
 
 @juki_app.command("removed")
-def juki_removed(as_of: Optional[str] = typer.Option(None, "--as-of"),
-                 jiyu: Optional[list[str]] = typer.Option(None, "--jiyu", help="消除事由コード (repeatable)"),
-                 date_from: Optional[str] = typer.Option(None, "--from"), date_to: Optional[str] = typer.Option(None, "--to"),
+def juki_removed(as_of: Optional[str] = typer.Option(None, "--as-of", help=AS_OF_HELP),
+                 jiyu: Optional[list[str]] = typer.Option(None, "--jiyu", help="消除事由コード（複数指定できます）"),
+                 date_from: Optional[str] = typer.Option(None, "--from", help="消除日の開始（和暦可）"),
+                 date_to: Optional[str] = typer.Option(None, "--to", help="消除日の終了（和暦可）"),
                  store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT) -> None:
-    """除票: persons whose snapshot in effect carries a 消除事由."""
+    """除票: 指定した時点の記録に消除事由がある人を一覧にする。"""
     from kikan_hub.modules import juki
     try:
         rows = juki.removed(_engine(store), as_of, jiyu, date_from, date_to)
@@ -138,11 +143,12 @@ def juki_removed(as_of: Optional[str] = typer.Option(None, "--as-of"),
 
 
 @juki_app.command("stats")
-def juki_stats(date_from: Optional[str] = typer.Option(None, "--from"), date_to: Optional[str] = typer.Option(None, "--to"),
-               by: str = typer.Option("month", "--by", help="month | machiaza"),
-               machiaza: Optional[str] = typer.Option(None, "--machiaza"),
+def juki_stats(date_from: Optional[str] = typer.Option(None, "--from", help="異動日の開始（和暦可）"),
+               date_to: Optional[str] = typer.Option(None, "--to", help="異動日の終了（和暦可）"),
+               by: str = typer.Option("month", "--by", help="集計の単位: month（月別）| machiaza（町字別）"),
+               machiaza: Optional[str] = typer.Option(None, "--machiaza", help="この町字だけを集計する"),
                store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT) -> None:
-    """異動統計: 転入・転出・出生・死亡・転居 per month or per 町字."""
+    """異動統計: 転入・転出・出生・死亡・転居の件数を月別または町字別に集計する。"""
     from kikan_hub.modules import juki
     if by not in ("month", "machiaza"):
         fail("--by は month か machiaza")
@@ -165,9 +171,10 @@ atena_app = typer.Typer(help="団体内統合宛名: 重複候補、名寄せ・
 
 
 @atena_app.command("candidates")
-def atena_candidates(threshold: float = typer.Option(0.70, "--threshold"), limit: int = typer.Option(100, "--limit"),
+def atena_candidates(threshold: float = typer.Option(0.70, "--threshold", help=THRESHOLD_HELP),
+                     limit: int = typer.Option(100, "--limit", help="表示する件数の上限"),
                      store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT) -> None:
-    """Candidate duplicates (normalised kana + birth date + address), best first."""
+    """重複候補: カナ氏名・生年月日・住所が近い宛名の組を、近い順に一覧にする。"""
     from kikan_hub.modules import atena
     cands = atena.find_candidates(_engine(store), threshold)
     if as_json:
@@ -178,10 +185,10 @@ def atena_candidates(threshold: float = typer.Option(0.70, "--threshold"), limit
 
 
 @atena_app.command("merge")
-def atena_merge(atena_nos: list[str] = typer.Argument(..., help="two or more 宛名番号"),
-                who: Optional[str] = typer.Option(None, "--who"), reason: str = typer.Option("", "--reason"),
+def atena_merge(atena_nos: list[str] = typer.Argument(..., help="一つにまとめる宛名番号（二つ以上）"),
+                who: Optional[str] = typer.Option(None, "--who", help=WHO_HELP), reason: str = typer.Option("", "--reason", help="判断の理由（記録に残ります）"),
                 store: Optional[str] = STORE_OPT) -> None:
-    """名寄せ: make the 宛名番号 one identity (recorded, reversible with `undo`)."""
+    """名寄せ: 指定した宛名番号を同一人として一つにまとめる（記録され、undo で取り消せます）。"""
     from kikan_hub.modules import atena
     try:
         did = atena.merge(_engine(store), atena_nos, _who(who), reason)
@@ -191,9 +198,9 @@ def atena_merge(atena_nos: list[str] = typer.Argument(..., help="two or more 宛
 
 
 @atena_app.command("split")
-def atena_split(atena_no: str, who: Optional[str] = typer.Option(None, "--who"), reason: str = typer.Option("", "--reason"),
+def atena_split(atena_no: str = typer.Argument(..., help="名寄せから外す宛名番号"), who: Optional[str] = typer.Option(None, "--who", help=WHO_HELP), reason: str = typer.Option("", "--reason", help="判断の理由（記録に残ります）"),
                 store: Optional[str] = STORE_OPT) -> None:
-    """分離: take a 宛名番号 out of its identity (recorded, reversible)."""
+    """分離: 宛名番号を名寄せから外す（記録され、取り消せます）。"""
     from kikan_hub.modules import atena
     try:
         did = atena.split(_engine(store), atena_no, _who(who), reason)
@@ -203,9 +210,10 @@ def atena_split(atena_no: str, who: Optional[str] = typer.Option(None, "--who"),
 
 
 @atena_app.command("distinct")
-def atena_distinct(atena_a: str, atena_b: str, who: Optional[str] = typer.Option(None, "--who"),
-                   reason: str = typer.Option("", "--reason"), store: Optional[str] = STORE_OPT) -> None:
-    """別人: record that a candidate pair is two persons (not proposed again)."""
+def atena_distinct(atena_a: str = typer.Argument(..., help="一人目の宛名番号"),
+                   atena_b: str = typer.Argument(..., help="二人目の宛名番号"), who: Optional[str] = typer.Option(None, "--who", help=WHO_HELP),
+                   reason: str = typer.Option("", "--reason", help="判断の理由（記録に残ります）"), store: Optional[str] = STORE_OPT) -> None:
+    """別人: 候補の二人が別人であると記録する（以後は候補に出ません）。"""
     from kikan_hub.modules import atena
     try:
         did = atena.mark_distinct(_engine(store), atena_a, atena_b, _who(who), reason)
@@ -215,9 +223,9 @@ def atena_distinct(atena_a: str, atena_b: str, who: Optional[str] = typer.Option
 
 
 @atena_app.command("undo")
-def atena_undo(decision_id: int, who: Optional[str] = typer.Option(None, "--who"), reason: str = typer.Option("", "--reason"),
+def atena_undo(decision_id: int = typer.Argument(..., help="取り消す判断の ID（確認リストに表示されます）"), who: Optional[str] = typer.Option(None, "--who", help=WHO_HELP), reason: str = typer.Option("", "--reason", help="判断の理由（記録に残ります）"),
                store: Optional[str] = STORE_OPT) -> None:
-    """取消し: reverse a merge / split / distinct decision exactly."""
+    """取消し: 名寄せ・分離・別人の判断をそのとおりに取り消す。"""
     from kikan_hub.modules import atena
     try:
         uid = atena.undo(_engine(store), decision_id, _who(who), reason)
@@ -227,9 +235,10 @@ def atena_undo(decision_id: int, who: Optional[str] = typer.Option(None, "--who"
 
 
 @atena_app.command("review")
-def atena_review(threshold: float = typer.Option(0.70, "--threshold"), limit: int = typer.Option(200, "--limit"),
+def atena_review(threshold: float = typer.Option(0.70, "--threshold", help=THRESHOLD_HELP),
+                 limit: int = typer.Option(200, "--limit", help="表示する件数の上限"),
                  store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT) -> None:
-    """確認リスト: open candidates, recent decisions, tax subjects without a 宛名."""
+    """確認リスト: 未処理の重複候補、最近の判断、宛名のない税の対象者を一覧にする。"""
     from kikan_hub.modules import atena
     rev = atena.review(_engine(store), threshold, limit)
     if as_json:
@@ -246,21 +255,21 @@ def atena_review(threshold: float = typer.Option(0.70, "--threshold"), limit: in
 
 
 @atena_app.command("show")
-def atena_show(atena_no: str, store: Optional[str] = STORE_OPT) -> None:
-    """The identity of a 宛名番号: members, their records and tax references (JSON)."""
+def atena_show(atena_no: str = typer.Argument(..., help="宛名番号"), store: Optional[str] = STORE_OPT) -> None:
+    """宛名の同一人情報: まとめた宛名番号、それぞれの記録、税の参照を JSON で表示する。"""
     from kikan_hub.modules import atena
     _print_json(atena.identity(_engine(store), atena_no))
 
 
 # ============================================================ euc
-euc_app = typer.Typer(help="EUC: 抽出定義の保存・一覧・実行 (CSV / Excel / Parquet、マスキング、監査)", no_args_is_help=True)
+euc_app = typer.Typer(help="EUC: 抽出定義の保存・一覧・実行（CSV・Excel・Parquet、マスキング、監査記録）", no_args_is_help=True)
 
 
 @euc_app.command("define")
-def euc_define(path: Path = typer.Argument(..., help="definition file (YAML or JSON)"),
-               name: Optional[str] = typer.Option(None, "--name", help="override the name in the file"),
-               who: Optional[str] = typer.Option(None, "--who"), store: Optional[str] = STORE_OPT) -> None:
-    """Save (or replace, version + 1) an extraction definition in the store."""
+def euc_define(path: Path = typer.Argument(..., help="抽出定義ファイル（YAML または JSON）"),
+               name: Optional[str] = typer.Option(None, "--name", help="ファイルの中の名前の代わりにこの名前で保存する"),
+               who: Optional[str] = typer.Option(None, "--who", help=WHO_HELP), store: Optional[str] = STORE_OPT) -> None:
+    """抽出定義を保存する（同じ名前があれば置き換え、版を 1 つ上げます）。"""
     from kikan_hub.modules import euc
     try:
         text = path.read_text(encoding="utf-8")
@@ -276,8 +285,8 @@ def euc_define(path: Path = typer.Argument(..., help="definition file (YAML or J
 
 @euc_app.command("list")
 def euc_list(store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT,
-             audit: bool = typer.Option(False, "--audit", help="show the extraction audit instead")) -> None:
-    """List saved definitions (or the audit log with --audit)."""
+             audit: bool = typer.Option(False, "--audit", help="定義の代わりに抽出の監査記録を表示する")) -> None:
+    """保存した抽出定義を一覧にする（--audit で監査記録）。"""
     from kikan_hub.modules import euc
     engine = _engine(store)
     if audit:
@@ -301,17 +310,17 @@ def euc_list(store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT,
 
 
 @euc_app.command("run")
-def euc_run(name: str = typer.Argument(..., help="saved definition name (or a file with --file)"),
-            out_path: Path = typer.Option(..., "--out", "-o", help="output file (.csv / .xlsx / .parquet)"),
-            role: str = typer.Option(..., "--role", help="masking role (masking.yaml: 閲覧, 担当, 個人番号事務 …)"),
-            fmt: Optional[str] = typer.Option(None, "--format", help="csv | xlsx | parquet (default from --out)"),
-            encoding: Optional[str] = typer.Option(None, "--encoding", help="utf-8 | utf-8-sig | cp932 (CSV)"),
-            fold_policy: Optional[str] = typer.Option(None, "--fold", help="mj | geta | strict (CP932)"),
-            from_file: bool = typer.Option(False, "--file", help="NAME is a definition file, not a saved name"),
-            scope: list[str] = typer.Option([], "--scope", help="juki:shien_sochi:read: include 支援措置対象者 (j160)"),
-            who: Optional[str] = typer.Option(None, "--who"), store: Optional[str] = STORE_OPT) -> None:
-    """Run an extraction; every run is audited (who, when, definition, rows, SHA-256 of the file).
-    支援措置対象者 are left out unless --scope juki:shien_sochi:read (the audit row says how many)."""
+def euc_run(name: str = typer.Argument(..., help="保存した抽出定義の名前（--file のときは定義ファイル）"),
+            out_path: Path = typer.Option(..., "--out", "-o", help="出力ファイル（.csv・.xlsx・.parquet）"),
+            role: str = typer.Option(..., "--role", help="マスキングの役割（masking.yaml: 閲覧、担当、個人番号事務 …）"),
+            fmt: Optional[str] = typer.Option(None, "--format", help="csv | xlsx | parquet（省略すると --out の拡張子から）"),
+            encoding: Optional[str] = typer.Option(None, "--encoding", help="CSV の文字コード: utf-8 | utf-8-sig | cp932"),
+            fold_policy: Optional[str] = typer.Option(None, "--fold", help="CP932 にない文字の扱い: mj（縮退）| geta（〓）| strict（エラー）"),
+            from_file: bool = typer.Option(False, "--file", help="NAME を保存名ではなく定義ファイルとして読む"),
+            scope: list[str] = typer.Option([], "--scope", help="juki:shien_sochi:read: 支援措置対象者を含める（j160）"),
+            who: Optional[str] = typer.Option(None, "--who", help=WHO_HELP), store: Optional[str] = STORE_OPT) -> None:
+    """抽出を実行する。実行はすべて監査記録に残ります（誰が・いつ・どの定義で・何件・ファイルの SHA-256）。
+    支援措置対象者は --scope juki:shien_sochi:read がなければ除外されます（監査記録に人数）。"""
     from kikan_hub.modules import euc
     engine = _engine(store)
     try:

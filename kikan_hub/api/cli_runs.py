@@ -26,12 +26,14 @@ out = Console()
 PURGED = ("staging", "quarantine")
 
 
-def _engine(store: Optional[str]):
-    from kikan_hub.store.engine import StoreError, default_store_url, open_engine
+def _engine(store: Optional[str], migrate: bool = False):
+    """The store must exist (a typo never becomes an empty store); only purge, which writes, migrates it."""
+    from kikan_hub.store.engine import StoreError, open_existing_engine
     from kikan_hub.store.migrate import upgrade
     try:
-        engine = open_engine(store or default_store_url())
-        upgrade(engine)
+        engine = open_existing_engine(store)
+        if migrate:
+            upgrade(engine)
     except StoreError as exc:
         fail(str(exc))
     return engine
@@ -80,7 +82,7 @@ def purge(run_id: str = typer.Argument(..., help="run_id (kikan runs で確認)"
     from kikan_hub.store.security_tables import RUN_PURGES
     if not signed_off_by.strip() or not division.strip():
         fail("--signed-off-by と --division を指定してください")
-    engine = _engine(store)
+    engine = _engine(store, migrate=True)
     md = build_metadata()
     ledger = md.tables[LEDGER]
     with engine.connect() as conn:

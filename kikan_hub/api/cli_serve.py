@@ -25,7 +25,7 @@ clients_app = typer.Typer(help="連携クライアント (SOAP / REST) の登録
 linkage_app = typer.Typer(help="CSV ファイル連携", add_completion=False)
 audit_app = typer.Typer(help="個人情報の参照記録を検索する", add_completion=False)
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 STORE = typer.Option(None, "--store", help="SQLAlchemy URL of the canonical store (default sqlite:///var/kikan.db)")
 

@@ -7,8 +7,11 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-_err = Console(stderr=True)
+# soft_wrap: an error is one line however narrow the terminal, and never cut at 80 columns when
+# stderr is a file or a pipe (logs, CI): the whole message stays greppable.
+_err = Console(stderr=True, soft_wrap=True)
 
 # (name under `kikan`, module, attribute, kind). Each area keeps its own small CLI module;
 # "group" mounts a Typer app as `kikan NAME …`, "command" mounts one function as `kikan NAME`.
@@ -16,6 +19,7 @@ SUBCOMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("sample", "kikan_hub.api.cli_sample", "sample_command", "command"),
     ("gaiji", "kikan_hub.api.cli_gaiji", "app", "group"),
     ("layouts", "kikan_hub.api.cli_layouts", "app", "group"),
+    ("preview", "kikan_hub.api.cli_preview", "preview_command", "command"),
     ("codecs", "kikan_hub.api.cli_codecs", "app", "group"),
     ("validate", "kikan_hub.api.cli_validate", "validate_command", "command"),
     ("report", "kikan_hub.api.cli_validate", "report_app", "group"),
@@ -35,8 +39,26 @@ SUBCOMMANDS: tuple[tuple[str, str, str, str], ...] = (
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    _err.print(f"[bold red]エラー:[/] {message}", markup=True, highlight=False)
+    _err.print(f"[bold red]エラー:[/] {escape(str(message))}", markup=True, highlight=False)
     raise typer.Exit(code)
+
+
+def definition_error(path, message: str) -> str:
+    """An engineer's error in a definition file, in both languages: a Japanese lead names what is
+    wrong, the loader's detail (English for layouts and mappings) follows with the file."""
+    has_japanese = any("\u3040" <= ch <= "\u9fff" for ch in message)
+    lead = "" if has_japanese else "定義ファイルの誤り (definition error) — "
+    return f"{lead}{path}: {message}" if path else f"{lead}{message}"
+
+
+def hub_version() -> str:
+    """The installed distribution's version (pyproject.toml), or 'unknown' when run from a bare tree."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kikan-hub")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def install_subcommands(app: typer.Typer) -> None:

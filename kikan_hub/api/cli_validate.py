@@ -32,12 +32,12 @@ def validate_command(
     gyomu: Optional[str] = typer.Option(None, "--gyomu", help="only this 業務 (juki, zei_kojin … or its Japanese name)"),
 ) -> None:
     """検証ゲート: run the rule catalogue on the store and write report/ (HTML, Excel, JSON). Exit 1 on a critical rule."""
-    from kikan_hub.store.engine import StoreError, open_engine
+    from kikan_hub.store.engine import StoreError, open_existing_engine
     from kikan_hub.validation.engine import read_store_tables, validate_tables
     from kikan_hub.validation.reports import write_reports
 
     try:
-        engine = open_engine(store)
+        engine = open_existing_engine(store)
         frames = read_store_tables(engine)
         result = validate_tables(frames, gyomu=gyomu)
     except StoreError as exc:

@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -446,3 +446,40 @@ class MJIndex:
                 if k:
                     out[k] = out.get(k, "") + "".join(c for c in shrink if c not in out.get(k, ""))
         return out
+
+
+def import_atomically(target: str | Path, paths: Iterable[str | Path], version: str | None = None,
+                      on_file: Callable[[Path, dict], None] | None = None) -> int:
+    """Import every file into the index at `target`, all or nothing.
+
+    The work happens on a copy beside the index; only when every file went in is it moved over
+    the index (os.replace). A failure leaves the index as it was, and leaves no new file or
+    directory behind. Returns the number of MJ characters in the index.
+    """
+    import os
+
+    target = Path(target)
+    made_dirs = [p for p in [target.parent, *target.parent.parents] if not p.exists()]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = target.with_name(f".{target.name}.importing-{os.getpid()}")
+    try:
+        if target.exists():
+            with sqlite3.connect(str(target)) as src, sqlite3.connect(str(work)) as dst:
+                src.backup(dst)
+        with MJIndex(work) as idx:
+            for p in paths:
+                summary = idx.import_file(p, version=version)
+                if on_file:
+                    on_file(Path(p), summary)
+            count = idx.count()
+            idx.conn.execute("PRAGMA journal_mode=DELETE")  # one file to move: no -wal / -shm beside it
+        os.replace(work, target)
+        return count
+    except BaseException:
+        for leftover in (work, work.with_name(work.name + "-wal"), work.with_name(work.name + "-shm"),
+                         work.with_name(work.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+        for d in made_dirs:  # innermost first; only the empty directories this call made
+            if d.exists() and not any(d.iterdir()):
+                d.rmdir()
+        raise

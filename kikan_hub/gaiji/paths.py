@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MJ_INDEX_FILE = "mj_index.sqlite"
 
 
@@ -15,12 +14,15 @@ def data_dir(explicit: str | Path | None = None) -> Path:
     return Path(os.environ.get("KIKAN_DATA_DIR", "var"))
 
 
-def reference_data(explicit: str | Path | None = None) -> Path:
-    """KIKAN_REFERENCE_DATA, default <project root>/../shared/data."""
+def reference_data(explicit: str | Path | None = None) -> Path | None:
+    """The official reference files: the explicit path, else KIKAN_REFERENCE_DATA, else None.
+
+    No default folder: the hub reads what the user points it at, never a path beside the project.
+    """
     if explicit:
         return Path(explicit)
     env = os.environ.get("KIKAN_REFERENCE_DATA")
-    return Path(env) if env else PROJECT_ROOT.parent / "shared" / "data"
+    return Path(env) if env else None
 
 
 def default_mj_index_path(explicit_data_dir: str | Path | None = None) -> Path:

@@ -63,6 +63,16 @@ def _not_in_code_table(values: pa.Array, code_id: str) -> np.ndarray:
     return pc.and_(nonempty, pc.invert(known)).to_numpy(zero_copy_only=False)
 
 
+def _naming_values(values: pa.Array, mask: np.ndarray, tail: str) -> np.ndarray:
+    """Per-row messages that name the offending value (only the failing rows leave Arrow)."""
+    msgs = np.full(len(mask), None, dtype=object)
+    idx = np.flatnonzero(mask)
+    if len(idx):
+        for i, v in zip(idx, values.take(pa.array(idx, pa.int64())).to_pylist()):
+            msgs[i] = f"コード値「{v}」{tail}"
+    return msgs
+
+
 def _cast(values: pa.Array, typ: pa.DataType) -> pa.Array:
     # An empty (all-padding) field is absent, not an empty string: null in the store.
     if pa.types.is_string(values.type):
@@ -134,14 +144,15 @@ def map_batch(batch: pa.RecordBatch, target: TargetSpec, table: Table,
                 cols[f"{col.name}_non_calendar"] = parsed.non_calendar
             continue
         if spec.code_map is not None:
+            before = values  # the vendor's values: a message names the one the map lacks
             values, unmapped = _translate(values.cast(pa.string()), spec.code_map)
             label = col.item.name if col.item else col.name
+            where = f"変換表「{spec.code_map_name}」" if spec.code_map_name else "変換表"
             errors.add(unmapped, "MAP-CODE", f"{label}({what})",
-                       f"コード値が変換表{'「' + spec.code_map_name + '」' if spec.code_map_name else ''}にありません",
-                       item=col.name)
+                       _naming_values(before, unmapped, f"が{where}にありません"), item=col.name)
         if col.item and col.item.code:
             unknown = _not_in_code_table(values.cast(pa.string()), col.item.code)
             errors.add(unknown, "MAP-CODE", f"{col.item.name}({what})",
-                       f"コード値がコード表「{col.item.code}」にありません", item=col.name)
+                       _naming_values(values, unknown, f"がコード表「{col.item.code}」にありません"), item=col.name)
         cols[col.name] = _cast(values, typ)
     return MappedBatch(columns=cols, errors=errors)

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, Select, and_, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from kikan_hub.layouts.isl import get_table, load_code_table
+from kikan_hub.mapping.typed_date import TypedDateError, parse_typed_date
 from kikan_hub.store.schema import build_metadata
 
 JUMIN = "juki_jumin"
@@ -59,11 +60,9 @@ def parse_date(value: str | dt.date | None) -> dt.date | None:
     if s in ("", "latest", "current", "最新"):
         return None
     try:
-        return dt.date.fromisoformat(s.replace("/", "-"))
-    except ValueError:
-        if len(s) == 8 and s.isdigit():
-            return dt.date(int(s[:4]), int(s[4:6]), int(s[6:]))
-        raise JukiQueryError(f"日付として読めません: {value!r} (YYYY-MM-DD)") from None
+        return parse_typed_date(s)  # western or 和暦 (令和6年4月1日, R6.4.1)
+    except TypedDateError as exc:
+        raise JukiQueryError(str(exc)) from None
 
 
 def as_of_select(table, as_of: dt.date | None, key: str = "atena_no", where: ColumnElement | None = None,

@@ -41,10 +41,14 @@ class CharacterStage:
         self.policy = policy
         self.stats = CharacterStats()
         self._seen_codes: set[str] = set()
+        self._vendor_codes: dict[tuple[str, str], str] = {}
 
     def apply(self, columns: dict[str, pa.Array], table: Table, errors: RowErrors,
-              record_nos: pa.Array | None = None, file_id: str = "") -> np.ndarray:
-        """Resolve in place; returns a mask of rows to flag (policy 'flag') with unresolved characters."""
+              record_nos: pa.Array | None = None, file_id: str = "", encoding: str | None = None) -> np.ndarray:
+        """Resolve in place; returns a mask of rows to flag (policy 'flag') with unresolved characters.
+
+        ``encoding``: the file's; an unregistered character is named by its vendor code in it (F050),
+        the code the vendor's own documents use, not by the private-use code point it decodes to."""
         n = errors.n
         flag = np.zeros(n, dtype=bool)
         for item in table.items:
@@ -64,6 +68,7 @@ class CharacterStage:
             raw_values = dict(zip(rows, values.take(pa.array(rows, pa.int64())).to_pylist()))
             refs = dict(zip(rows, record_nos.take(pa.array(rows, pa.int64())).to_pylist())) if record_nos is not None else {}
             for row, char, code in unresolved:
+                code = self.vendor_code(char, code, encoding)
                 self.stats.occurrences.append({"source_code": code, "char": char, "field": item.name,
                                                "record_ref": f"{file_id}:{refs[row]}" if refs else row,
                                                "value": raw_values[row]})
@@ -79,6 +84,20 @@ class CharacterStage:
                 flag |= mask
         self.stats.flagged_rows += int(flag.sum())
         return flag
+
+    def vendor_code(self, char: str, code: str, encoding: str | None) -> str:
+        """The register's source code when it has one, else the character's bytes in the file's encoding."""
+        if not code.startswith("U+") or not encoding:
+            return code
+        key = (char, encoding)
+        if key not in self._vendor_codes:
+            from kikan_hub.adapters.codecs import CodecError, get_codec
+
+            try:
+                self._vendor_codes[key] = get_codec(encoding).encode(char).hex().upper()
+            except (CodecError, UnicodeError, ValueError):
+                self._vendor_codes[key] = code
+        return self._vendor_codes[key]
 
     def _note_repertoire(self, code: str) -> None:
         """Remember registered characters a JIS X 0213 receiver could not take (for the fidelity report)."""

@@ -9,6 +9,7 @@ has passed the whole run, so a run either lands whole or not at all.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import os
 import time
@@ -35,7 +36,7 @@ from kikan_hub.pipeline.errors import ConfigError, RunOutputError
 from kikan_hub.pipeline.manifest import Manifest, ManifestFile
 from kikan_hub.pipeline.private import private_dir, private_file
 from kikan_hub.store.loader import LoadSession, record_attempt, source_deletes
-from kikan_hub.validation.catalogue import gate_rules as all_gate_rules, level_for, load_catalogue
+from kikan_hub.validation.catalogue import LEVEL_ORDER, gate_rules as all_gate_rules, level_for, load_catalogue
 from kikan_hub.validation.overrides import applied, apply_override, apply_overrides
 from kikan_hub.validation.record_checks import run_record_checks
 
@@ -51,12 +52,14 @@ Progress = Callable[[str, int, int], None]  # (file id, bytes done, bytes total)
 
 @dataclass
 class Counts:
+    """read = staged + quarantined, always; staged rows are loaded only when the gate passes the run."""
     read: int = 0
-    loaded: int = 0
+    staged: int = 0
     quarantined: int = 0
 
-    def as_dict(self) -> dict:
-        return {"read": self.read, "loaded": self.loaded, "quarantined": self.quarantined}
+    def as_dict(self, loaded: bool) -> dict:
+        return {"read": self.read, "staged": self.staged, "loaded": self.staged if loaded else 0,
+                "quarantined": self.quarantined}
 
 
 @dataclass
@@ -164,7 +167,7 @@ def _account(run_id: str, f: ManifestFile, rtype: str, batch: pa.RecordBatch, ba
             for rid in r.split(","):
                 rule_counts[rid] += 1
     counts.read += batch.num_rows
-    counts.loaded += int((~bad).sum())
+    counts.staged += int((~bad).sum())
     counts.quarantined += int(bad.sum())
 
 
@@ -193,7 +196,7 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
         for target in manifest.mapping.targets_for(f.id, rtype):
             table = tables[target.table]
             mapped = map_batch(clean, target, table, f.layout.era_codes, sub_errors, controls)
-            flags = chars.apply(mapped.columns, table, sub_errors, clean.column("_record_no"), f.id)
+            flags = chars.apply(mapped.columns, table, sub_errors, clean.column("_record_no"), f.id, f.encoding)
             for rid, k in run_record_checks(mapped.columns, table, sub_errors, declared_check_digits(f, rtype, target)).items():
                 rule_counts[rid] += k   # warnings: the rows load
             ok = ~sub_errors.failed
@@ -390,27 +393,23 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
             controls.append({k: v for k, v in r.items() if k != "_fields"})
 
     totals = Counts()
-    per_file = {}
     for f in manifest.files:
-        st = states[f.id]
-        per_file[f.id] = {rt: c.as_dict() for rt, c in sorted(st.counts.items())}
-        for c in st.counts.values():
+        for c in states[f.id].counts.values():
             totals.read += c.read
-            totals.loaded += c.loaded
+            totals.staged += c.staged
             totals.quarantined += c.quarantined
 
     catalogue = load_catalogue()
     overrides = manifest.rule_overrides
     gate_rules = []
     outcome = "ok"
-    order = {"ok": 0, "warn": 1, "error": 2, "critical": 3}
     for rid, count in sorted(rule_counts.items()):
         rule = apply_override(catalogue[rid], overrides) if rid in catalogue else None
         level = level_for(rule, count, totals.read) if rule else "error"
         gate_rules.append({"rule_id": rid, "title": rule.title if rule else rid,
                            "division": rule.division if rule else "", "failed": count, "level": level,
                            **({"override": rule.override["reason"]} if rule and rule.override else {})})
-        if order[level] > order[outcome]:
+        if LEVEL_ORDER[level] > LEVEL_ORDER[outcome]:
             outcome = level
 
     summary = {
@@ -421,14 +420,19 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
         "store": engine.url.render_as_string(hide_password=True),
         "run_dir": str(run_dir),
         "records_read": totals.read,
-        "records_loaded": totals.loaded,
+        "records_staged": totals.staged,
+        "records_loaded": 0,  # set once the gate has decided (below)
         "records_quarantined": totals.quarantined,
         "inputs": [{"id": f.id, "path": str(f.path), "sha256": f.sha256, "bytes": f.size, "encoding": f.encoding,
                     "layout": str(f.layout_path)} for f in manifest.files],
-        "files": per_file,
+        "files": {},
         "control": control_results,
         "characters": chars.stats.as_dict(),
-        "gate": {"outcome": outcome, "rules": gate_rules},
+        # records_outcome: the level the record rules reached; outcome: the run's, with the
+        # business rules' (validation) folded in below; decided_by: the rules at that level.
+        "gate": {"outcome": outcome, "records_outcome": outcome, "validation_outcome": None,
+                 "decided_by": [r["rule_id"] for r in gate_rules if r["level"] == outcome and outcome != "ok"],
+                 "rules": gate_rules},
         "rule_overrides": applied(overrides),
         "duplicate_keys": keys.summary(),
         "quarantine": {fid: str(p) for fid, p in writers.quarantine_paths.items()},
@@ -449,14 +453,23 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
                                             "failed": r.failed, "total": r.total, "level": r.level,
                                             **({"override": r.rule.override["reason"]} if r.rule.override else {})}
                                            for r in validation.rules if r.failed or r.level != "ok" or r.rule.override]}
-        if order.get(validation.outcome, 0) > order[outcome]:
-            outcome = validation.outcome
-            summary["gate"]["outcome"] = outcome
+        gate = summary["gate"]
+        gate["validation_outcome"] = validation.outcome
+        if LEVEL_ORDER.get(validation.outcome, 0) > LEVEL_ORDER[outcome]:
+            outcome = gate["outcome"] = validation.outcome
+            gate["decided_by"] = []
+        if outcome != "ok":
+            gate["decided_by"] += [r["rule_id"] for r in summary["validation"]["rules"] if r["level"] == outcome]
     status = "rejected" if outcome == "critical" else "loaded"
+    # One truth for every output: a rejected run loads nothing; what it made is "staged".
+    summary["records_loaded"] = totals.staged if status == "loaded" else 0
+    summary["files"] = {f.id: {rt: c.as_dict(status == "loaded") for rt, c in sorted(states[f.id].counts.items())}
+                        for f in manifest.files}
+    summary["status"] = status
     t0 = time.perf_counter()
     ledger = {"run_id": run_id, "source_system": manifest.source_system, "manifest_path": str(manifest.path),
               "manifest_sha256": manifest.sha256, "started_at": started, "records_read": totals.read,
-              "records_loaded": totals.loaded if status == "loaded" else 0,
+              "records_loaded": summary["records_loaded"],
               "records_quarantined": totals.quarantined, "status": status}
     checkpoint("load:before")
     load_facts: dict = {}
@@ -469,12 +482,12 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
     timings["load"] = time.perf_counter() - t0  # the tail after the gate: the inserts ran beside the read
     if load_facts.get("load_busy_s") is not None:
         timings["load_child_busy"] = load_facts.pop("load_busy_s")
-    summary["status"] = status
     from kikan_hub.store.bulk_job import peak_rss_mib
 
     summary["memory"] = {"rehearsal_peak_rss_mib": round(peak_rss_mib(), 1), **load_facts}
     try:
-        _write_outputs(run_dir, run_id, summary, chars, validation, timings)
+        _write_outputs(run_dir, run_id, summary, chars, validation, timings,
+                       _quarantine_files(manifest, writers.quarantine_paths))
     except OSError as exc:
         done = ("ストアへのロードは完了しています (the store WAS loaded)" if status == "loaded"
                 else "ストアは変更されていません (the store was left as it was)")
@@ -485,8 +498,27 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
                      store_url=store_url)
 
 
+def _quarantine_files(manifest: Manifest, paths: dict[str, Path]) -> list:
+    """What report.xlsx needs to show each file's quarantined records as a clerk reads them."""
+    from kikan_hub.validation.quarantine_sheet import QuarantineFile
+
+    tables = all_tables()
+    out = []
+    for f in manifest.files:
+        if f.id not in paths:
+            continue
+        mapped = {}
+        for t in manifest.mapping.targets:
+            if t.file == f.id:
+                for c in t.columns:
+                    if c.source:
+                        mapped.setdefault((t.record_type, c.source), (tables[t.table], c.target))
+        out.append(QuarantineFile(f.id, paths[f.id], f.layout, f.encoding, mapped))
+    return out
+
+
 def _write_outputs(run_dir: Path, run_id: str, summary: dict, chars: CharacterStage, validation,
-                   timings: dict) -> None:
+                   timings: dict, quarantine: list | None = None) -> None:
     summary["reports"] = {"gaiji_fidelity": {k: str(v) for k, v in chars.write_report(run_dir / "report", run_id).items()}}
     if validation is not None:
         from kikan_hub.validation.engine import quarantine_counts
@@ -494,14 +526,32 @@ def _write_outputs(run_dir: Path, run_id: str, summary: dict, chars: CharacterSt
 
         t0 = time.perf_counter()
         summary["quarantine_counts"] = quarantine_counts(run_dir)
-        written = write_reports(run_dir, validation, summary)
-        summary["reports"]["validation"] = {k: str(v) for k, v in written.items()} if isinstance(written, dict) else str(written)
+        written = write_reports(run_dir, validation, summary, quarantine=quarantine)
+        summary["reports"]["validation"] = jsonable(written)
         timings["reports"] = time.perf_counter() - t0
     summary["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
     checkpoint("summary:before_write")
     tmp = run_dir / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    # JSON all the way down: paths become strings, anything else unknown is a bug, not a repr
+    tmp.write_text(json.dumps(jsonable(summary), ensure_ascii=False, indent=2), encoding="utf-8")
     os.replace(tmp, run_dir / "summary.json")
+
+
+def jsonable(value):
+    """Plain JSON types only: dicts, lists, str, numbers, bool, None (paths and dates as text)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (Path, dt.date, dt.datetime)):
+        return str(value) if isinstance(value, Path) else value.isoformat()
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, decimal.Decimal):  # hash totals: exact, as the trailer wrote them
+        return int(value) if value == value.to_integral_value() else str(value)
+    raise TypeError(f"summary value of type {type(value).__name__} is not JSON: {value!r}")
 
 
 def _collect_control_values(f: ManifestFile, rtype: str, batch: pa.RecordBatch, state: _FileState) -> None:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 
 
 class StoreError(Exception):
@@ -38,3 +40,43 @@ def open_engine(url: str | None = None) -> Engine:
             cur.close()
     return engine
 
+
+
+def open_existing_engine(url: str | None = None) -> Engine:
+    """A store that must already exist (read-only commands): nothing is created, no directory, no file.
+
+    A SQLite path that is not there, a server that does not answer, or a database without the
+    hub's tables is a StoreError naming the URL (a typo must not turn into an empty store that says ok).
+    """
+    url = url or default_store_url()
+    hint = "（読み取りのコマンドはストアを作りません。`kikan rehearse` でロードしたストアを指定してください）"
+    from kikan_hub.store.schema import LEDGER
+
+    shown = url
+    try:
+        if url.startswith("sqlite:///"):
+            db = Path(url.removeprefix("sqlite:///"))
+            if not db.is_file():
+                raise StoreError(f"ストアがありません: {url} — ファイル {db} がありません{hint}")
+            # looked at read-only first: opening through the engine would switch the file to WAL
+            with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+                has_ledger = conn.execute("select 1 from sqlite_master where type = 'table' and name = ?",
+                                          (LEDGER,)).fetchone() is not None
+            engine = open_engine(url)
+        else:
+            engine = open_engine(url)
+            shown = engine.url.render_as_string(hide_password=True)
+            try:
+                with engine.connect() as conn:
+                    has_ledger = inspect(conn).has_table(LEDGER)
+            except Exception:
+                engine.dispose()
+                raise
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — unreachable server, no such database, not a database file
+        raise StoreError(f"ストアを開けません: {shown} — {getattr(exc, 'orig', None) or exc}") from None
+    if not has_ledger:
+        engine.dispose()
+        raise StoreError(f"kikan-hub のストアではありません（実行台帳 {LEDGER} がありません）: {shown}{hint}")
+    return engine

@@ -30,6 +30,7 @@ from kikan_hub.validation.masking import mask_value
 SAMPLE_ROWS = 20
 TEMPLATES = Path(__file__).parent / "templates"
 LEVEL_LABELS = {"ok": "合格", "warn": "警告", "error": "エラー", "critical": "重大"}
+STATUS_LABELS = {"loaded": "ロードしました", "rejected": "不採用（重大な検査結果のため何もロードしていません）"}
 SPECIAL_LABELS = {"_items": "項目", "_reason": "理由", "_at": "時点", "_members": "世帯員数", "_heads": "世帯主の数",
                   "_head_atena": "世帯主の宛名番号", "_rows": "履歴の件数", "_seqs": "履歴番号"}
 REPORT_VERSION = 1
@@ -96,17 +97,20 @@ def _plain(v: Any) -> Any:
 
 
 def _accounting(summary: dict) -> dict:
+    """read = staged + quarantined; loaded = staged when the run was loaded, 0 when it was rejected."""
     files = []
     for fid, rts in (summary.get("files") or {}).items():
         for rt, c in rts.items():
-            files.append({"file_id": fid, "record_type": rt, "read": c.get("read", 0), "loaded": c.get("loaded", 0),
-                          "quarantined": c.get("quarantined", 0),
-                          "balanced": c.get("read", 0) == c.get("loaded", 0) + c.get("quarantined", 0)})
+            staged = c.get("staged", c.get("loaded", 0))
+            files.append({"file_id": fid, "record_type": rt, "read": c.get("read", 0), "staged": staged,
+                          "loaded": c.get("loaded", 0), "quarantined": c.get("quarantined", 0),
+                          "balanced": c.get("read", 0) == staged + c.get("quarantined", 0)})
     read = summary.get("records_read", sum(f["read"] for f in files))
     loaded = summary.get("records_loaded", sum(f["loaded"] for f in files))
+    staged = summary.get("records_staged", sum(f["staged"] for f in files) if files else loaded)
     quarantined = summary.get("records_quarantined", sum(f["quarantined"] for f in files))
-    return {"records_read": read, "records_loaded": loaded, "records_quarantined": quarantined,
-            "balanced": read == loaded + quarantined and all(f["balanced"] for f in files), "files": files}
+    return {"records_read": read, "records_staged": staged, "records_loaded": loaded, "records_quarantined": quarantined,
+            "balanced": read == staged + quarantined and all(f["balanced"] for f in files), "files": files}
 
 
 def _quarantine_rules(summary: dict) -> list[dict]:
@@ -163,7 +167,8 @@ def build_report(result, summary: dict | None = None, division: str | None = Non
         "masked": mask,
         "gate": {"outcome": outcome, "outcome_label": LEVEL_LABELS.get(outcome, outcome),
                  "rehearsal_outcome": gate_rehearsal, "rehearsal_outcome_label": LEVEL_LABELS.get(gate_rehearsal, gate_rehearsal),
-                 "status": summary.get("status", ""), "validation_outcome": worst(r["level"] for r in rules)},
+                 "status": summary.get("status", ""), "status_label": STATUS_LABELS.get(summary.get("status", ""), ""),
+                 "validation_outcome": worst(r["level"] for r in rules)},
         "overrides": [_override_row(o) for o in summary.get("rule_overrides") or []],
         "accounting": _accounting(summary),
         "quarantine": {"rules": quarantine, "by_file": summary.get("quarantine_counts", {})},
@@ -250,7 +255,9 @@ def _sheet_name(rule_id: str, used: set[str]) -> str:
 SUMMARY_HEADERS = ["ルールID", "内容", "担当課", "業務", "テーブル", "水準", "件数", "対象数", "単位", "割合", "明細シート"]
 
 
-def write_xlsx(report: dict, path: Path) -> None:
+def write_xlsx(report: dict, path: Path, quarantine: list | None = None, mask: bool = True) -> None:
+    """The report as a workbook; `quarantine` (QuarantineFile list) adds one sheet per input file
+    with every quarantined record laid out by its layout (quarantine_sheet.py)."""
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False})
@@ -260,6 +267,7 @@ def write_xlsx(report: dict, path: Path) -> None:
     ws.write(1, 0, f"実行ID {report['run_id']}　判定 {report['gate']['outcome_label']}　作成 {report['generated_at']}")
     ws.write_row(3, 0, SUMMARY_HEADERS, bold)
     used: set[str] = {"概要", "件数照合", "隔離", "ルール変更"}
+    qsheets = {q.file_id: _sheet_name(f"隔離_{q.file_id}", used) for q in quarantine or []}
     sheets = {}
     for r in report["rules"]:
         if r["failed"]:
@@ -279,11 +287,13 @@ def write_xlsx(report: dict, path: Path) -> None:
 
     acc = wb.add_worksheet("件数照合")
     a = report["accounting"]
-    acc.write_row(0, 0, ["ファイル", "レコード種別", "読込", "ロード", "隔離", "一致"], bold)
+    acc.write_row(0, 0, ["ファイル", "レコード種別", "読込", "変換済", "ロード", "隔離", "一致"], bold)
     for i, f in enumerate(a["files"]):
-        acc.write_row(1 + i, 0, [f["file_id"], f["record_type"], f["read"], f["loaded"], f["quarantined"], "○" if f["balanced"] else "×"])
+        acc.write_row(1 + i, 0, [f["file_id"], f["record_type"], f["read"], f["staged"], f["loaded"], f["quarantined"],
+                                 "○" if f["balanced"] else "×"])
     n = len(a["files"])
-    acc.write_row(1 + n, 0, ["合計", "", a["records_read"], a["records_loaded"], a["records_quarantined"], "○" if a["balanced"] else "×"], bold)
+    acc.write_row(1 + n, 0, ["合計", "", a["records_read"], a["records_staged"], a["records_loaded"], a["records_quarantined"],
+                             "○" if a["balanced"] else "×"], bold)
 
     if report.get("overrides"):
         ov = wb.add_worksheet("ルール変更")
@@ -299,6 +309,14 @@ def write_xlsx(report: dict, path: Path) -> None:
     for i, r in enumerate(report["quarantine"]["rules"]):
         q.write_row(1 + i, 0, [r["id"], r["title"], r["division"], r["level_label"]])
         q.write_number(1 + i, 4, r["failed"])
+    if qsheets:
+        from kikan_hub.validation.quarantine_sheet import write_sheet
+
+        row = 2 + len(report["quarantine"]["rules"])
+        q.write(row, 0, "隔離したレコードの明細（ファイル別のシート）", bold)
+        for j, qf in enumerate(quarantine or []):
+            n = write_sheet(wb, qsheets[qf.file_id], qf, bold, mask)
+            q.write_row(row + 1 + j, 0, [qf.file_id, qsheets[qf.file_id], "", "", n])
 
     for r in report["rules"]:
         if not r["failed"]:
@@ -315,7 +333,8 @@ def write_xlsx(report: dict, path: Path) -> None:
     wb.close()
 
 
-def write_report_files(report: dict, directory: Path, stem: str) -> dict[str, str]:
+def write_report_files(report: dict, directory: Path, stem: str, quarantine: list | None = None,
+                       mask: bool = True) -> dict[str, str]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = {}
     p = directory / f"{stem}.json"
@@ -325,7 +344,7 @@ def write_report_files(report: dict, directory: Path, stem: str) -> dict[str, st
     p.write_text(render_html(report), encoding="utf-8")
     paths["html"] = str(p)
     p = directory / f"{stem}.xlsx"
-    write_xlsx(report, p)
+    write_xlsx(report, p, quarantine, mask)
     paths["xlsx"] = str(p)
     return paths
 
@@ -334,8 +353,11 @@ def _safe_stem(text: str) -> str:
     return re.sub(r'[\\/:*?"<>|\s]', "_", text)
 
 
-def write_reports(run_dir: Path, result, summary: dict | None = None, mask: bool = True) -> dict:
-    """Write RUN_DIR/report/: failures/*.parquet, report.{json,html,xlsx}, per division and per 業務."""
+def write_reports(run_dir: Path, result, summary: dict | None = None, mask: bool = True,
+                  quarantine: list | None = None) -> dict:
+    """Write RUN_DIR/report/: failures/*.parquet, report.{json,html,xlsx}, per division and per 業務.
+
+    `quarantine`: the rehearsal's quarantined files (QuarantineFile); report.xlsx gets a sheet each."""
     run_dir = Path(run_dir)
     out_dir = run_dir / "report"
     summary = dict(summary or {})
@@ -345,7 +367,7 @@ def write_reports(run_dir: Path, result, summary: dict | None = None, mask: bool
         summary["quarantine_counts"] = quarantine_counts(run_dir)
     written: dict[str, Any] = {"failures": result.write_failures(out_dir / "failures")}
     report = build_report(result, summary, run_dir=run_dir, mask=mask)
-    written["all"] = write_report_files(report, out_dir, "report")
+    written["all"] = write_report_files(report, out_dir, "report", quarantine, mask)
     divisions = sorted({r.division for r in result.rules if r.division} |
                        {q["division"] for q in report["quarantine"]["rules"] if q["division"]})
     for div in divisions:

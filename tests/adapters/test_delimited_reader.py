@@ -55,7 +55,7 @@ def test_errors(tmp_path):
     assert [(r["_record_no"], r["_error_rule"], r["_error_field"]) for r in res] == [
         (1, None, None), (2, "READ-DECODE", "name"), (3, "READ-NUMBER", "atena_no"), (4, "READ-LENGTH", None)]
     bad_at = data.index(b"\x82")
-    assert f"byte offset {bad_at} " in res[1]["_error_message"]
+    assert f"バイト位置 {bad_at} " in res[1]["_error_message"]
     unk = t[UNKNOWN_RECORD_TYPE]
     assert [(u["_record_no"], u["_error_rule"]) for u in unk] == [(5, "READ-RECTYPE"), (6, "READ-RECTYPE")]
     assert stats.records_total == 6

@@ -136,7 +136,7 @@ def test_wrong_length_records_are_emitted_with_raw_and_offset(tmp_path):
     for r in res:
         assert data[r["_offset"]:r["_offset"] + len(r["_raw"])] == r["_raw"]
     assert res[1]["_error_rule"] == "READ-LENGTH" and res[1]["_raw"] == short and res[1]["name"] is None
-    assert "30 bytes" in res[1]["_error_message"] and f"offset {L + 2}" in res[1]["_error_message"]
+    assert "30 バイト" in res[1]["_error_message"] and f"バイト位置 {L + 2}" in res[1]["_error_message"]
     assert res[2]["_error_rule"] == "READ-LENGTH" and res[2]["_raw"] == long
     unk = rows(tables[UNKNOWN_RECORD_TYPE])
     assert [(u["_record_no"], u["_error_rule"], u["_raw"]) for u in unk] == [(4, "READ-LENGTH", b""), (5, "READ-LENGTH", b"777")]
@@ -169,7 +169,7 @@ def test_undecodable_field_offset_is_exact(tmp_path):
     rec = L + 2
     for r, pos in ((res[1], rec * 1 + 11 + 4), (res[2], rec * 2 + 11 + 6), (res[3], rec * 3 + 11 + 15)):
         assert r["_error_field"] == "name" and r["name"] is None
-        assert f"byte offset {pos} " in r["_error_message"], (pos, r["_error_message"])
+        assert f"バイト位置 {pos} " in r["_error_message"], (pos, r["_error_message"])
         assert data[pos] in (0x82, 0x81, 0x98)
         assert r["atena_no"] is not None  # other fields still decoded
     assert res[0]["name"] == "山田　太郎" and res[4]["name"] == "山田　太郎"
@@ -247,7 +247,7 @@ def test_trailer_reconciliation(tmp_path):
     res = reconcile_trailer(lay, control, values, {"resident": 4})
     assert [r["ok"] for r in res if r["kind"] == "count"] == [False]
     missing = reconcile_trailer(lay, [], values, dict(stats.records))
-    assert missing and not any(r["ok"] for r in missing) and "missing" in missing[0]["message"]
+    assert missing and not any(r["ok"] for r in missing) and "トレーラレコード" in missing[0]["message"]
 
 
 def test_reader_is_lazy_and_stats_complete_only_at_end(tmp_path):

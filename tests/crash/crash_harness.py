@@ -133,8 +133,10 @@ def run_dir_problems(run_dir: Path) -> list[str]:
         return [f"{run_dir}: no summary.json"]
     s = json.loads(p.read_text(encoding="utf-8"))
     problems = []
-    if s["records_read"] != s["records_loaded"] + s["records_quarantined"]:
-        problems.append(f"{run_dir}: read != loaded + quarantined")
+    if s["records_read"] != s["records_staged"] + s["records_quarantined"]:
+        problems.append(f"{run_dir}: read != staged + quarantined")
+    if s["records_loaded"] != (s["records_staged"] if s["status"] == "loaded" else 0):
+        problems.append(f"{run_dir}: {s['status']} run says {s['records_loaded']} loaded")
     q = sum(pq.read_metadata(f).num_rows for f in (run_dir / "quarantine").glob("*.parquet"))
     if q != s["records_quarantined"]:
         problems.append(f"{run_dir}: {q} quarantined rows on disk, summary says {s['records_quarantined']}")

@@ -57,10 +57,12 @@ def test_rehearsal_of_mutated_extract(small_extract, tmp_path_factory, muts, cut
     url = f"sqlite:///{work / 'kikan.db'}"
     result = rehearse(load_manifest(ex / "manifest.yaml", check_encoding=False), url, work / "run")
     s = result.summary
-    assert s["records_read"] == s["records_loaded"] + s["records_quarantined"]
+    assert s["records_read"] == s["records_staged"] + s["records_quarantined"]
+    assert s["records_loaded"] == (s["records_staged"] if s["status"] == "loaded" else 0)
     for fid, rts in s["files"].items():
         for rt, c in rts.items():
-            assert c["read"] == c["loaded"] + c["quarantined"], (fid, rt)
+            assert c["read"] == c["staged"] + c["quarantined"], (fid, rt)
+            assert c["loaded"] == (c["staged"] if s["status"] == "loaded" else 0), (fid, rt)
     n_q = 0
     for p in (work / "run" / "quarantine").glob("*.parquet"):
         for r in pq.read_table(p).to_pylist():

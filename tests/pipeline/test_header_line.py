@@ -72,6 +72,6 @@ def test_header_line_counted_in_the_accounting(tmp_path):
     result = rehearse(load_manifest(tmp_path / "manifest.yaml"), f"sqlite:///{tmp_path / 's.db'}", tmp_path / "run")
     s = result.summary
     assert result.exit_code == 0
-    assert s["files"]["SETAI"][HEADER_LINE_RECORD_TYPE] == {"read": 1, "loaded": 1, "quarantined": 0}
+    assert s["files"]["SETAI"][HEADER_LINE_RECORD_TYPE] == {"read": 1, "staged": 1, "loaded": 1, "quarantined": 0}
     assert s["files"]["SETAI"]["household"]["read"] == 2
-    assert s["records_read"] == 3 == s["records_loaded"] + s["records_quarantined"]
+    assert s["records_read"] == 3 == s["records_staged"] + s["records_quarantined"] and s["records_loaded"] == s["records_staged"]

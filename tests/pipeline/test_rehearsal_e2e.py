@@ -47,13 +47,15 @@ def rehearsed(sample10k, tmp_path_factory):
 
 def test_every_record_accounted_for(sample10k, rehearsed):
     _, run_dir, s = rehearsed
-    assert s["records_read"] == s["records_loaded"] + s["records_quarantined"]
+    assert s["records_read"] == s["records_staged"] + s["records_quarantined"]
+    assert s["records_loaded"] == (s["records_staged"] if s["status"] == "loaded" else 0)
     truth = \
         pq.read_table(sample10k / "truth" / "records.parquet")
     assert s["records_read"] == truth.num_rows
     for fid, rts in s["files"].items():
         for rt, c in rts.items():
-            assert c["read"] == c["loaded"] + c["quarantined"], (fid, rt)
+            assert c["read"] == c["staged"] + c["quarantined"], (fid, rt)
+            assert c["loaded"] == (c["staged"] if s["status"] == "loaded" else 0), (fid, rt)
             mask = pc.and_(pc.equal(truth["file_id"], fid), pc.equal(truth["record_type"], rt))
             sub = truth.filter(mask)
             assert c["read"] == sub.num_rows, (fid, rt)

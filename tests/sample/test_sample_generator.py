@@ -9,11 +9,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from kikan_testenv import need_reference
 
 from kikan_hub.sample import cp932w
 from kikan_hub.sample.generator import SampleOptions, generate, m11
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
 DATA_FILES = ("JUMIN.DAT", "SETAI.DAT", "layout_jumin.yaml", "layout_setai.yaml", "mapping.yaml", "manifest.yaml",
               "gaiji_register.csv", "truth/summary.json")
 
@@ -287,8 +287,7 @@ def test_special_characters_present(sample):
 
 
 def test_override_table_matches_reference():
-    tsv = SHARED / "data" / "enc" / "cp932_encode_python_vs_windows.tsv"
-    assert tsv.exists(), f"reference data missing: {tsv}"
+    tsv = need_reference("enc", "cp932_encode_python_vs_windows.tsv")
     rows = [ln.split("\t") for ln in tsv.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
     ref = {r[0]: bytes.fromhex(r[3]) for r in rows[1:]}
     assert ref == cp932w.windows_overrides()

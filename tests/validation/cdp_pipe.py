@@ -13,7 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
+from kikan_testenv import need_chromium
+
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
          "--disable-extensions", "--remote-debugging-pipe"]
@@ -29,7 +30,7 @@ class Chrome:
             os.dup2(a, 3, inheritable=True)
             os.dup2(b, 4, inheritable=True)
 
-        self.proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile_dir}", "about:blank"],
+        self.proc = subprocess.Popen([need_chromium(), *FLAGS, f"--user-data-dir={profile_dir}", "about:blank"],
                                      preexec_fn=wire, close_fds=False,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_chrome_r)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from kikan_testenv import chromium_path, in_ci
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -74,8 +75,7 @@ def test_ge_suite_and_offline_data_docs(store_with_data, tmp_path):
         text = p.read_text(encoding="utf-8")
         assert "Content-Security-Policy" in text
         assert not [m for m in __import__("re").findall(r'(?:src|href)=["\'](https?:)?//[^"\']+', text)], p
-    from pathlib import Path
-    if Path("/usr/bin/chromium").exists():
+    if chromium_path() or in_ci():
         from cdp_pipe import open_offline
 
         for i, p in enumerate(pages[:3]):

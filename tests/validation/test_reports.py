@@ -1,8 +1,6 @@
 """Reports: self-contained Japanese HTML opened in headless Chromium, Excel = JSON, masking, diff."""
 from __future__ import annotations
 
-import os
-
 import html
 import json
 import re
@@ -12,11 +10,11 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+from kikan_testenv import need_chromium
 
 from kikan_hub.validation.engine import validate_run
 from kikan_hub.validation.reports import SUMMARY_HEADERS, write_reports
 
-CHROMIUM = Path("/usr/bin/chromium")
 SUMMARY = {"run_id": "Rtest0001", "source_system": "旧住記 (架空)", "status": "loaded",
            "records_read": 1210, "records_loaded": 1200, "records_quarantined": 10,
            "files": {"JUMIN": {"resident": {"read": 910, "loaded": 903, "quarantined": 7}},
@@ -89,8 +87,8 @@ def test_excel_agrees_with_json(run_dir, stem):
     q = {row[0]: row[4] for row in wb["隔離"].iter_rows(min_row=2, values_only=True) if row[0]}
     assert q == {x["id"]: x["failed"] for x in rep["quarantine"]["rules"]}
     acc = list(wb["件数照合"].iter_rows(min_row=2, values_only=True))
-    assert acc[-1][2:5] == (rep["accounting"]["records_read"], rep["accounting"]["records_loaded"],
-                            rep["accounting"]["records_quarantined"])
+    assert acc[-1][2:6] == (rep["accounting"]["records_read"], rep["accounting"]["records_staged"],
+                            rep["accounting"]["records_loaded"], rep["accounting"]["records_quarantined"])
 
 
 def test_personal_data_masked(run_dir):
@@ -130,10 +128,7 @@ def test_masking_rules():
 
 
 def _chromium_or_skip():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide Debian chromium (.ci/services.sh installs it)")
-        pytest.skip("no /usr/bin/chromium here: run `source .ci/services.sh` (CI always does)")
+    need_chromium()
 
 
 def test_html_opens_offline_in_chromium_with_zero_requests(run_dir, tmp_path):

@@ -13,6 +13,7 @@ import yaml
 from sqlalchemy import Engine, insert, select, update
 
 from kikan_hub.layouts.isl import Column, Table, all_tables
+from kikan_hub.mapping.typed_date import TypedDateError, parse_typed_date
 from kikan_hub.store.module_tables import EUC_DEFINITION
 from kikan_hub.store.schema import build_metadata
 
@@ -162,10 +163,9 @@ def parse_definition(data: dict | str, name: str | None = None) -> ExtractionDef
         as_of = as_of.isoformat()
     if as_of not in (None, "latest", "all"):
         try:
-            dt.date.fromisoformat(str(as_of))
-        except ValueError:
-            raise EucError(f"as_of は latest, all か YYYY-MM-DD: {as_of!r}") from None
-        as_of = str(as_of)
+            as_of = parse_typed_date(str(as_of)).isoformat()  # 和暦 too (令和6年4月1日); kept as ISO
+        except TypedDateError as exc:
+            raise EucError(f"as_of は latest, all か日付: {exc}") from None
     if as_of is not None and as_of != "all" and "rireki_no" not in isl.primary_key:
         raise EucError(f"{table} は履歴テーブルではないので as_of は指定できません")
     header = data.get("header", "name")
