@@ -36,7 +36,7 @@ def windows_overrides() -> dict[str, bytes]:
 def encode(text: str) -> bytes:
     """Encode like Windows code page 932 (strict: unmappable characters raise)."""
     raw = text.encode("cp932")
-    if not any(b in (0xED, 0xEE) for b in raw[::1]):
+    if b"\xed" not in raw and b"\xee" not in raw:      # bytes search, not a Python loop per byte
         return raw
     table = windows_overrides()
     return b"".join(table.get(ch) or ch.encode("cp932") for ch in text)

@@ -60,12 +60,26 @@ def _cell(it, v) -> str:
     return str(v)
 
 
+def _column_text(it, vals: list) -> list[str]:
+    """One column's cells as _cell writes them, with a fast path per column type (the city's tax rows
+    run to millions of cells)."""
+    kinds = {type(v) for v in vals}
+    kinds.discard(type(None))
+    if kinds <= {str}:
+        return ["" if v is None else v for v in vals]
+    if kinds <= {int}:
+        return ["" if v is None else str(v) for v in vals]
+    if kinds <= {dt.date}:
+        return ["" if v is None else f"{v.year:04d}{v.month:02d}{v.day:02d}" for v in vals]
+    return [_cell(it, v) for v in vals]
+
+
 def _csv_bytes(table: Table, rows: list[dict]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     w.writerow([it.id for it in table.items])
-    for r in rows:
-        w.writerow([_cell(it, r.get(it.id)) for it in table.items])
+    columns = [_column_text(it, [r.get(it.id) for r in rows]) for it in table.items]
+    w.writerows(zip(*columns))
     return cp932_encode(buf.getvalue())
 
 

@@ -161,8 +161,16 @@ def _taxpayers(pop: Population, rnd: random.Random) -> list[Taxpayer]:
     return out
 
 
+_INDEX_CACHE: list = [None, -1, {}]       # [the master list itself (kept, so no id reuse), its length, index]
+
+
 def _company_index(rows) -> dict[str, str]:
-    return {g["atena_no"]: g["shitei_no"] for g in rows["zei_kojin_tokucho_gimusha"]}
+    """宛名番号 → 指定番号 of the 特別徴収義務者, rebuilt only when the master has changed (rebuilding it once
+    per taxpayer made the sample quadratic in the city's size)."""
+    masters = rows["zei_kojin_tokucho_gimusha"]
+    if _INDEX_CACHE[0] is not masters or _INDEX_CACHE[1] != len(masters):
+        _INDEX_CACHE[:] = [masters, len(masters), {g["atena_no"]: g["shitei_no"] for g in masters}]
+    return _INDEX_CACHE[2]
 
 
 def _nozei(rows, tp: Taxpayer, year: int, r: dict, choshu: str, kosei: int) -> None:
