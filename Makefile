@@ -28,7 +28,7 @@ demo: $(VENV)/.installed
 # PostgreSQL (a throwaway cluster when installed) and Chromium are found by tests/kikan_testenv.py;
 # -rs lists every skip with its one-line reason (none under CI=true: a missing part fails there).
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q -rs -n 2
+	$(PY) -m pytest -q -rfEs -n 2
 
 test-fast: $(VENV)/.installed-test
 	$(PY) -m pytest -q -n 2 -m "not slow"

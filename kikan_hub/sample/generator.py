@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import yaml
 
 from kikan_hub.sample import cp932w, juki_extras
 from kikan_hub.sample.assets_loader import (
@@ -574,6 +575,10 @@ class _Writer:
         self.fh.close()
 
 
+def _layout_header(name: str) -> list[str]:
+    return [str(c) for c in yaml.safe_load((ASSETS / name).read_text(encoding="utf-8"))["header"]]
+
+
 def generate(opts: SampleOptions) -> dict:
     if opts.residents < 1:
         raise ValueError("residents must be ≥ 1")
@@ -657,12 +662,9 @@ def generate(opts: SampleOptions) -> dict:
                        + DANTAI_CODE.encode())
 
     sinks = {
-        "SHIEN": juki_extras.CsvSink(out / "SHIEN.CSV", "SHIEN", "shien", [
-            "宛名番号", "措置連番", "対象者区分", "申出者宛名番号", "申出者との関係", "申出日", "状態", "開始年月日",
-            "終了年月日", "閲覧抑止", "交付抑止", "附票抑止", "加害者宛名番号", "加害者氏名", "加害者生年月日",
-            "加害者性別", "加害者住所"]),
-        "TSUSHO": juki_extras.CsvSink(out / "TSUSHO.CSV", "TSUSHO", "tsusho", [
-            "宛名番号", "連番", "通称", "通称カナ", "記載年月日", "記載市区町村", "記載市区町村コード", "削除年月日"]),
+        # the header line is the one the layout declares (and the reader checks)
+        "SHIEN": juki_extras.CsvSink(out / "SHIEN.CSV", "SHIEN", "shien", _layout_header("layout_shien.yaml")),
+        "TSUSHO": juki_extras.CsvSink(out / "TSUSHO.CSV", "TSUSHO", "tsusho", _layout_header("layout_tsusho.yaml")),
     }
     for sink in sinks.values():
         sink.open()
