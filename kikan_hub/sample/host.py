@@ -15,7 +15,8 @@ and the layouts, manifest, 外字台帳 and ground truth to match:
   same as the CP932 version's;
 * planted defects keep their class, except ``record_length``, which fixed blocks cannot express:
   those records become ``undecodable`` (an unassigned double-byte code in 氏名), and the truth says so;
-* other extracts of the sample in subfolders (``zei/``, the tax files) are copied unchanged.
+* other extracts of the sample in subfolders (``zei/``, the tax files) and its CSV side files
+  (SHIEN.CSV, TSUSHO.CSV) are copied unchanged, in CP932.
 """
 from __future__ import annotations
 
@@ -188,6 +189,14 @@ def write_host_sample(src: str | Path, out: str | Path, encoding: str) -> dict[s
     summary: dict[str, Any] = {"encoding": codec.name, "files": {}}
     for fe in manifest["files"]:
         lay = load_legacy_layout(src / fe["layout"])
+        if lay.format == "delimited":   # CSV files (支援措置, 通称): kept as the CP932 CSV they are, like zei/
+            shutil.copyfile(src / fe["path"], out / fe["path"])
+            shutil.copyfile(src / fe["layout"], out / fe["layout"])
+            mine = truth.filter(pc.equal(truth["file_id"], fe["id"]))
+            for r, off, ln in zip(mine["record_no"].to_pylist(), mine["offset"].to_pylist(), mine["length"].to_pylist()):
+                new_offsets[(fe["id"], r)] = (off, ln)
+            summary["files"][fe["id"]] = {"path": fe["path"], "records": mine.num_rows, "record_length": None}
+            continue
         plans = _plan(lay)
         doc, length = _host_layout(src / fe["layout"], lay, plans, codec.name)
         (out / fe["layout"]).write_text(f"# ホスト版レイアウト (kikan_hub.sample.host, {codec.name})\n" +

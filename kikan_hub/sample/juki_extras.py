@@ -159,7 +159,12 @@ class CsvSink:
 
     def open(self) -> None:
         self.fh = open(self.path, "wb")
-        self._write(self.header)
+        at = self._write(self.header)
+        # the header line is a record of its own (`_header_line`, checked and counted by the reader)
+        self.record_no += 1
+        self.rows.append({"file_id": self.file_id, "record_no": self.record_no, "offset": at,
+                          "length": self.offset - at - 2, "record_type": "_header_line", "key_no": None,
+                          "rireki_no": None, "expected": "loaded", "defect_class": None, "expected_rule": None})
 
     def _write(self, values: list[str]) -> int:
         buf = io.StringIO()

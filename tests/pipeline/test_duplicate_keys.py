@@ -9,11 +9,15 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
+import yaml
+
+from kikan_hub.sample.assets_loader import ASSETS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from sample_copy import copy_sample, generate_sample, rehearse_in_process  # noqa: E402
 
-REC = 402          # JUMIN.DAT: 400 bytes + CRLF per record
+# JUMIN.DAT: the layout's record length + CRLF per record (read from the layout, not assumed)
+REC = yaml.safe_load((ASSETS / "layout_jumin.yaml").read_text(encoding="utf-8"))["record_length"] + 2
 FIRST = REC        # record 2: the first resident (record 1 is the header)
 
 
@@ -58,7 +62,7 @@ def test_repeated_keys_are_quarantined_and_the_rest_loads(base_sample, tmp_path,
     ident, confl = sorted(q, key=lambda r: r["offset"])
     assert f"byte offset {FIRST} (レコード 2)" in ident["message"] and "同一内容" in ident["message"]
     assert f"byte offset {FIRST} (レコード 2)" in confl["message"] and "内容が異なる" in confl["message"]
-    assert ident["raw"] == first[:400] and "atena_no" in ident["field"] and "rireki_no" in ident["field"]
+    assert ident["raw"] == first[:REC - 2] and "atena_no" in ident["field"] and "rireki_no" in ident["field"]
 
     atena, rireki = first[1:11].decode(), int(first[11:15])
     eng = sa.create_engine(store_url.replace("postgresql://", "postgresql+psycopg://"))

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import yaml
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -59,7 +60,8 @@ def test_quarantine_message_lists_every_failing_field(sample, tmp_path):
     # A resident record with an impossible 生年月日 (昭和64年1月8日) and a 異動日 with month 13.
     path = sample / "JUMIN.DAT"
     data = bytearray(path.read_bytes())
-    rec = 402  # record 2: the first resident (400 bytes + CRLF per record)
+    # record 2: the first resident (the layout's record length + CRLF per record)
+    rec = yaml.safe_load((sample / "layout_jumin.yaml").read_text(encoding="utf-8"))["record_length"] + 2
     data[rec + 82:rec + 89] = b"3640108"
     data[rec + 318:rec + 325] = b"4011301"
     path.write_bytes(bytes(data))

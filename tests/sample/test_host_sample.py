@@ -50,7 +50,11 @@ def test_host_sample_loads_the_same_store_content(cp932_sample, tmp_path, encodi
     write_host_sample(cp932_sample, host, encoding)
     # really a host file: fixed blocks in the declared encoding, no CRLF, no EOF byte
     manifest = yaml.safe_load((host / "manifest.yaml").read_text(encoding="utf-8"))
-    assert {f["encoding"] for f in manifest["files"]} == {encoding}
+    # the fixed-width extracts are host files; the CSV side files (支援措置, 通称) stay CP932 like zei/
+    fixed = {f["id"] for f in manifest["files"] if f["path"].endswith(".DAT")}
+    assert fixed == {"JUMIN", "SETAI"}
+    assert {f["encoding"] for f in manifest["files"] if f["id"] in fixed} == {encoding}
+    assert {f["encoding"] for f in manifest["files"] if f["id"] not in fixed} <= {"cp932"}
     jumin = (host / "JUMIN.DAT").read_bytes()
     layout = yaml.safe_load((host / "layout_jumin.yaml").read_text(encoding="utf-8"))
     assert layout["terminator"] == "none" and len(jumin) % layout["record_length"] == 0
@@ -117,7 +121,8 @@ def test_manifest_records_the_codec_with_its_options(cp932_sample, tmp_path):
     write_host_sample(cp932_sample, host, "jef-ebcdik")
     doc = yaml.safe_load((host / "manifest.yaml").read_text(encoding="utf-8"))
     for f in doc["files"]:
-        f["encoding"] = "JEF:Decode_Only=no"
+        if f["encoding"] != "cp932":          # the host files, not the CP932 CSV side files
+            f["encoding"] = "JEF:Decode_Only=no"
     (host / "manifest.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     m = load_manifest(host / "manifest.yaml")
-    assert {f.encoding for f in m.files} == {"jef-ebcdik:decode_only=no"}
+    assert {f.encoding for f in m.files} == {"jef-ebcdik:decode_only=no", "cp932"}
