@@ -131,7 +131,7 @@ def test_ebcdic_file_read_to_the_right_values(copybook, tmp_path):
     p1, p2 = {rt: b.to_pylist() for rt, b in read_file(f, layout)}["person"]
     assert p1["_error_rule"] == "READ-NUMBER" and "child_ages(2)" in p1["_error_message"]
     assert p2["_error_rule"] == "READ-DECODE" and p2["_error_field"] == "shimei"
-    assert f"byte offset {L + 11}" in p2["_error_message"]
+    assert f"バイト位置 {L + 11} " in p2["_error_message"]   # the reader speaks Japanese to clerks (issue 16)
 
 
 @pytest.mark.parametrize("text,line,words", [
