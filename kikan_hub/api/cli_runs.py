@@ -9,7 +9,6 @@ reports stay: the run's accounting remains readable.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from pathlib import Path
 from typing import Optional
@@ -19,6 +18,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from kikan_hub.api.cli_support import fail
+from kikan_hub.pipeline.manifest import sha256_of
 
 app = typer.Typer(help="移行リハーサル実行台帳の一覧と、確認済みの実行の個人データ消去", add_completion=False,
                   invoke_without_command=True)
@@ -61,14 +61,6 @@ def runs(ctx: typer.Context, store: Optional[str] = typer.Option(None, "--store"
     out.print(t)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 @app.command("purge")
 def purge(run_id: str = typer.Argument(..., help="run_id (kikan runs で確認)"),
           signed_off_by: str = typer.Option(..., "--signed-off-by", help="確認した職員の氏名または職員番号"),
@@ -106,7 +98,7 @@ def purge(run_id: str = typer.Argument(..., help="run_id (kikan runs で確認)"
         if not folder.is_dir():
             continue
         for f in sorted(p for p in folder.rglob("*") if p.is_file()):
-            removed.append({"path": str(f.relative_to(target)), "bytes": f.stat().st_size, "sha256": _sha256(f)})
+            removed.append({"path": str(f.relative_to(target)), "bytes": f.stat().st_size, "sha256": sha256_of(f)[0]})
     for item in removed:
         (target / item["path"]).unlink()
     for sub in PURGED:
