@@ -714,8 +714,12 @@ def generate(opts: SampleOptions) -> dict:
         sink.close()
         if sink.rows:
             rec_w.write_table(pa.Table.from_pylist(sink.rows, schema=rec_schema))
-        stats[fid] = {"types": {sink.record_type: {"read": sink.record_no, "loaded": sink.record_no, "quarantined": 0}},
-                      "defects": {}, "rules": {}}
+        types: dict[str, dict[str, int]] = {}
+        for r in sink.rows:                 # the header line (_header_line) and the data records
+            t = types.setdefault(r["record_type"], {"read": 0, "loaded": 0, "quarantined": 0})
+            t["read"] += 1
+            t["loaded"] += 1
+        stats[fid] = {"types": types, "defects": {}, "rules": {}}
     for pqw in (rec_w, jw, sw, pw):
         pqw.close()
 

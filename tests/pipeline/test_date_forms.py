@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -119,7 +120,8 @@ def test_store_keeps_raw_code_wareki_text_and_both_flags(base_sample, tmp_path, 
     sample = copy_sample(base_sample, tmp_path / "extract")
     # The first resident: 生年月日 日不詳 (3450200), 異動日 is left; the second: 生年月日 2月29日 of a common year.
     data = bytearray((sample / "JUMIN.DAT").read_bytes())
-    first, second = 402, 804
+    rec = yaml.safe_load((sample / "layout_jumin.yaml").read_text(encoding="utf-8"))["record_length"] + 2
+    first, second = rec, 2 * rec        # records 2 and 3 (record 1 is the header), + CRLF each
     data[first + 82:first + 89] = b"3450200"
     data[first + 89:first + 109] = b" " * 20
     data[second + 82:second + 89] = b"3450229"
@@ -131,7 +133,8 @@ def test_store_keeps_raw_code_wareki_text_and_both_flags(base_sample, tmp_path, 
     with eng.connect() as c:
         got = {r[0]: r[1:] for r in c.execute(sa.text(
             "select _source_offset, birth_date, birth_date_literal, birth_date_wareki, birth_date_unknown, "
-            "birth_date_unknown_day, birth_date_non_calendar from juki_jumin where _source_offset in (402, 804)"))}
+            "birth_date_unknown_day, birth_date_non_calendar from juki_jumin where _source_offset in (:a, :b)"),
+            {"a": first, "b": second})}
     eng.dispose()
     assert got[first] == (None, "3450200", "昭和45年2月日不詳", True, True, False)
     assert got[second] == (None, "3450229", "昭和45年2月29日", True, False, True)
