@@ -7,7 +7,7 @@ A sample extract from a Windows-based vendor system must carry the FA/FB/FC code
 
 The override table is derived, not copied: for every character whose CPython encoding starts
 with ED or EE, the Windows code is the FA40–FC4B code that decodes to the same character.
-(tests/sample compares it with ../shared/data/enc/cp932_encode_python_vs_windows.tsv.)
+(tests/sample compares it with the reference table enc/cp932_encode_python_vs_windows.tsv under KIKAN_REFERENCE_DATA.)
 """
 from __future__ import annotations
 
