@@ -1,7 +1,8 @@
 """The sample's 住民記録 items beyond the core register: 外国人住民 (j20), 旧氏 (j10), 支援措置 (j160,
 j440) and 通称履歴, with their ground truth.
 
-Proportions are those of a real city (from public statistics, rounded; see kikan_hub/sample/README.md):
+Proportions are those of a real city (from public statistics, rounded; the profile
+kikan_hub/sample/profiles/juki.yaml, ``foreign_residents``, ``kyu_uji_share``, ``shien_household_share``):
 of 外国人住民 about 9 % 特別永住者 (most with a 通称), the rest 中長期在留者 with a 在留カード; a few
 一時庇護・仮滞在 (over-represented at 1 % so that every item appears in a sample of 10,000); 旧氏 on
 about 4 % of married women; 支援措置 on about 0.1 % of residents (a parent and children who fled).
@@ -14,35 +15,22 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 
+import unicodedata
+
 import numpy as np
 import pyarrow as pa
 
 from kikan_hub.sample import cp932w
+from kikan_hub.sample.fields import day_number, western_matrix
+from kikan_hub.sample.profile import ForeignResidents, JukiProfile
 
 EPOCH = dt.date(1970, 1, 1)
 KAISEI_2012 = (dt.date(2012, 7, 9) - EPOCH).days     # 外国人住民 enter the 住民基本台帳 (改正法施行日)
 NONE = -(10 ** 9)
 
-# (code, weight): JIS X 0304 numeric; 998 朝鮮 (特別永住者 only)
-KOKUSEKI_CHUCHOKI = [("156", 25), ("704", 20), ("410", 8), ("608", 9), ("076", 6), ("524", 6), ("360", 5),
-                     ("158", 2), ("840", 2), ("764", 2), ("356", 2), ("999", 0.2)]
-KOKUSEKI_TOKUEI = [("410", 75), ("998", 24), ("156", 1)]
-# 在留資格 of 中長期在留者 (zairyu_shikaku.yaml codes), roughly as published by the 出入国在留管理庁
-SHIKAKU = [("601", 28), ("210", 12), ("219", 6), ("220", 6), ("215", 8), ("401", 10), ("403", 7), ("604", 7),
-           ("602", 5), ("603", 2), ("501", 3), ("214", 1.5), ("205", 1), ("201", 0.5)]
-KIKAN = {"401": ["１年", "２年", "４年３月"], "403": ["１年", "３年"], "219": ["１年", "２年"], "220": ["１年", "２年"],
-         "215": ["１年"], "501": ["６月", "１年"], "214": ["３年", "５年"], "205": ["１年", "３年"]}
-KUBUN_W = [("1", 89), ("2", 9), ("3", 1), ("4", 1)]
-# 漢字の氏名の外国人住民のアルファベット表記 (在留カードの氏名)
-ALPHABET = {"王　小明": "WANG XIAOMING", "李　美玲": "LI MEILING"}
-TSUSHO_SURNAMES = ["金田", "新井", "松本", "山本", "岩本", "金本", "安田", "木村"]
-TSUSHO_KANA = {"金田": "ｶﾈﾀﾞ", "新井": "ｱﾗｲ", "松本": "ﾏﾂﾓﾄ", "山本": "ﾔﾏﾓﾄ", "岩本": "ｲﾜﾓﾄ", "金本": "ｶﾈﾓﾄ",
-               "安田": "ﾔｽﾀﾞ", "木村": "ｷﾑﾗ"}
-
-
-def _choice(rng: np.random.Generator, table: list[tuple[str, float]], n: int) -> np.ndarray:
-    codes = np.array([c for c, _ in table], dtype=object)
-    w = np.array([w for _, w in table], dtype=float)
+def _choice(rng: np.random.Generator, table: dict[str, float], n: int) -> np.ndarray:
+    codes = np.array(list(table), dtype=object)
+    w = np.array(list(table.values()), dtype=float)
     return codes[rng.choice(len(codes), size=n, p=w / w.sum())] if n else np.array([], dtype=object)
 
 
@@ -68,19 +56,20 @@ class PersonExtras:
 
 
 def person_extras(rng: np.random.Generator, gid: np.ndarray, foreign: np.ndarray, first_day: np.ndarray,
-                  wife: np.ndarray, foreign_names: list[str], surnames, end_day: int) -> PersonExtras:
+                  wife: np.ndarray, foreign_names: list[str], surnames, end_day: int, spec: ForeignResidents,
+                  kyu_uji_share: float) -> PersonExtras:
     P = len(gid)
     fi = np.flatnonzero(foreign)
     kubun = np.full(P, None, dtype=object)
-    kubun[fi] = _choice(rng, KUBUN_W, len(fi))
+    kubun[fi] = _choice(rng, spec.kubun, len(fi))
     kokuseki = np.full(P, None, dtype=object)
     tok = fi[kubun[fi] == "2"]
     chu = fi[kubun[fi] != "2"]
-    kokuseki[tok] = _choice(rng, KOKUSEKI_TOKUEI, len(tok))
-    kokuseki[chu] = _choice(rng, KOKUSEKI_CHUCHOKI, len(chu))
+    kokuseki[tok] = _choice(rng, spec.kokuseki_tokuei, len(tok))
+    kokuseki[chu] = _choice(rng, spec.kokuseki_chuchoki, len(chu))
     shikaku = np.full(P, None, dtype=object)
     c1 = fi[kubun[fi] == "1"]
-    shikaku[c1] = _choice(rng, SHIKAKU, len(c1))
+    shikaku[c1] = _choice(rng, spec.zairyu_shikaku, len(c1))
     kikan: list[str | None] = [None] * P
     manryo = np.full(P, NONE, dtype=np.int64)
     card: list[str | None] = [None] * P
@@ -95,35 +84,36 @@ def person_extras(rng: np.random.Generator, gid: np.ndarray, foreign: np.ndarray
             card[i] = (letters[g % 24] + letters[g // 24 % 24] + f"{int(extra[i]):08d}"
                        + letters[g // 576 % 24] + letters[(g * 7) % 24])
         if k == "1" and shikaku[i] != "601":   # 永住者 has no 在留期間
-            opts = KIKAN.get(shikaku[i], ["３年", "５年", "１年"])
+            opts = spec.zairyu_kikan.get(shikaku[i], spec.zairyu_kikan_other)
             kikan[i] = opts[int(extra[i]) % len(opts)]
             manryo[i] = end_day + 30 + int(extra[i]) % (365 * 4)
         if k == "3":
-            joriku[i] = "６月"
+            joriku[i] = spec.joriku_kikan
         if k == "4":
-            kari[i] = "６月"
+            kari[i] = spec.kari_taizai_kikan
     gaikoku_day = np.full(P, NONE, dtype=np.int64)
     kyugaitoho = np.full(P, NONE, dtype=np.int64)
     gaikoku_day[fi] = np.maximum(first_day[fi], KAISEI_2012)
     before = fi[first_day[fi] < KAISEI_2012]
     kyugaitoho[before] = first_day[before]
-    alphabet = [(foreign_names[i] if foreign_names[i].isascii() else ALPHABET.get(foreign_names[i])) if foreign[i] else None
+    alphabet = [(foreign_names[i] if foreign_names[i].isascii() else spec.alphabet.get(foreign_names[i])) if foreign[i] else None
                 for i in range(P)]
     # 通称: most 特別永住者, a few others
     tsusho: list[str | None] = [None] * P
     tsusho_kana: list[str | None] = [None] * P
     u = rng.random(P)
+    tsusho_surnames = list(spec.tsusho.surnames)
     for i in fi:
-        if (kubun[i] == "2" and u[i] < 0.7) or (kubun[i] != "2" and u[i] < 0.03):
-            s = TSUSHO_SURNAMES[int(extra[i]) % len(TSUSHO_SURNAMES)]
+        if (kubun[i] == "2" and u[i] < spec.tsusho.tokuei_share) or (kubun[i] != "2" and u[i] < spec.tsusho.other_share):
+            s = tsusho_surnames[int(extra[i]) % len(tsusho_surnames)]
             tsusho[i], tsusho_kana[i] = f"{s}　太郎" if int(extra[i]) % 2 else f"{s}　花子", \
-                TSUSHO_KANA[s] + (" ﾀﾛｳ" if int(extra[i]) % 2 else " ﾊﾅｺ")
+                spec.tsusho.surnames[s] + (" ﾀﾛｳ" if int(extra[i]) % 2 else " ﾊﾅｺ")
     # 旧氏: married women who asked for it (since 2019-11-05)
     kyu_uji: list[str | None] = [None] * P
     kyu_kana: list[str | None] = [None] * P
     clean = [j for j, m in enumerate(surnames.mask) if m == 0]
     v = rng.random(P)
-    for i in np.flatnonzero(wife & ~foreign & (v < 0.04)):
+    for i in np.flatnonzero(wife & ~foreign & (v < kyu_uji_share)):
         j = clean[int(extra[i]) % len(clean)]
         kyu_uji[i], kyu_kana[i] = surnames.resolved[j], surnames.kana_hw[j]
     return PersonExtras(alphabet, kokuseki, kubun, shikaku, kikan, manryo, card, joriku, kari, gaikoku_day,
@@ -131,7 +121,7 @@ def person_extras(rng: np.random.Generator, gid: np.ndarray, foreign: np.ndarray
 
 
 def pick_shien(rng: np.random.Generator, house_of: np.ndarray, head_of_house: np.ndarray, sex: np.ndarray,
-               foreign: np.ndarray, rate: float = 0.004) -> tuple[np.ndarray, np.ndarray]:
+               foreign: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
     """Households whose 世帯主 is a woman with others (a parent who fled with children): all their
     members become 支援対象者. Returns (shien mask per person, 申出者 per person (-1 none))."""
     P = len(house_of)
@@ -211,19 +201,19 @@ def _none_if_empty(values) -> pa.Array:
 
 
 def emit(rng: np.random.Generator, *, gid, atena, foreign, sex, birth, name_res, person, house, head, zoku,
-         idou_day, jumin_day, todoke_day, assets, sinks, city: str, dantai_code: str, end_day: int,
+         idou_day, jumin_day, todoke_day, assets, sinks, profile: JukiProfile,
          fields: dict[str, tuple[int, int]]) -> tuple[dict[str, np.ndarray], dict[str, pa.Array]]:
     """The extra JUMIN fields per row ({field: byte matrix}) and their truth columns ({item: array});
     writes the chunk's SHIEN.CSV / TSUSHO.CSV records."""
-    import unicodedata
-
+    city, dantai_code, end_day = profile.city, profile.dantai_code, day_number(profile.calendar.end)
     P, n = len(gid), len(person)
     first_idx = np.r_[0, np.flatnonzero(person[1:] != person[:-1]) + 1] if n else np.array([], dtype=np.int64)
     first_day = np.full(P, NONE, dtype=np.int64)
     first_day[person[first_idx]] = idou_day[first_idx]
     wife = np.zeros(P, dtype=bool)
     wife[person[np.isin(zoku, [b"02", b"14"])]] = True
-    ex = person_extras(rng, gid, foreign, first_day, wife, name_res, assets.surnames, end_day)
+    ex = person_extras(rng, gid, foreign, first_day, wife, name_res, assets.surnames, end_day,
+                      profile.foreign_residents, profile.kyu_uji_share)
     house_of = np.zeros(P, dtype=np.int64)
     house_of[person[first_idx]] = house[first_idx]
     n_house = int(house.max()) + 1 if n else 0
@@ -232,7 +222,7 @@ def emit(rng: np.random.Generator, *, gid, atena, foreign, sex, birth, name_res,
     hs = house[order]
     firsts = order[np.r_[0, np.flatnonzero(hs[1:] != hs[:-1]) + 1]] if n else order
     head_of_house[house[firsts]] = head[firsts]
-    shien, moushide = pick_shien(rng, house_of, head_of_house, sex, foreign)
+    shien, moushide = pick_shien(rng, house_of, head_of_house, sex, foreign, profile.shien_household_share)
     ex.shien = shien
 
     # 届出の年月日 (法第7条): the 届出 by which the person came to live here, kept across a 転居;
@@ -245,7 +235,6 @@ def emit(rng: np.random.Generator, *, gid, atena, foreign, sex, birth, name_res,
         return [values[p] for p in person.tolist()]
 
     days = lambda d: np.where(d[person] == NONE, NONE, d[person])  # noqa: E731
-    from kikan_hub.sample.generator import western_matrix
 
     mats = {
         "shimei_alphabet": _text_matrix(per_row(ex.alphabet), fields["shimei_alphabet"][1]),
