@@ -8,6 +8,7 @@ an unknown key is an error naming the file, the path inside it and the allowed k
 from __future__ import annotations
 
 import datetime as dt
+import random
 import types
 import typing
 from functools import lru_cache
@@ -310,26 +311,109 @@ class JukiProfile(_Strict):
     defects: Defects
 
 
+# ---------------------------------------------------------------- 税
+
+class Amount(_Strict):
+    """An amount drawn by ``random.randrange(low, high, step)``."""
+    range: IntRange
+    step: int = 1
+
+    def draw(self, rnd: random.Random) -> int:
+        return rnd.randrange(self.range[0], self.range[1], self.step)
+
+
+class ShareAmount(Amount):
+    share: float
+
+
+class UptoAmount(Amount):
+    upto: float               # the income class's upper bound of the person's one uniform draw
+
+
+class ZeiPopulation(_Strict):
+    residents_per_company: int
+    extra_companies: IntRange
+    min_companies: int
+
+
+class Kojin(_Strict):
+    adult_age: int
+    pension_age: int
+    pension: Amount
+    pensioner_salary: ShareAmount
+    salary: UptoAmount
+    business: UptoAmount
+    second_employer_share: float
+    kosei_share: float
+
+
+class Shokyaku(_Strict):
+    assets: IntRange
+    acquired: IntRange
+    cost: Amount
+    life_years: list[int]
+    shurui: list[str]
+
+
+class Kotei(_Strict):
+    owner_share: float
+    kyoyu_share: float
+    chiseki: Amount
+    price_per_m2: Amount
+    built_years: list[int]
+    kaoku_hyoka: Amount
+    shokyaku: Shokyaku
+
+
+class Scrapped(_Strict):
+    share: float
+    after_days: IntRange
+
+
+class Kei(_Strict):
+    owner_share: float
+    shashu: list[str]
+    acquired: IntRange
+    fuel: list[str]
+    scrapped: Scrapped
+
+
+class ZeiProfile(_Strict):
+    gyomu: Literal["zei"]
+    description: str
+    population: ZeiPopulation
+    kojin: Kojin
+    kotei: Kotei
+    kei: Kei
+
+
+PROFILE_MODELS: dict[str, type[BaseModel]] = {"juki": JukiProfile, "zei": ZeiProfile}
+
+
 def _where(loc: tuple) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "(top)"
 
 
-def load_profile_file(path: Path) -> JukiProfile:
-    """Load and check one profile file; errors name the file and the path inside it."""
+def load_profile_file(path: Path):
+    """Load and check one profile file (its ``gyomu`` picks the model); errors name the file and the path."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ProfileError(f"{path.name}: {exc}") from exc
+    gyomu = data.get("gyomu") if isinstance(data, dict) else None
+    if gyomu not in PROFILE_MODELS:
+        raise ProfileError(f"{path.name}: gyomu: expected one of {', '.join(PROFILE_MODELS)}, got {gyomu!r}")
+    model = PROFILE_MODELS[gyomu]
     try:
-        return JukiProfile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 parent = err["loc"][:-1]
-                model = _model_at(JukiProfile, parent)
-                allowed = sorted(f.alias or n for n, f in model.model_fields.items()) if model else []
+                found = _model_at(model, parent)
+                allowed = sorted(f.alias or n for n, f in found.model_fields.items()) if found else []
                 msg = f"unknown key (allowed: {', '.join(allowed)})"
             lines.append(f"{path.name}: {_where(err['loc'])}: {msg}")
         raise ProfileError("\n".join(lines)) from None
@@ -363,7 +447,7 @@ def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
 
 
 @lru_cache(maxsize=None)
-def load_profile(gyomu: str = "juki") -> JukiProfile:
+def load_profile(gyomu: str = "juki"):
     """The shipped profile of a 業務 (kikan_hub/sample/profiles/<gyomu>.yaml)."""
     path = PROFILES / f"{gyomu}.yaml"
     if not path.is_file():

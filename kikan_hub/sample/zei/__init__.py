@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from kikan_hub.sample.profile import ZeiProfile, load_profile
 from kikan_hub.sample.zei.extract import write_extract
 from kikan_hub.sample.zei.kei import simulate_kei
 from kikan_hub.sample.zei.kojin import simulate_kojin
@@ -23,14 +24,16 @@ from kikan_hub.sample.zei.kotei import simulate_kotei
 from kikan_hub.sample.zei.population import Population, load_population
 
 
-def generate_zei(out_dir: Path, seed: int = 0, defects: bool = True) -> dict:
+def generate_zei(out_dir: Path, seed: int = 0, defects: bool = True, profile: ZeiProfile | None = None) -> dict:
+    """Proportions and value distributions from the profile (default profiles/zei.yaml)."""
     out_dir = Path(out_dir)
-    pop = load_population(out_dir / "truth" / "jumin.parquet", seed)
+    profile = profile or load_profile("zei")
+    pop = load_population(out_dir / "truth" / "jumin.parquet", seed, profile.population)
     rnd = random.Random(f"zei-{seed}")
     rows: dict[str, list[dict]] = {}
     planted: list[dict] = []
     for simulate in (simulate_kojin, simulate_kotei, simulate_kei):
-        part_rows, part_defects = simulate(pop, rnd, defects)
+        part_rows, part_defects = simulate(pop, rnd, defects, profile)
         for table, r in part_rows.items():
             rows.setdefault(table, []).extend(r)
         planted += part_defects

@@ -10,6 +10,7 @@ import datetime as dt
 import random
 
 from kikan_hub.layouts.isl import load_code_table
+from kikan_hub.sample.profile import ZeiProfile
 from kikan_hub.sample.zei.population import Population, age_on
 
 YEARS = (2023, 2024, 2025, 2026)
@@ -51,22 +52,24 @@ def rate_for(shashu: str, reg: str, fuel: str, year: int, kei: dict, green: str 
     raise ValueError(f"no rate for {shashu} in {year}")
 
 
-def simulate_kei(pop: Population, rnd: random.Random, defects: bool) -> tuple[dict[str, list[dict]], list[dict]]:
+def simulate_kei(pop: Population, rnd: random.Random, defects: bool,
+                 prof: ZeiProfile) -> tuple[dict[str, list[dict]], list[dict]]:
     kei = load_code_table("kei_shashu_kubun").extra
     adults = [p for p in pop.persons if age_on(p.birth, dt.date(2023, 4, 1)) >= 18]
     rows: dict[str, list[dict]] = {"zei_kei_sharyo": [], "zei_kei_kazei_meisai": [], "zei_kei_nozeigimusha": []}
     vehicles = []
     for k, (shashu, reg, fuel, got, gone, _why) in enumerate(EDGES):
         vehicles.append((shashu, reg, fuel, got, gone, adults[k % len(adults)]))
-    codes = ["101", "102", "103", "201", "212", "212", "212", "222", "202", "401", "301"]
+    spec = prof.kei
     for p in adults:
-        if rnd.random() > 0.25:
+        if rnd.random() > spec.owner_share:
             continue
-        shashu = rnd.choice(codes)
-        got = dt.date(rnd.randint(2004, 2025), rnd.randint(1, 12), rnd.randint(1, 28))
+        shashu = rnd.choice(spec.shashu)
+        got = dt.date(rnd.randint(*spec.acquired), rnd.randint(1, 12), rnd.randint(1, 28))
         reg = f"{got.year}{got.month:02d}" if shashu in kei["three_wheels_or_more"] else ""
-        fuel = rnd.choice("1111113")
-        gone = got + dt.timedelta(days=rnd.randint(400, 4000)) if rnd.random() < 0.2 else None
+        fuel = rnd.choice(spec.fuel)
+        gone = (got + dt.timedelta(days=rnd.randint(*spec.scrapped.after_days))
+                if rnd.random() < spec.scrapped.share else None)
         vehicles.append((shashu, reg, fuel, got, gone, p))
     plant_juka = None
     if defects:     # a 2005 vehicle due 重課 but charged the standard rate (its rate is right for the 区分 given)

@@ -12,6 +12,7 @@ import math
 import random
 
 from kikan_hub.layouts.isl import load_code_table
+from kikan_hub.sample.profile import Kojin, ZeiProfile
 from kikan_hub.sample.zei.population import Person, Population, age_on
 
 YEARS = (2023, 2024, 2025)
@@ -95,7 +96,8 @@ def _choshu(tp: Taxpayer, year: int) -> str:
     return "1"
 
 
-def simulate_kojin(pop: Population, rnd: random.Random, defects: bool) -> tuple[dict[str, list[dict]], list[dict]]:
+def simulate_kojin(pop: Population, rnd: random.Random, defects: bool,
+                   prof: ZeiProfile) -> tuple[dict[str, list[dict]], list[dict]]:
     rows: dict[str, list[dict]] = {k: [] for k in ("zei_kojin_nozeigimusha", "zei_kojin_shotoku", "zei_kojin_kojo",
                                                     "zei_kojin_zeigaku", "zei_kojin_tokucho_gimusha", "zei_kojin_tokucho",
                                                     "zei_kojin_kibetsu", "zei_kojin_nenkin_tokucho")}
@@ -104,8 +106,8 @@ def simulate_kojin(pop: Population, rnd: random.Random, defects: bool) -> tuple[
             "shitei_no": f"{i + 1:012d}", "atena_no": c, "hojin_bango": None, "meisho": f"架空商事{i + 1}号株式会社",
             "meisho_kana": "カクウシヨウジ" + "イロハニホヘトチリヌ"[i % 10], "jusho": "架空市本町1丁目1番1号", "eltax_flag": i % 2 == 0,
             "noki_tokurei_flag": i % 3 == 0, "shitei_date": dt.date(2015, 4, 1), "shori_date": dt.date(2023, 5, 1)})
-    taxpayers = _taxpayers(pop, rnd)
-    kosei_targets = {tp.p.atena_no for tp in taxpayers if rnd.random() < 0.05}
+    taxpayers = _taxpayers(pop, rnd, prof.kojin)
+    kosei_targets = {tp.p.atena_no for tp in taxpayers if rnd.random() < prof.kojin.kosei_share}
     for year in YEARS:
         jan1 = dt.date(year, 1, 1)
         for tp in taxpayers:
@@ -131,7 +133,7 @@ def simulate_kojin(pop: Population, rnd: random.Random, defects: bool) -> tuple[
     return rows, planted
 
 
-def _taxpayers(pop: Population, rnd: random.Random) -> list[Taxpayer]:
+def _taxpayers(pop: Population, rnd: random.Random, spec: Kojin) -> list[Taxpayer]:
     ref = dt.date(2024, 1, 1)
     out: list[Taxpayer] = []
     forced_spouse_case = False
@@ -139,20 +141,20 @@ def _taxpayers(pop: Population, rnd: random.Random) -> list[Taxpayer]:
         head = next((m for m in members if m.zokugara == "01"), members[0])
         for p in members:
             age = age_on(p.birth, ref)
-            if age < 18:
+            if age < spec.adult_age:
                 continue
             r = rnd.random()
             salary = pension = business = 0
-            if age >= 65:
-                pension = rnd.randrange(800_000, 3_000_000, 1000)
-                salary = rnd.randrange(1_000_000, 3_000_000, 1000) if r < 0.15 else 0
-            elif r < 0.72:
-                salary = rnd.randrange(1_200_000, 9_000_000, 1000)
-            elif r < 0.84:
-                business = rnd.randrange(300_000, 6_000_000, 1000)
+            if age >= spec.pension_age:
+                pension = spec.pension.draw(rnd)
+                salary = spec.pensioner_salary.draw(rnd) if r < spec.pensioner_salary.share else 0
+            elif r < spec.salary.upto:
+                salary = spec.salary.draw(rnd)
+            elif r < spec.business.upto:
+                business = spec.business.draw(rnd)
             employer = pop.companies[rnd.randrange(len(pop.companies))] if salary else None
             employer2 = pop.companies[(pop.companies.index(employer) + 1) % len(pop.companies)] \
-                if employer and rnd.random() < 0.04 else None
+                if employer and rnd.random() < spec.second_employer_share else None
             spouse = next((m for m in members if m is not p and p is head and m.zokugara in ("12", "11")), None)
             deps = [m for m in members if p is head and m is not spouse and m is not p and age_on(m.birth, ref) < 23]
             if spouse and salary and not forced_spouse_case:        # the 令和7 配偶者分 edge case (附則第5条の12)

@@ -10,6 +10,7 @@ import random
 from fractions import Fraction
 
 from kikan_hub.layouts.isl import load_code_table
+from kikan_hub.sample.profile import Shokyaku, ZeiProfile
 from kikan_hub.sample.zei.population import Population
 
 YEAR = 2024
@@ -21,7 +22,9 @@ def _ratio(kubun: str, key: str) -> Fraction:
     return Fraction(num, den)
 
 
-def simulate_kotei(pop: Population, rnd: random.Random, defects: bool) -> tuple[dict[str, list[dict]], list[dict]]:
+def simulate_kotei(pop: Population, rnd: random.Random, defects: bool,
+                   prof: ZeiProfile) -> tuple[dict[str, list[dict]], list[dict]]:
+    spec = prof.kotei
     rows: dict[str, list[dict]] = {k: [] for k in ("zei_kotei_nozeigimusha", "zei_kotei_tochi", "zei_kotei_tochi_kubun",
                                                     "zei_kotei_mochibun", "zei_kotei_kaoku", "zei_kotei_shokyaku_shinkoku",
                                                     "zei_kotei_shokyaku_shisan")}
@@ -31,18 +34,18 @@ def simulate_kotei(pop: Population, rnd: random.Random, defects: bool) -> tuple[
     bukken = 0
     heads = [(s, next((m for m in ms if m.zokugara == "01"), ms[0]), ms) for s, ms in sorted(pop.households.items())]
     for i, (setai, head, members) in enumerate(heads):
-        if rnd.random() > 0.45:
+        if rnd.random() > spec.owner_share:
             continue
         bukken += 1
         owners = [head]
         spouse = next((m for m in members if m is not head and m.zokugara in ("11", "12")), None)
-        if spouse and rnd.random() < 0.35:
+        if spouse and rnd.random() < spec.kyoyu_share:
             owners.append(spouse)                           # 共有 (夫婦)
         kyoyu = "00000000" if len(owners) == 1 else f"{bukken:08d}"
         shares = [Fraction(1, 1)] if len(owners) == 1 else [Fraction(1, 2), Fraction(1, 2)]
-        chiseki = rnd.randrange(120, 420)
+        chiseki = spec.chiseki.draw(rnd)
         kosu = 1
-        price_m2 = rnd.randrange(40_000, 120_000, 1000)
+        price_m2 = spec.price_per_m2.draw(rnd)
         hyoka = chiseki * price_m2
         shokibo = min(chiseki, 200 * kosu)
         parts = [("1", shokibo), ("2", chiseki - shokibo)] if chiseki > shokibo else [("1", shokibo)]
@@ -70,9 +73,9 @@ def simulate_kotei(pop: Population, rnd: random.Random, defects: bool) -> tuple[
             "zennendo_kazei_hyojungaku": kazei_total, "kazei_hyojungaku": kazei_total,
             "toshikei_kazei_hyojungaku": toshi_total, "toki_date": dt.date(2001, 4, 1), "shori_date": SHORI})
         # 家屋: 木造 (一部は新築で減額; 軽量鉄骨造も)
-        built = rnd.choice([1985, 1998, 2010, 2022, 2023])
+        built = rnd.choice(spec.built_years)
         kozo = "A" if i % 5 == 0 else "1"
-        kaoku_hyoka = rnd.randrange(150_000, 9_000_000, 1000)
+        kaoku_hyoka = spec.kaoku_hyoka.draw(rnd)
         genmen = "1" if built >= 2022 else "0"
         kaishi = built + 1 if genmen != "0" else None
         rows["zei_kotei_kaoku"].append({
@@ -97,7 +100,7 @@ def simulate_kotei(pop: Population, rnd: random.Random, defects: bool) -> tuple[
         b["kaoku"] += kaoku_hyoka // 1000 * 1000
         b["kaoku_h"] += kaoku_hyoka
     _kyoyo_tochi(rows, pop, base)
-    shokyaku = _shokyaku(rows, pop, rnd)
+    shokyaku = _shokyaku(rows, pop, rnd, spec.shokyaku)
     for (atena, kyoyu), b in sorted(base.items()):
         _nozei(rows, atena, kyoyu, b, 0, menzei)
     for atena, kazei in shokyaku.items():
@@ -145,16 +148,16 @@ def _kyoyo_tochi(rows, pop: Population, base) -> None:
     b["toshi"] += 20_000_000
 
 
-def _shokyaku(rows, pop: Population, rnd: random.Random) -> dict[str, int]:
+def _shokyaku(rows, pop: Population, rnd: random.Random, spec: Shokyaku) -> dict[str, int]:
     """償却資産: each 事業者 declares a few assets; 評価額 = 取得価額 × 減価残存率 (前年取得は半年分), floor 5%."""
     out = {}
     for c in pop.companies:
         total_h = total_k = total_s = 0
-        n = rnd.randint(1, 4)
+        n = rnd.randint(*spec.assets)
         for k in range(1, n + 1):
-            year = rnd.randint(2010, 2023)
-            cost = rnd.randrange(200_000, 3_000_000, 1000)
-            life = rnd.choice([5, 8, 10, 15])
+            year = rnd.randint(*spec.acquired)
+            cost = spec.cost.draw(rnd)
+            life = rnd.choice(spec.life_years)
             r = round(0.5 / life * 2, 3)                    # 定率 (simplified); 前年中取得は r/2
             years = YEAR - 1 - year
             zanzon = (1 - r / 2) * (1 - r) ** years
@@ -163,7 +166,7 @@ def _shokyaku(rows, pop: Population, rnd: random.Random) -> dict[str, int]:
             kazei = hyoka // 2 if tokurei == "13" else hyoka
             total_h, total_k, total_s = total_h + hyoka, total_k + kazei, total_s + cost
             rows["zei_kotei_shokyaku_shisan"].append({
-                "kazei_nendo": YEAR, "atena_no": c, "shisan_no": k, "shisan_shurui": rnd.choice("1256"),
+                "kazei_nendo": YEAR, "atena_no": c, "shisan_no": k, "shisan_shurui": rnd.choice(spec.shurui),
                 "shisan_meisho": "工作機械" if k % 2 else "応接セット", "suryo": 1, "shutoku_nengetsu": f"{year}{rnd.randint(1, 12):02d}",
                 "shutoku_kakaku": cost, "taiyo_nensu": life, "genka_zanzon_ritsu": f"{round(zanzon, 3):.3f}",
                 "hyokagaku": hyoka, "tokurei_kubun": tokurei, "kazei_hyojungaku": kazei, "zogen_kubun": 0,

@@ -10,6 +10,8 @@ import polars as pl
 
 from kikan_hub.validation.checks import m11_fails
 
+from kikan_hub.sample.profile import ZeiPopulation
+
 from kikan_hub.sample.generator import m11
 
 
@@ -33,7 +35,7 @@ def company_atena(i: int) -> str:
     return f"{data:09d}{m11(data, 9)}"
 
 
-def load_population(jumin_parquet: Path, seed: int) -> Population:
+def load_population(jumin_parquet: Path, seed: int, spec: ZeiPopulation) -> Population:
     """The current residents (last 履歴 is 住民, no 消除) with a known birth date, in 宛名番号 order."""
     j = pl.read_parquet(jumin_parquet, columns=["atena_no", "rireki_no", "setai_no", "birth_date", "zokugara",
                                                 "jumin_jotai", "shojo_jiyu"])
@@ -48,7 +50,8 @@ def load_population(jumin_parquet: Path, seed: int) -> Population:
     for p in persons:
         pop.households.setdefault(p.setai_no, []).append(p)
     rnd = random.Random(f"zei-companies-{seed}")
-    pop.companies = [company_atena(i) for i in range(max(3, len(persons) // 60 + rnd.randint(0, 2)))]
+    n_companies = max(spec.min_companies, len(persons) // spec.residents_per_company + rnd.randint(*spec.extra_companies))
+    pop.companies = [company_atena(i) for i in range(n_companies)]
     return pop
 
 
