@@ -14,11 +14,14 @@ def sample_command(
     residents: int = typer.Option(..., "--residents", "-n", min=1, help="住民 (宛名) の数"),
     out: Path = typer.Option(..., "--out", "-o", help="出力先ディレクトリ"),
     seed: int = typer.Option(0, "--seed", help="乱数の種 (同じ N と種 → バイト単位で同じ出力)"),
-    defect_rate: float = typer.Option(0.01, "--defect-rate", min=0.0, max=0.5,
-                                      help="欠陥レコードを仕込む割合 (データレコードごと)"),
+    defect_rate: float | None = typer.Option(None, "--defect-rate", min=0.0, max=0.5,
+                                             help="欠陥レコードを仕込む割合 (データレコードごと; 既定はプロファイルの "
+                                             "default_rate, 出荷時 0.01)"),
     unidentified_gaiji: int = typer.Option(0, "--unidentified-gaiji", min=0,
                                            help="外字台帳で未同定のまま残す外字の数"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="進捗を表示しない"),
+    profile: list[Path] = typer.Option([], "--profile", metavar="FILE", help="生成プロファイル (YAML) で出荷時のものを置き換える "
+                                       "(業務ごと, 繰り返し可; kikan_hub/sample/README.md)"),
     encoding: str = typer.Option("cp932", "--encoding", help="ホスト版を書く文字コード (ibm930/939/1390/1399, "
                                  "jef-ebcdik, keis83, jips-e …; 既定 cp932)"),
 ) -> None:
@@ -46,14 +49,14 @@ def sample_command(
     try:
         if quiet:
             summary = generate(SampleOptions(residents=residents, out=out, seed=seed, defect_rate=defect_rate,
-                                             unidentified_gaiji=unidentified_gaiji))
+                                             unidentified_gaiji=unidentified_gaiji, profiles=tuple(profile)))
         else:
             with Progress(TextColumn("住民データ生成"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
                           TimeElapsedColumn(), console=console, transient=True) as progress:
                 task = progress.add_task("gen", total=residents)
                 summary = generate(SampleOptions(
                     residents=residents, out=out, seed=seed, defect_rate=defect_rate,
-                    unidentified_gaiji=unidentified_gaiji,
+                    unidentified_gaiji=unidentified_gaiji, profiles=tuple(profile),
                     progress=lambda done, total: progress.update(task, completed=done)))
         if final_out != out:
             import shutil

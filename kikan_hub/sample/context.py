@@ -38,6 +38,7 @@ class SampleOptions:
     unidentified_gaiji: int = 0
     chunk_residents: int = 20_000
     progress: Callable[[int, int], None] | None = None   # (residents done, total)
+    profiles: tuple[Path, ...] = ()           # profile files replacing the shipped ones of their 業務
 
 
 class RecordWriter:

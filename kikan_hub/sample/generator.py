@@ -15,6 +15,7 @@ era and check-digit helpers the record families use (one table each, issue 12).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -34,7 +35,7 @@ from kikan_hub.sample.context import (
 from kikan_hub.sample.fields import NONE, digits_matrix, ymd
 from kikan_hub.sample.jumin import ERA_DATE_FIELDS, JuminChunk, JuminRows
 from kikan_hub.sample.people import BirthDates, Numbers, People, Places
-from kikan_hub.sample.profile import load_profile
+from kikan_hub.sample.profile import resolve_profiles
 from kikan_hub.sample.setai import SetaiRows, emit_setai
 from kikan_hub.sample.simulation import ChunkData, Simulator
 
@@ -176,10 +177,9 @@ def _write_definitions(out: Path, reg, unresolved_codes) -> int:
     return unresolved_mask
 
 
-def _open_run(opts: SampleOptions, out: Path, t_jumin, t_setai) -> RunContext:
+def _open_run(opts: SampleOptions, out: Path, t_jumin, t_setai, profile) -> RunContext:
     assets = load_assets()
     reg = register()
-    profile = load_profile("juki")
     unresolved_mask = _write_definitions(out, reg, UNIDENTIFIED_ORDER[:opts.unidentified_gaiji])
     code_maps = {k: {str(a): str(b) for a, b in v.items()} for k, v in assets.mapping["code_maps"].items()}
     sinks = {
@@ -324,8 +324,9 @@ def _summary(ctx: RunContext, out: Path, allow_multigen: bool) -> dict:
 
 def generate(opts: SampleOptions) -> dict:
     reg = register()
+    profiles = resolve_profiles(opts.profiles)
     if opts.defect_rate is None:
-        opts.defect_rate = load_profile("juki").defects.default_rate
+        opts = dataclasses.replace(opts, defect_rate=profiles["juki"].defects.default_rate)
     _check_options(opts, len(reg.entries))
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -334,7 +335,7 @@ def generate(opts: SampleOptions) -> dict:
     from kikan_hub.layouts.isl import get_table
     t_jumin, t_setai = get_table("juki_jumin"), get_table("juki_setai")
     allow_multigen = t_jumin.item("zokugara").length >= 4
-    ctx = _open_run(opts, out, t_jumin, t_setai)
+    ctx = _open_run(opts, out, t_jumin, t_setai, profiles["juki"])
     sim = Simulator(ctx.assets, allow_multigen, ctx.profile)
     _write_headers(ctx)
     for sink in ctx.sinks.values():
@@ -347,7 +348,7 @@ def generate(opts: SampleOptions) -> dict:
 
     summary = _summary(ctx, out, allow_multigen)
     from kikan_hub.sample.zei import generate_zei   # the 税 extract of the same residents: DIR/zei/ (its own manifest)
-    summary["zei"] = generate_zei(out, opts.seed, defects=opts.defect_rate > 0)
+    summary["zei"] = generate_zei(out, opts.seed, defects=opts.defect_rate > 0, profile=profiles["zei"])
     (out / "truth" / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                                                 encoding="utf-8")
     return summary

@@ -398,7 +398,7 @@ def load_profile_file(path: Path):
     """Load and check one profile file (its ``gyomu`` picks the model); errors name the file and the path."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ProfileError(f"{path.name}: {exc}") from exc
     gyomu = data.get("gyomu") if isinstance(data, dict) else None
     if gyomu not in PROFILE_MODELS:
@@ -446,6 +446,20 @@ def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
+def resolve_profiles(files: tuple[Path, ...] | list[Path] = ()) -> dict[str, BaseModel]:
+    """The shipped profiles by 業務, each replaced by the given file that declares the same ``gyomu``."""
+    profiles: dict[str, BaseModel] = {g: load_profile(g) for g in PROFILE_MODELS}
+    given: dict[str, Path] = {}
+    for f in files:
+        path = Path(f)
+        prof = load_profile_file(path)
+        if prof.gyomu in given:
+            raise ProfileError(f"{path}: gyomu {prof.gyomu} is also given by {given[prof.gyomu]}")
+        given[prof.gyomu] = path
+        profiles[prof.gyomu] = prof
+    return profiles
+
+
 @lru_cache(maxsize=None)
 def load_profile(gyomu: str = "juki"):
     """The shipped profile of a 業務 (kikan_hub/sample/profiles/<gyomu>.yaml)."""
@@ -453,4 +467,7 @@ def load_profile(gyomu: str = "juki"):
     if not path.is_file():
         shipped = sorted(p.stem for p in PROFILES.glob("*.yaml"))
         raise ProfileError(f"no sample profile for {gyomu!r} (shipped: {', '.join(shipped)})")
-    return load_profile_file(path)
+    prof = load_profile_file(path)
+    if prof.gyomu != gyomu:
+        raise ProfileError(f"{path.name}: gyomu: expected {gyomu!r}, got {prof.gyomu!r}")
+    return prof
