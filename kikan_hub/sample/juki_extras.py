@@ -21,12 +21,11 @@ import numpy as np
 import pyarrow as pa
 
 from kikan_hub.sample import cp932w
-from kikan_hub.sample.fields import day_number, western_matrix
+from kikan_hub.sample.fields import NONE, date_array, day_number, western_matrix
 from kikan_hub.sample.profile import ForeignResidents, JukiProfile
 
 EPOCH = dt.date(1970, 1, 1)
 KAISEI_2012 = (dt.date(2012, 7, 9) - EPOCH).days     # 外国人住民 enter the 住民基本台帳 (改正法施行日)
-NONE = -(10 ** 9)
 
 def _choice(rng: np.random.Generator, table: dict[str, float], n: int) -> np.ndarray:
     codes = np.array(list(table), dtype=object)
@@ -124,7 +123,6 @@ def pick_shien(rng: np.random.Generator, house_of: np.ndarray, head_of_house: np
                foreign: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
     """Households whose 世帯主 is a woman with others (a parent who fled with children): all their
     members become 支援対象者. Returns (shien mask per person, 申出者 per person (-1 none))."""
-    P = len(house_of)
     members = np.bincount(house_of, minlength=len(head_of_house))
     heads = head_of_house
     ok = (heads >= 0) & (members >= 2)
@@ -178,12 +176,6 @@ class CsvSink:
 
 def ymd(day: int) -> str:
     return "" if day == NONE else (EPOCH + dt.timedelta(days=int(day))).strftime("%Y%m%d")
-
-
-def date32(days: np.ndarray) -> pa.Array:
-    days = np.asarray(days, dtype=np.int64)
-    mask = days == NONE
-    return pa.array(np.where(mask, 0, days).astype(np.int32), type=pa.date32(), mask=mask)
 
 
 def _text_matrix(values: list[str | None], width: int) -> np.ndarray:
@@ -263,22 +255,22 @@ def emit(rng: np.random.Generator, *, gid, atena, foreign, sex, birth, name_res,
         "tsusho": _none_if_empty(per_row(ex.tsusho)),
         "tsusho_kana": _none_if_empty([nfkc(v) for v in per_row(ex.tsusho_kana_hw)]),
         "kokuseki": _none_if_empty(per_row(ex.kokuseki)),
-        "gaikokujin_date": date32(days(ex.gaikoku_day)),
+        "gaikokujin_date": date_array(days(ex.gaikoku_day)),
         "gaikokujin_date_literal": _none_if_empty([ymd(d) for d in days(ex.gaikoku_day)]),
         "gaikokujin_date_unknown": pa.array(np.zeros(n, dtype=bool)),
-        "kyu_gaitoho_toroku_date": date32(days(ex.kyugaitoho_day)),
+        "kyu_gaitoho_toroku_date": date_array(days(ex.kyugaitoho_day)),
         "kyu_gaitoho_toroku_date_literal": _none_if_empty([ymd(d) for d in days(ex.kyugaitoho_day)]),
         "kyu_gaitoho_toroku_date_unknown": pa.array(np.zeros(n, dtype=bool)),
         "gaikokujin_kubun": _none_if_empty(per_row(ex.kubun)),
         "zairyu_shikaku": _none_if_empty(per_row(ex.shikaku)),
         "zairyu_kikan": _none_if_empty(per_row(ex.kikan)),
-        "zairyu_manryo_date": date32(days(ex.manryo)),
+        "zairyu_manryo_date": date_array(days(ex.manryo)),
         "zairyu_card_no": _none_if_empty(per_row(ex.card)),
         "joriku_kikan": _none_if_empty(per_row(ex.joriku)),
         "kari_taizai_kikan": _none_if_empty(per_row(ex.kari)),
         "kyu_uji": _none_if_empty(per_row(ex.kyu_uji)),
         "kyu_uji_kana": _none_if_empty([nfkc(v) for v in per_row(ex.kyu_uji_kana_hw)]),
-        "todokede_nengappi": date32(todoke_nen),
+        "todokede_nengappi": date_array(todoke_nen),
         "shien_taisho": pa.array([True if v else None for v in shien[person]], type=pa.bool_()),
         "yokushi_flag": pa.array([True if v else None for v in shien[person]], type=pa.bool_()),
     }

@@ -151,8 +151,8 @@ def test_zei_proportions_come_from_the_profile(tmp_path):
     data["kei"]["owner_share"] = 0.0            # only the fixed edge vehicles remain
     data["kotei"]["owner_share"] = 1.0          # every household owns land
     out = tmp_path / "out"
-    summary = generate(SampleOptions(residents=300, out=out, seed=42, defect_rate=0.0,
-                                     profiles=(_write(tmp_path, data, "zei.yaml"),)))
+    generate(SampleOptions(residents=300, out=out, seed=42, defect_rate=0.0,
+                           profiles=(_write(tmp_path, data, "zei.yaml"),)))
     sharyo = pq.read_table(out / "truth" / "zei" / "zei_kei_sharyo.parquet").column("sharyo_no").to_pylist()
     assert len(set(sharyo)) == len(EDGES)        # the shipped 0.25 gives dozens more at 300 residents
     # every household of the 税 population owns land (the shipped 0.45: 35 of about 90 at seed 42)
