@@ -33,8 +33,8 @@ from kikan_hub.sample.context import (
     RECORDS_SCHEMA, RecordLayout, RecordWriter, RunContext, SampleOptions, Stats, TruthWriters,
 )
 from kikan_hub.sample.fields import NONE, digits_matrix, ymd
-from kikan_hub.sample.jumin import ERA_DATE_FIELDS, JuminChunk, JuminRows
-from kikan_hub.sample.people import BirthDates, Numbers, People, Places
+from kikan_hub.sample.jumin import ERA_DATE_FIELDS, JuminChunk
+from kikan_hub.sample.people import BirthDates, JuminRows, Numbers, People, Places
 from kikan_hub.sample.profile import resolve_profiles
 from kikan_hub.sample.setai import SetaiRows, emit_setai
 from kikan_hub.sample.simulation import ChunkData, Simulator

@@ -13,19 +13,22 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from dataclasses import dataclass, field
-
 import unicodedata
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
 from kikan_hub.sample import cp932w
+from kikan_hub.sample.assets_loader import Assets, TextTable
 from kikan_hub.sample.fields import NONE, date_array, day_number, western_matrix
+from kikan_hub.sample.people import JuminRows, Numbers, People
 from kikan_hub.sample.profile import ForeignResidents, JukiProfile
 
 EPOCH = dt.date(1970, 1, 1)
 KAISEI_2012 = (dt.date(2012, 7, 9) - EPOCH).days     # 外国人住民 enter the 住民基本台帳 (改正法施行日)
+CARD_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+
 
 def _choice(rng: np.random.Generator, table: dict[str, float], n: int) -> np.ndarray:
     codes = np.array(list(table), dtype=object)
@@ -54,11 +57,24 @@ class PersonExtras:
     shien: np.ndarray             # bool
 
 
-def person_extras(rng: np.random.Generator, gid: np.ndarray, foreign: np.ndarray, first_day: np.ndarray,
-                  wife: np.ndarray, foreign_names: list[str], surnames, end_day: int, spec: ForeignResidents,
-                  kyu_uji_share: float) -> PersonExtras:
+@dataclass
+class _Status:
+    """在留 status of the 外国人住民 (per person; None for the others)."""
+    kubun: np.ndarray
+    kokuseki: np.ndarray
+    shikaku: np.ndarray
+    kikan: list[str | None]
+    manryo: np.ndarray
+    card: list[str | None]
+    joriku: list[str | None]
+    kari: list[str | None]
+
+
+def _status(rng: np.random.Generator, gid: np.ndarray, fi: np.ndarray, end_day: int,
+            spec: ForeignResidents) -> tuple[_Status, np.ndarray]:
+    """区分, 国籍, 在留資格 drawn by the profile's shares; card numbers and periods from one more draw
+    (returned too: 通称 and 旧氏 reuse it)."""
     P = len(gid)
-    fi = np.flatnonzero(foreign)
     kubun = np.full(P, None, dtype=object)
     kubun[fi] = _choice(rng, spec.kubun, len(fi))
     kokuseki = np.full(P, None, dtype=object)
@@ -69,54 +85,74 @@ def person_extras(rng: np.random.Generator, gid: np.ndarray, foreign: np.ndarray
     shikaku = np.full(P, None, dtype=object)
     c1 = fi[kubun[fi] == "1"]
     shikaku[c1] = _choice(rng, spec.zairyu_shikaku, len(c1))
-    kikan: list[str | None] = [None] * P
-    manryo = np.full(P, NONE, dtype=np.int64)
-    card: list[str | None] = [None] * P
-    joriku: list[str | None] = [None] * P
-    kari: list[str | None] = [None] * P
-    letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+    st = _Status(kubun, kokuseki, shikaku, [None] * P, np.full(P, NONE, dtype=np.int64), [None] * P, [None] * P,
+                 [None] * P)
     extra = rng.integers(0, 10 ** 8, size=P)
     for i in fi:
         k = kubun[i]
         if k in ("1", "2"):   # 在留カード / 特別永住者証明書: 英字2桁＋数字8桁＋英字2桁 (shape only)
             g = int(gid[i])
-            card[i] = (letters[g % 24] + letters[g // 24 % 24] + f"{int(extra[i]):08d}"
-                       + letters[g // 576 % 24] + letters[(g * 7) % 24])
+            st.card[i] = (CARD_LETTERS[g % 24] + CARD_LETTERS[g // 24 % 24] + f"{int(extra[i]):08d}"
+                          + CARD_LETTERS[g // 576 % 24] + CARD_LETTERS[(g * 7) % 24])
         if k == "1" and shikaku[i] != "601":   # 永住者 has no 在留期間
             opts = spec.zairyu_kikan.get(shikaku[i], spec.zairyu_kikan_other)
-            kikan[i] = opts[int(extra[i]) % len(opts)]
-            manryo[i] = end_day + 30 + int(extra[i]) % (365 * 4)
+            st.kikan[i] = opts[int(extra[i]) % len(opts)]
+            st.manryo[i] = end_day + 30 + int(extra[i]) % (365 * 4)
         if k == "3":
-            joriku[i] = spec.joriku_kikan
+            st.joriku[i] = spec.joriku_kikan
         if k == "4":
-            kari[i] = spec.kari_taizai_kikan
-    gaikoku_day = np.full(P, NONE, dtype=np.int64)
-    kyugaitoho = np.full(P, NONE, dtype=np.int64)
+            st.kari[i] = spec.kari_taizai_kikan
+    return st, extra
+
+
+def _tsusho(rng: np.random.Generator, fi: np.ndarray, kubun: np.ndarray, extra: np.ndarray,
+            spec: ForeignResidents) -> tuple[list[str | None], list[str | None]]:
+    """通称 (and its half-width kana): most 特別永住者, a few others."""
+    P = len(kubun)
+    tsusho: list[str | None] = [None] * P
+    kana: list[str | None] = [None] * P
+    u = rng.random(P)
+    surnames = list(spec.tsusho.surnames)
+    for i in fi:
+        if (kubun[i] == "2" and u[i] < spec.tsusho.tokuei_share) or (kubun[i] != "2" and u[i] < spec.tsusho.other_share):
+            s = surnames[int(extra[i]) % len(surnames)]
+            tsusho[i], kana[i] = f"{s}　太郎" if int(extra[i]) % 2 else f"{s}　花子", \
+                spec.tsusho.surnames[s] + (" ﾀﾛｳ" if int(extra[i]) % 2 else " ﾊﾅｺ")
+    return tsusho, kana
+
+
+def _kyu_uji(rng: np.random.Generator, wife: np.ndarray, foreign: np.ndarray, extra: np.ndarray,
+             surnames: TextTable, share: float) -> tuple[list[str | None], list[str | None]]:
+    """旧氏: married women who asked for it (since 2019-11-05), a surname without gaiji."""
+    P = len(wife)
+    kyu_uji: list[str | None] = [None] * P
+    kana: list[str | None] = [None] * P
+    clean = [j for j, m in enumerate(surnames.mask) if m == 0]
+    v = rng.random(P)
+    for i in np.flatnonzero(wife & ~foreign & (v < share)):
+        j = clean[int(extra[i]) % len(clean)]
+        kyu_uji[i], kana[i] = surnames.resolved[j], surnames.kana_hw[j]
+    return kyu_uji, kana
+
+
+def person_extras(rng: np.random.Generator, people: People, first_day: np.ndarray, wife: np.ndarray,
+                  surnames: TextTable, end_day: int, profile: JukiProfile) -> PersonExtras:
+    spec = profile.foreign_residents
+    foreign, names = people.foreign, people.name_res
+    fi = np.flatnonzero(foreign)
+    st, extra = _status(rng, people.gid, fi, end_day, spec)
+    gaikoku_day = np.full(len(foreign), NONE, dtype=np.int64)
+    kyugaitoho = np.full(len(foreign), NONE, dtype=np.int64)
     gaikoku_day[fi] = np.maximum(first_day[fi], KAISEI_2012)
     before = fi[first_day[fi] < KAISEI_2012]
     kyugaitoho[before] = first_day[before]
-    alphabet = [(foreign_names[i] if foreign_names[i].isascii() else spec.alphabet.get(foreign_names[i])) if foreign[i] else None
-                for i in range(P)]
-    # 通称: most 特別永住者, a few others
-    tsusho: list[str | None] = [None] * P
-    tsusho_kana: list[str | None] = [None] * P
-    u = rng.random(P)
-    tsusho_surnames = list(spec.tsusho.surnames)
-    for i in fi:
-        if (kubun[i] == "2" and u[i] < spec.tsusho.tokuei_share) or (kubun[i] != "2" and u[i] < spec.tsusho.other_share):
-            s = tsusho_surnames[int(extra[i]) % len(tsusho_surnames)]
-            tsusho[i], tsusho_kana[i] = f"{s}　太郎" if int(extra[i]) % 2 else f"{s}　花子", \
-                spec.tsusho.surnames[s] + (" ﾀﾛｳ" if int(extra[i]) % 2 else " ﾊﾅｺ")
-    # 旧氏: married women who asked for it (since 2019-11-05)
-    kyu_uji: list[str | None] = [None] * P
-    kyu_kana: list[str | None] = [None] * P
-    clean = [j for j, m in enumerate(surnames.mask) if m == 0]
-    v = rng.random(P)
-    for i in np.flatnonzero(wife & ~foreign & (v < kyu_uji_share)):
-        j = clean[int(extra[i]) % len(clean)]
-        kyu_uji[i], kyu_kana[i] = surnames.resolved[j], surnames.kana_hw[j]
-    return PersonExtras(alphabet, kokuseki, kubun, shikaku, kikan, manryo, card, joriku, kari, gaikoku_day,
-                        kyugaitoho, tsusho, tsusho_kana, kyu_uji, kyu_kana, np.zeros(P, dtype=bool))
+    alphabet = [(names[i] if names[i].isascii() else spec.alphabet.get(names[i])) if foreign[i] else None
+                for i in range(len(foreign))]
+    tsusho, tsusho_kana = _tsusho(rng, fi, st.kubun, extra, spec)
+    kyu_uji, kyu_kana = _kyu_uji(rng, wife, foreign, extra, surnames, profile.kyu_uji_share)
+    return PersonExtras(alphabet, st.kokuseki, st.kubun, st.shikaku, st.kikan, st.manryo, st.card, st.joriku, st.kari,
+                        gaikoku_day, kyugaitoho, tsusho, tsusho_kana, kyu_uji, kyu_kana,
+                        np.zeros(len(foreign), dtype=bool))
 
 
 def pick_shien(rng: np.random.Generator, house_of: np.ndarray, head_of_house: np.ndarray, sex: np.ndarray,
@@ -192,43 +228,41 @@ def _none_if_empty(values) -> pa.Array:
     return pa.array([v if v else None for v in values], type=pa.string())
 
 
-def emit(rng: np.random.Generator, *, gid, atena, foreign, sex, birth, name_res, person, house, head, zoku,
-         idou_day, jumin_day, todoke_day, assets, sinks, profile: JukiProfile,
-         fields: dict[str, tuple[int, int]]) -> tuple[dict[str, np.ndarray], dict[str, pa.Array]]:
-    """The extra JUMIN fields per row ({field: byte matrix}) and their truth columns ({item: array});
-    writes the chunk's SHIEN.CSV / TSUSHO.CSV records."""
-    city, dantai_code, end_day = profile.city, profile.dantai_code, day_number(profile.calendar.end)
-    P, n = len(gid), len(person)
-    first_idx = np.r_[0, np.flatnonzero(person[1:] != person[:-1]) + 1] if n else np.array([], dtype=np.int64)
-    first_day = np.full(P, NONE, dtype=np.int64)
-    first_day[person[first_idx]] = idou_day[first_idx]
-    wife = np.zeros(P, dtype=bool)
-    wife[person[np.isin(zoku, [b"02", b"14"])]] = True
-    ex = person_extras(rng, gid, foreign, first_day, wife, name_res, assets.surnames, end_day,
-                      profile.foreign_residents, profile.kyu_uji_share)
-    house_of = np.zeros(P, dtype=np.int64)
-    house_of[person[first_idx]] = house[first_idx]
-    n_house = int(house.max()) + 1 if n else 0
-    head_of_house = np.full(n_house, -1, dtype=np.int64)
-    order = np.argsort(house, kind="stable")
-    hs = house[order]
-    firsts = order[np.r_[0, np.flatnonzero(hs[1:] != hs[:-1]) + 1]] if n else order
-    head_of_house[house[firsts]] = head[firsts]
-    shien, moushide = pick_shien(rng, house_of, head_of_house, sex, foreign, profile.shien_household_share)
-    ex.shien = shien
+@dataclass
+class _Households:
+    """Per person: the first row's day, 届出, household; per household: its first 世帯主."""
+    first_day: np.ndarray
+    first_todoke: np.ndarray
+    wife: np.ndarray
+    house_of: np.ndarray
+    head_of_house: np.ndarray
 
-    # 届出の年月日 (法第7条): the 届出 by which the person came to live here, kept across a 転居;
-    # for those recorded by 改製 (no 届出 in the extract) the 住民となった年月日
-    ft = np.full(P, NONE, dtype=np.int64)
-    ft[person[first_idx]] = todoke_day[first_idx]
-    todoke_nen = np.where(ft[person] != NONE, ft[person], jumin_day)
+    @classmethod
+    def of(cls, P: int, rows: JuminRows) -> "_Households":
+        person, house, n = rows.person, rows.house, len(rows)
+        first_idx = np.r_[0, np.flatnonzero(person[1:] != person[:-1]) + 1] if n else np.array([], dtype=np.int64)
+        first_day = np.full(P, NONE, dtype=np.int64)
+        first_day[person[first_idx]] = rows.idou_day[first_idx]
+        first_todoke = np.full(P, NONE, dtype=np.int64)
+        first_todoke[person[first_idx]] = rows.todoke_day[first_idx]
+        wife = np.zeros(P, dtype=bool)
+        wife[person[np.isin(rows.zoku, [b"02", b"14"])]] = True
+        house_of = np.zeros(P, dtype=np.int64)
+        house_of[person[first_idx]] = house[first_idx]
+        head_of_house = np.full(int(house.max()) + 1 if n else 0, -1, dtype=np.int64)
+        order = np.argsort(house, kind="stable")
+        hs = house[order]
+        firsts = order[np.r_[0, np.flatnonzero(hs[1:] != hs[:-1]) + 1]] if n else order
+        head_of_house[house[firsts]] = rows.head[firsts]
+        return cls(first_day, first_todoke, wife, house_of, head_of_house)
 
-    def per_row(values):
-        return [values[p] for p in person.tolist()]
 
+def _field_matrices(ex: PersonExtras, rows: JuminRows, todoke_nen: np.ndarray, shien: np.ndarray,
+                    fields: dict[str, tuple[int, int]]) -> dict[str, np.ndarray]:
+    person = rows.person
+    per_row = lambda values: [values[p] for p in person.tolist()]  # noqa: E731
     days = lambda d: np.where(d[person] == NONE, NONE, d[person])  # noqa: E731
-
-    mats = {
+    return {
         "shimei_alphabet": _text_matrix(per_row(ex.alphabet), fields["shimei_alphabet"][1]),
         "tsusho": _text_matrix(per_row(ex.tsusho), fields["tsusho"][1]),
         "tsusho_kana": _text_matrix(per_row(ex.tsusho_kana_hw), fields["tsusho_kana"][1]),
@@ -249,8 +283,15 @@ def emit(rng: np.random.Generator, *, gid, atena, foreign, sex, birth, name_res,
         "shien_taisho": np.where(shien[person], ord("1"), 0x20).astype(np.uint8)[:, None],
         "yokushi_flag": np.where(shien[person], ord("1"), 0x20).astype(np.uint8)[:, None],
     }
+
+
+def _truth_columns(ex: PersonExtras, rows: JuminRows, todoke_nen: np.ndarray,
+                   shien: np.ndarray) -> dict[str, pa.Array]:
+    person, n = rows.person, len(rows)
+    per_row = lambda values: [values[p] for p in person.tolist()]  # noqa: E731
+    days = lambda d: np.where(d[person] == NONE, NONE, d[person])  # noqa: E731
     nfkc = lambda v: unicodedata.normalize("NFKC", v) if v else None  # noqa: E731
-    truth = {
+    return {
         "shimei_alphabet": _none_if_empty(per_row(ex.alphabet)),
         "tsusho": _none_if_empty(per_row(ex.tsusho)),
         "tsusho_kana": _none_if_empty([nfkc(v) for v in per_row(ex.tsusho_kana_hw)]),
@@ -274,7 +315,12 @@ def emit(rng: np.random.Generator, *, gid, atena, foreign, sex, birth, name_res,
         "shien_taisho": pa.array([True if v else None for v in shien[person]], type=pa.bool_()),
         "yokushi_flag": pa.array([True if v else None for v in shien[person]], type=pa.bool_()),
     }
-    # SHIEN.CSV: one row per 支援対象者 (申出者 first), in 宛名番号 order
+
+
+def _write_shien(sink: CsvSink, people: People, atena: np.ndarray, shien: np.ndarray, moushide: np.ndarray,
+                 house_of: np.ndarray, end_day: int) -> None:
+    """SHIEN.CSV: one row per 支援対象者 (申出者 first), in 宛名番号 order; 期間 1 年 (j440)."""
+    gid = people.gid
     for p in sorted(np.flatnonzero(shien).tolist(), key=lambda q: (int(gid[moushide[q]]), q != moushide[q], int(gid[q]))):
         m = int(moushide[p])
         h = int(house_of[p])
@@ -283,13 +329,37 @@ def emit(rng: np.random.Generator, *, gid, atena, foreign, sex, birth, name_res,
         k = EPOCH + dt.timedelta(days=kaishi)
         nxt = k.replace(year=k.year + 1) if not (k.month == 2 and k.day == 29) else dt.date(k.year + 1, 3, 1)
         shuryo = (nxt - EPOCH).days - 1   # j440: 1年 (開始 令和2年4月1日 → 終了 令和3年3月31日)
-        kaga_birth = int(birth[m]) - 365 * 2
-        sinks["SHIEN"].add([
+        kaga_birth = int(people.birth[m]) - 365 * 2
+        sink.add([
             f"{int(atena[p]):010d}", "1", "1" if p == m else "2", "" if p == m else f"{int(atena[m]):010d}",
             "" if p == m else "子",
             ymd(moushide_day), "2", ymd(kaishi), ymd(shuryo), "1", "1", "1", "",
             f"架空　一郎{h % 10}", ymd(kaga_birth), "1", "他県架空市本町１番地"], f"{int(atena[p]):010d}")
+
+
+def _write_tsusho(sink: CsvSink, ex: PersonExtras, atena: np.ndarray, profile: JukiProfile) -> None:
+    """TSUSHO.CSV: one row per 通称 記載."""
     for p in np.flatnonzero(np.array([t is not None for t in ex.tsusho], dtype=bool)).tolist():
-        sinks["TSUSHO"].add([f"{int(atena[p]):010d}", "1", ex.tsusho[p], ex.tsusho_kana_hw[p], ymd(int(ex.gaikoku_day[p])),
-                             city, dantai_code, ""], f"{int(atena[p]):010d}")
+        sink.add([f"{int(atena[p]):010d}", "1", ex.tsusho[p], ex.tsusho_kana_hw[p], ymd(int(ex.gaikoku_day[p])),
+                  profile.city, profile.dantai_code, ""], f"{int(atena[p]):010d}")
+
+
+def emit(rng: np.random.Generator, *, people: People, nums: Numbers, rows: JuminRows, assets: Assets, sinks: dict,
+         profile: JukiProfile, fields: dict[str, tuple[int, int]]) -> tuple[dict[str, np.ndarray], dict[str, pa.Array]]:
+    """The extra JUMIN fields per row ({field: byte matrix}) and their truth columns ({item: array});
+    writes the chunk's SHIEN.CSV / TSUSHO.CSV records."""
+    end_day = day_number(profile.calendar.end)
+    hh = _Households.of(len(people.gid), rows)
+    ex = person_extras(rng, people, hh.first_day, hh.wife, assets.surnames, end_day, profile)
+    shien, moushide = pick_shien(rng, hh.house_of, hh.head_of_house, people.sex, people.foreign,
+                                 profile.shien_household_share)
+    ex.shien = shien
+    # 届出の年月日 (法第7条): the 届出 by which the person came to live here, kept across a 転居;
+    # for those recorded by 改製 (no 届出 in the extract) the 住民となった年月日
+    ft = hh.first_todoke[rows.person]
+    todoke_nen = np.where(ft != NONE, ft, rows.jumin_day)
+    mats = _field_matrices(ex, rows, todoke_nen, shien, fields)
+    truth = _truth_columns(ex, rows, todoke_nen, shien)
+    _write_shien(sinks["SHIEN"], people, nums.atena, shien, moushide, hh.house_of, end_day)
+    _write_tsusho(sinks["TSUSHO"], ex, nums.atena, profile)
     return mats, truth

@@ -3,8 +3,6 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pyarrow as pa
 
@@ -15,53 +13,10 @@ from kikan_hub.sample.fields import (
     NONE, RecordMatrix, blank_where, conform, date_array, digits_matrix, digits_to_int, literal_strings,
     matrix_strings, null_where, western_matrix,
 )
-from kikan_hub.sample.people import BirthDates, Numbers, People, Places
-from kikan_hub.sample.simulation import ChunkData
+from kikan_hub.sample.people import BirthDates, JuminRows, Numbers, People, Places
 
 ERA_DATE_FIELDS = {"jumin_date": "jumin_day", "jusho_date": "jusho_day", "idou_date": "idou_day",
                    "shojo_date": "shojo_day"}        # written as era code + YYMMDD (jusho_date: letter era)
-
-
-@dataclass
-class JuminRows:
-    """The chunk's JUMIN history rows in file order (宛名番号, 履歴番号)."""
-    person: np.ndarray
-    rireki: np.ndarray
-    house: np.ndarray
-    head: np.ndarray          # person or -1 (世帯主未設定, j100)
-    addr: np.ndarray
-    jumin_day: np.ndarray
-    jusho_day: np.ndarray
-    mynum: np.ndarray
-    idou_day: np.ndarray
-    todoke_day: np.ndarray
-    shori_day: np.ndarray
-    tennyu: np.ndarray        # place or -1
-    tenshutsu: np.ndarray     # place or -1
-    shojo_day: np.ndarray
-    jotai: np.ndarray         # S1 vendor codes
-    zoku: np.ndarray          # S2
-    idou: np.ndarray          # S2
-    shojo: np.ndarray         # S2 (b"" none)
-
-    @classmethod
-    def sorted_from(cls, c: ChunkData, gid: np.ndarray) -> "JuminRows":
-        R = c.r
-        person = np.array(R["person"], dtype=np.int64)
-        order = np.lexsort((np.array(R["rireki"], dtype=np.int64), gid[person]))
-
-        def take(key: str, dtype=np.int64) -> np.ndarray:
-            return np.array(R[key], dtype=dtype)[order]
-
-        return cls(person=person[order], rireki=take("rireki"), house=take("house"), head=take("head"),
-                   addr=take("addr"), jumin_day=take("jumin_day"), jusho_day=take("jusho_day"),
-                   mynum=take("mynum", bool), idou_day=take("idou_day"), todoke_day=take("todoke_day"),
-                   shori_day=take("shori_day"), tennyu=take("tennyu"), tenshutsu=take("tenshutsu"),
-                   shojo_day=take("shojo_day"), jotai=take("jotai", "S1"), zoku=take("zoku", "S2"),
-                   idou=take("idou", "S2"), shojo=take("shojo", "S2"))
-
-    def __len__(self) -> int:
-        return len(self.person)
 
 
 def _codes(arr: np.ndarray, table: dict | None) -> pa.Array:
@@ -131,11 +86,8 @@ class JuminChunk:
         """外国人住民, 旧氏, 届出の年月日, 支援措置 (juki_extras; its own generator, seeded per chunk)."""
         ctx, p, r = self.ctx, self.p, self.rows
         ex_rng = np.random.default_rng([ctx.opts.seed, int(p.gid[0]) if len(p.gid) else 0, 19])
-        ex_mats, ex_truth = juki_extras.emit(
-            ex_rng, gid=p.gid, atena=self.nums.atena, foreign=p.foreign, sex=p.sex, birth=p.birth,
-            name_res=p.name_res, person=r.person, house=r.house, head=r.head, zoku=r.zoku, idou_day=r.idou_day,
-            jumin_day=r.jumin_day, todoke_day=r.todoke_day, assets=ctx.assets, sinks=ctx.sinks,
-            profile=ctx.profile, fields=self.rec.pos)
+        ex_mats, ex_truth = juki_extras.emit(ex_rng, people=p, nums=self.nums, rows=r, assets=ctx.assets,
+                                             sinks=ctx.sinks, profile=ctx.profile, fields=self.rec.pos)
         for name, mat in ex_mats.items():
             self.rec.put(name, mat)
         return ex_truth

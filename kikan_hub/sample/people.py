@@ -1,6 +1,6 @@
 """The persons, households and addresses of one chunk as arrays: the bytes the records hold (CP932
 matrices), the text the store holds (gaiji resolved) and the gaiji bit masks, indexed by the
-chunk-local person / household / address number of ``ChunkData``.
+chunk-local person / household / address number of ``ChunkData``; and its JUMIN history rows.
 """
 from __future__ import annotations
 
@@ -126,3 +126,45 @@ class Places:
             hittosha=np.array(c.h_hittosha, dtype=np.int64),
             places_m=bytes_matrix(A.places.raw, widths["tennyu_mae_jusho"]),
             places_res=pa.array(A.places.resolved, type=pa.string()))
+
+
+@dataclass
+class JuminRows:
+    """The chunk's JUMIN history rows in file order (宛名番号, 履歴番号)."""
+    person: np.ndarray
+    rireki: np.ndarray
+    house: np.ndarray
+    head: np.ndarray          # person or -1 (世帯主未設定, j100)
+    addr: np.ndarray
+    jumin_day: np.ndarray
+    jusho_day: np.ndarray
+    mynum: np.ndarray
+    idou_day: np.ndarray
+    todoke_day: np.ndarray
+    shori_day: np.ndarray
+    tennyu: np.ndarray        # place or -1
+    tenshutsu: np.ndarray     # place or -1
+    shojo_day: np.ndarray
+    jotai: np.ndarray         # S1 vendor codes
+    zoku: np.ndarray          # S2
+    idou: np.ndarray          # S2
+    shojo: np.ndarray         # S2 (b"" none)
+
+    @classmethod
+    def sorted_from(cls, c: ChunkData, gid: np.ndarray) -> "JuminRows":
+        R = c.r
+        person = np.array(R["person"], dtype=np.int64)
+        order = np.lexsort((np.array(R["rireki"], dtype=np.int64), gid[person]))
+
+        def take(key: str, dtype=np.int64) -> np.ndarray:
+            return np.array(R[key], dtype=dtype)[order]
+
+        return cls(person=person[order], rireki=take("rireki"), house=take("house"), head=take("head"),
+                   addr=take("addr"), jumin_day=take("jumin_day"), jusho_day=take("jusho_day"),
+                   mynum=take("mynum", bool), idou_day=take("idou_day"), todoke_day=take("todoke_day"),
+                   shori_day=take("shori_day"), tennyu=take("tennyu"), tenshutsu=take("tenshutsu"),
+                   shojo_day=take("shojo_day"), jotai=take("jotai", "S1"), zoku=take("zoku", "S2"),
+                   idou=take("idou", "S2"), shojo=take("shojo", "S2"))
+
+    def __len__(self) -> int:
+        return len(self.person)
