@@ -14,6 +14,9 @@ from kikan_hub.sample.profile import DefectWay, Defects, FileDefects
 
 
 def _span(rec: RecordMatrix, name: str, at: int, length: int) -> slice:
+    if name not in rec.pos:
+        raise ValueError(f"defect field {name} is not a field of the record type (layout fields: "
+                         f"{', '.join(rec.pos)})")
     s, ln = rec.pos[name]
     start = s + (at if at >= 0 else ln + at)
     if not (s <= start and start + length <= s + ln):

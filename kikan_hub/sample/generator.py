@@ -28,7 +28,9 @@ import pyarrow as pa
 import yaml
 
 from kikan_hub.sample import cp932w, juki_extras
-from kikan_hub.sample.assets_loader import ASSETS, FULLWIDTH_DIGITS, UNIDENTIFIED_ORDER, field_positions, load_assets, register
+from kikan_hub.sample.assets_loader import (
+    ASSETS, FULLWIDTH_DIGITS, UNIDENTIFIED_ORDER, field_positions, load_assets, register,
+)
 from kikan_hub.sample.context import (
     RECORDS_SCHEMA, RecordLayout, RecordWriter, RunContext, SampleOptions, Stats, TruthWriters,
 )

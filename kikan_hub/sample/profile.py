@@ -293,6 +293,9 @@ class Defects(_Strict):
 
 # ---------------------------------------------------------------- the profile
 
+# The record families the 住民記録 engine writes, and the record conditions each offers to ``if``/``unless``.
+JUKI_DEFECT_CONDITIONS = {"JUMIN": {"birth_exact"}, "SETAI": set()}
+
 class JukiProfile(_Strict):
     gyomu: Literal["juki"]
     description: str
@@ -309,6 +312,21 @@ class JukiProfile(_Strict):
     kyu_uji_share: float
     shien_household_share: float
     defects: Defects
+
+    @model_validator(mode="after")
+    def _defect_files_known(self) -> "JukiProfile":
+        files = self.defects.files
+        if set(files) != set(JUKI_DEFECT_CONDITIONS):
+            raise ValueError(f"defects.files: expected the files {sorted(JUKI_DEFECT_CONDITIONS)}, got {sorted(files)}")
+        for fid, spec in files.items():
+            known = JUKI_DEFECT_CONDITIONS[fid]
+            for c in spec.classes:
+                for w in c.ways:
+                    unknown = {x for x in (w.if_, w.unless) if x is not None} - known
+                    if unknown:
+                        raise ValueError(f"defects.files.{fid}: class {c.class_}: unknown condition "
+                                         f"{sorted(unknown)} (known: {sorted(known) or 'none'})")
+        return self
 
 
 # ---------------------------------------------------------------- 税

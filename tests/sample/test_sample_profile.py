@@ -159,3 +159,16 @@ def test_zei_proportions_come_from_the_profile(tmp_path):
     pop = load_population(out / "truth" / "jumin.parquet", 42, load_profile("zei").population)
     tochi = pq.read_table(out / "truth" / "zei" / "zei_kotei_tochi.parquet").column("kyoyo_tochi_flag").to_pylist()
     assert tochi.count(False) == len(pop.households)
+
+
+def test_unknown_condition_or_field_is_a_clear_error(tmp_path):
+    data = _shipped("juki")
+    data["defects"]["files"]["SETAI"]["classes"][0]["ways"][0]["if"] = "birth_exact"   # a JUMIN condition
+    with pytest.raises(ProfileError, match=r"defects.files.SETAI: class impossible_date: unknown condition "
+                                           r"\['birth_exact'\] \(known: none\)"):
+        load_profile_file(_write(tmp_path, data))
+    data = _shipped("juki")
+    data["defects"]["files"]["SETAI"]["classes"][1]["ways"][0]["bump_digit"]["field"] = "atena_no"
+    with pytest.raises(ValueError, match="defect field atena_no is not a field of the record type"):
+        generate(SampleOptions(residents=300, out=tmp_path / "out", seed=5, defect_rate=0.3,
+                               profiles=(_write(tmp_path, data),)))
