@@ -186,7 +186,7 @@ class Simulator:
                 planned_births = self._add_children(rnd, add, kind, head_age)
             elif kind == "three_gen":
                 self._add_generations(rnd, add, head_age)
-        self._play(c, rnd, hgid, members, kind, legacy, start, planned_births, next_pid)
+        _Household(self, c, rnd, hgid, members, kind, legacy, start).play(planned_births, next_pid)
 
     def _add_spouse(self, rnd: random.Random, add, head_sex: int, head_age: float) -> None:
         S, Z = self.prof.households.spouse, self.zoku
@@ -223,52 +223,6 @@ class Simulator:
             parent_sex = 1 if rnd.random() < T.parent.father_share else 2
             add(parent_sex, head_age + rnd.uniform(*T.parent.age_gap), Z.father if parent_sex == 1 else Z.mother)
 
-    def _honseki(self, c: ChunkData, rnd: random.Random, addr: int, foreign: bool) -> str:
-        """本籍: mostly in the city itself, else elsewhere (none for 外国人住民)."""
-        if foreign:
-            return ""
-        if rnd.random() < self.prof.households.honseki_in_city_share:
-            return f"{self.prof.city}{self.a.machiaza.marked[c.a_machi[addr]]}{fw(rnd.randint(1, 999))}番地"
-        return self.a.places.marked[rnd.choice(self.places_domestic)][:10] + "１番地"
-
-    def _schedule(self, c: ChunkData, rnd: random.Random, present: list[int], zoku: dict[int, str], head: int,
-                  start: int, planned_births: int) -> list[tuple[int, int, str, int]]:
-        """The household's events (day, order, kind, arg), sorted."""
-        E, Z = self.prof.events, self.zoku
-        end = self.end_day
-        first = start + E.first_after_days
-        events: list[tuple[int, int, str, int]] = []
-        span = end - start
-        if span > self.prof.households.last_arrival_days:
-            for i in range(planned_births):
-                events.append((rnd.randint(first, end), 1, "birth", i))
-            if start < self.mynumber_day:
-                events.append((self.mynumber_day, 0, "mynumber", 0))
-            if rnd.random() < E.move_share:
-                events.append((rnd.randint(first, end), 2, "move", 0))
-            for p in present:
-                if rnd.random() < E.minor_share:
-                    events.append((rnd.randint(start + 1, end), 3, "minor", p))
-            head_age_at_start = (start - c.p_birth[head]) / 365.25
-            others = {zoku[p] for p in present[1:]}
-            if len(present) >= 3 and rnd.random() < E.head_leaves_share:
-                # the 世帯主 alone moves out; two or more stay without one (j490, j100)
-                events.append((rnd.randint(first, end), 4, "head_leaves", 0))
-            if rnd.random() < E.leave_share:
-                events.append((rnd.randint(first, end), 9, "leave", 0))
-            elif len(present) == 1 and head_age_at_start > E.death.alone_over_age and rnd.random() < E.death.share:
-                events.append((rnd.randint(first, end), 9, "death", 0))
-            elif (head_age_at_start > E.head_death.over_age and others and others <= {Z.wife, Z.husband, Z.child}
-                  and zoku[present[1]] in (Z.wife, Z.husband) and rnd.random() < E.head_death.share):
-                events.append((rnd.randint(first, end), 5, "head_death", 0))
-        events.sort()
-        return events
-
-    def _play(self, c: ChunkData, rnd: random.Random, hgid: int, members: list[tuple[int, str]], kind: str,
-              legacy: bool, start: int, planned_births: int, next_pid) -> None:
-        _Household(self, c, rnd, hgid, members, kind, legacy, start).play(planned_births, next_pid)
-
-
 class _Household:
     """One household's history: its first rows, then its events in day order."""
 
@@ -280,7 +234,7 @@ class _Household:
         head = members[0][0]
         self.foreign = kind == "foreign"
         addr = sim.new_address(c, rnd)
-        c.h_honseki.append(sim._honseki(c, rnd, addr, self.foreign))
+        c.h_honseki.append(self._honseki(addr))
         c.h_hittosha.append(-1 if self.foreign else head)
         self.legacy, self.start = legacy, start
         self.zoku = {p: z for p, z in members}
@@ -318,6 +272,49 @@ class _Household:
         for p in self.present:
             self.has_mynum[p] = start >= sim.mynumber_day
             self.rireki[p] = 0
+
+    def _honseki(self, addr: int) -> str:
+        """本籍: mostly in the city itself, else elsewhere (none for 外国人住民)."""
+        sim, rnd = self.sim, self.rnd
+        if self.foreign:
+            return ""
+        if rnd.random() < sim.prof.households.honseki_in_city_share:
+            return f"{sim.prof.city}{sim.a.machiaza.marked[self.c.a_machi[addr]]}{fw(rnd.randint(1, 999))}番地"
+        return sim.a.places.marked[rnd.choice(sim.places_domestic)][:10] + "１番地"
+
+    def _schedule(self, planned_births: int) -> list[tuple[int, int, str, int]]:
+        """The household's events (day, order, kind, arg), sorted."""
+        sim, c, rnd = self.sim, self.c, self.rnd
+        present, zoku, head, start = self.present, self.zoku, self.head, self.start
+        E, Z = sim.prof.events, sim.zoku
+        end = sim.end_day
+        first = start + E.first_after_days
+        events: list[tuple[int, int, str, int]] = []
+        span = end - start
+        if span > sim.prof.households.last_arrival_days:
+            for i in range(planned_births):
+                events.append((rnd.randint(first, end), 1, "birth", i))
+            if start < sim.mynumber_day:
+                events.append((sim.mynumber_day, 0, "mynumber", 0))
+            if rnd.random() < E.move_share:
+                events.append((rnd.randint(first, end), 2, "move", 0))
+            for p in present:
+                if rnd.random() < E.minor_share:
+                    events.append((rnd.randint(start + 1, end), 3, "minor", p))
+            head_age_at_start = (start - c.p_birth[head]) / 365.25
+            others = {zoku[p] for p in present[1:]}
+            if len(present) >= 3 and rnd.random() < E.head_leaves_share:
+                # the 世帯主 alone moves out; two or more stay without one (j490, j100)
+                events.append((rnd.randint(first, end), 4, "head_leaves", 0))
+            if rnd.random() < E.leave_share:
+                events.append((rnd.randint(first, end), 9, "leave", 0))
+            elif len(present) == 1 and head_age_at_start > E.death.alone_over_age and rnd.random() < E.death.share:
+                events.append((rnd.randint(first, end), 9, "death", 0))
+            elif (head_age_at_start > E.head_death.over_age and others and others <= {Z.wife, Z.husband, Z.child}
+                  and zoku[present[1]] in (Z.wife, Z.husband) and rnd.random() < E.head_death.share):
+                events.append((rnd.randint(first, end), 5, "head_death", 0))
+        events.sort()
+        return events
 
     def row(self, p: int, code: str, day: int, jotai: str = "0", shojo: str = "", shojo_day: int = NONE,
             tenshutsu: int = -1) -> None:
@@ -370,7 +367,7 @@ class _Household:
         for p in self.present:
             self.row(p, self.first_code, self.start)
         self.setai_row(self.start if not self.legacy else sim.kaisei_day)
-        events = sim._schedule(self.c, self.rnd, self.present, self.zoku, self.head, self.start, planned_births)
+        events = self._schedule(planned_births)
         terminal_day = next((d for d, _, k, _ in events if k in ("leave", "death")), None)
         Z = sim.zoku
         self.mother = next((p for p in self.present
