@@ -61,9 +61,9 @@ def plant(spec: FileDefects, rec: RecordMatrix, lengths: np.ndarray, eligible: n
         defect[i] = cls.class_
 
 
-def outcome(defects: Defects, defect: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
-    """(expected 'loaded'/'quarantined', expected_rule) per record."""
-    loading = defects.loading()
-    rules = defects.rules()
+def outcome(defects: Defects, fid: str, defect: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+    """(expected 'loaded'/'quarantined', expected_rule) per record of the file."""
+    loading = defects.loading(fid)
+    rules = defects.rules(fid)
     expected = np.where((defect == None) | np.isin(defect, list(loading)), "loaded", "quarantined")  # noqa: E711
     return expected, [rules[d] if d else None for d in defect]

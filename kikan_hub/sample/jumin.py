@@ -138,7 +138,7 @@ class JuminChunk:
         w.data_records += n
 
         defects = ctx.profile.defects
-        self.expected, rules = planting.outcome(defects, self.defect)
+        self.expected, rules = planting.outcome(defects, "JUMIN", self.defect)
         self.key_str = matrix_strings(atena_written)
         ctx.truth.records.write_table(pa.table({
             "file_id": pa.array(["JUMIN"] * n), "record_no": self.record_no, "offset": self.offsets,
@@ -148,7 +148,7 @@ class JuminChunk:
             "expected_rule": pa.array(rules, type=pa.string())}, schema=RECORDS_SCHEMA))
         nq = int((self.expected == "quarantined").sum())
         ctx.stats.count("JUMIN", "resident", n - nq, nq)
-        ctx.stats.add_defects("JUMIN", self.defect, defects.rules())
+        ctx.stats.add_defects("JUMIN", self.defect, defects.rules("JUMIN"))
 
     def write_truth(self, ex_truth: dict[str, pa.Array]) -> None:
         """jumin.parquet (the canonical rows of the records that load) and persons.parquet."""

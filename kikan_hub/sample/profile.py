@@ -280,15 +280,15 @@ class Defects(_Strict):
     gaiji_unresolved: str
     files: dict[str, FileDefects]
 
-    def rules(self) -> dict[str, str]:
-        """defect class → the rule that stops (or warns about) the record."""
-        out = {c.class_: c.rule for f in self.files.values() for c in f.classes}
+    def rules(self, fid: str) -> dict[str, str]:
+        """defect class → the rule that stops (or warns about) a record of the file (rule ids may be per file)."""
+        out = {c.class_: c.rule for c in self.files[fid].classes}
         out["gaiji_unresolved"] = self.gaiji_unresolved
         return out
 
-    def loading(self) -> set[str]:
-        """Classes whose records load (with a warning)."""
-        return {c.class_ for f in self.files.values() for c in f.classes if c.expected == "loaded"}
+    def loading(self, fid: str) -> set[str]:
+        """The file's classes whose records load (with a warning)."""
+        return {c.class_ for c in self.files[fid].classes if c.expected == "loaded"}
 
 
 # ---------------------------------------------------------------- the profile

@@ -92,7 +92,7 @@ def _write(ctx: RunContext, rows: SetaiRows, rec: RecordMatrix,
     written = rec.field("setai_no")
     w.hash_total += int(digits_to_int(written).sum())
     w.data_records += m
-    expected, rules = planting.outcome(ctx.profile.defects, defect)
+    expected, rules = planting.outcome(ctx.profile.defects, "SETAI", defect)
     ctx.truth.records.write_table(pa.table({
         "file_id": pa.array(["SETAI"] * m), "record_no": record_no, "offset": offsets,
         "length": np.full(m, rl, dtype=np.int64), "record_type": pa.array(["household"] * m),
@@ -102,7 +102,7 @@ def _write(ctx: RunContext, rows: SetaiRows, rec: RecordMatrix,
         "expected_rule": pa.array(rules, type=pa.string())}, schema=RECORDS_SCHEMA))
     nq = int((expected == "quarantined").sum())
     ctx.stats.count("SETAI", "household", m - nq, nq)
-    ctx.stats.add_defects("SETAI", defect, ctx.profile.defects.rules())
+    ctx.stats.add_defects("SETAI", defect, ctx.profile.defects.rules("SETAI"))
     return offsets, record_no, expected
 
 

@@ -32,12 +32,13 @@ def _write(tmp_path: Path, data: dict, name: str = "profile.yaml") -> Path:
 def test_shipped_profiles_load():
     juki, zei = load_profile("juki"), load_profile("zei")
     assert juki.gyomu == "juki" and zei.gyomu == "zei"
-    # the defect catalogue the README documents: class → rule, and the two that load with a warning
-    assert juki.defects.rules() == {
-        "record_length": "READ-LENGTH", "impossible_date": "MAP-DATE", "check_digit_atena": "CHK-M11-ATENA",
-        "check_digit_setai": "CHK-M11-SETAI", "unknown_code": "MAP-CODE", "undecodable": "READ-DECODE",
-        "gaiji_unresolved": "GAIJI-UNRESOLVED"}
-    assert juki.defects.loading() == {"check_digit_atena", "check_digit_setai"}
+    # the defect catalogue the README documents: class → rule per file, and those that load with a warning
+    assert set(juki.defects.rules("JUMIN")) == {"record_length", "impossible_date", "check_digit_atena",
+                                                "check_digit_setai", "unknown_code", "undecodable", "gaiji_unresolved"}
+    assert juki.defects.rules("JUMIN")["unknown_code"] == "MAP-CODE"
+    assert set(juki.defects.rules("SETAI")) == {"impossible_date", "check_digit_setai", "undecodable", "gaiji_unresolved"}
+    assert juki.defects.loading("JUMIN") == {"check_digit_atena", "check_digit_setai"}
+    assert juki.defects.loading("SETAI") == {"check_digit_setai"}
 
 
 def test_unknown_key_names_file_path_and_allowed_keys(tmp_path):
@@ -107,13 +108,16 @@ def test_planted_defects_come_from_the_profile(tmp_path):
     # one class only, written at a field the shipped profile never touches
     jumin["classes"] = [{"class": "unknown_code", "rule": "MAP-CODE",
                          "ways": [{"put": {"field": "jumin_shubetsu", "ascii": "8"}}]}]
-    data["defects"]["files"]["SETAI"]["classes"] = [data["defects"]["files"]["SETAI"]["classes"][1]]  # check digit
+    setai_cd = dict(data["defects"]["files"]["SETAI"]["classes"][1], rule="TEST-M11-SETAI")   # a rule id per file
+    data["defects"]["files"]["SETAI"]["classes"] = [setai_cd]
     out = tmp_path / "out"
     summary = generate(SampleOptions(residents=400, out=out, seed=5, defect_rate=0.2,
                                      profiles=(_write(tmp_path, data),)))
     assert set(summary["files"]["JUMIN"]["defect_classes"]) == {"unknown_code"}
     assert set(summary["files"]["SETAI"]["defect_classes"]) == {"check_digit_setai"}
     assert summary["files"]["SETAI"]["expected_quarantined"] == 0          # expected: loaded
+    assert set(summary["files"]["SETAI"]["expected_rules"]) == {"TEST-M11-SETAI"}
+    assert set(summary["files"]["JUMIN"]["expected_rules"]) == {"MAP-CODE"}
     layout = yaml.safe_load((out / "layout_jumin.yaml").read_text(encoding="utf-8"))
     field = next(f for rt in layout["record_types"] if rt["name"] == "resident" for f in rt["fields"]
                  if f["name"] == "jumin_shubetsu")
