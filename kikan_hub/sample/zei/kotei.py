@@ -10,7 +10,7 @@ import random
 from fractions import Fraction
 
 from kikan_hub.layouts.isl import load_code_table
-from kikan_hub.sample.profile import Shokyaku, ZeiProfile
+from kikan_hub.sample.profile import Kotei, Shokyaku, ZeiProfile
 from kikan_hub.sample.zei.population import Population
 
 YEAR = 2024
@@ -42,57 +42,9 @@ def simulate_kotei(pop: Population, rnd: random.Random, defects: bool,
         if spouse and rnd.random() < spec.kyoyu_share:
             owners.append(spouse)                           # 共有 (夫婦)
         kyoyu = "00000000" if len(owners) == 1 else f"{bukken:08d}"
-        shares = [Fraction(1, 1)] if len(owners) == 1 else [Fraction(1, 2), Fraction(1, 2)]
-        chiseki = spec.chiseki.draw(rnd)
-        kosu = 1
-        price_m2 = spec.price_per_m2.draw(rnd)
-        hyoka = chiseki * price_m2
-        shokibo = min(chiseki, 200 * kosu)
-        parts = [("1", shokibo), ("2", chiseki - shokibo)] if chiseki > shokibo else [("1", shokibo)]
-        tochi_no = f"{bukken:012d}"
-        kazei_total = toshi_total = 0
-        for kubun, area in parts:
-            h = hyoka * area // chiseki
-            kazei = int(h * _ratio(kubun, "kotei_ritsu")) // 1000 * 1000
-            toshi = int(h * _ratio(kubun, "toshikei_ritsu")) // 1000 * 1000
-            kazei_total += kazei
-            toshi_total += toshi
-            rows["zei_kotei_tochi_kubun"].append({
-                "kazei_nendo": YEAR, "tochi_bukken_no": tochi_no, "atena_no": head.atena_no, "tokurei_kubun": kubun,
-                "chiseki": f"{area}.00", "jutaku_kosu": kosu, "hyokagaku": h, "honsoku_kazei_hyojungaku": kazei,
-                "zennendo_kazei_hyojungaku": kazei, "hijun_kazei_hyojungaku": kazei, "fudan_suijun": "100.0",
-                "kazei_hyojungaku": kazei, "toshikei_honsoku_kazei_hyojungaku": toshi, "toshikei_kazei_hyojungaku": toshi,
-                "shori_date": SHORI})
-        rows["zei_kotei_tochi"].append({
-            "kazei_nendo": YEAR, "tochi_bukken_no": tochi_no, "atena_no": head.atena_no, "kyoyu_no": kyoyu,
-            "daicho_kubun": "1", "shozai": "架空市桜町1丁目", "chiban": f"{bukken}番", "toki_chimoku": "10",
-            "genkyo_chimoku": "03", "toki_chiseki": f"{chiseki}.00", "genkyo_chiseki": f"{chiseki}.00",
-            "toshikei_kuiki": "1", "nochi_kubun": "0", "akiya_kankoku_flag": False, "kyoyo_tochi_flag": False,
-            "jutaku_yochi_kubun": "1" if len(parts) == 1 else "2", "shokibo_jutaku_chiseki": f"{shokibo}.00",
-            "ippan_jutaku_chiseki": f"{chiseki - shokibo}.00", "jutaku_kosu": kosu, "hyokagaku": hyoka,
-            "zennendo_kazei_hyojungaku": kazei_total, "kazei_hyojungaku": kazei_total,
-            "toshikei_kazei_hyojungaku": toshi_total, "toki_date": dt.date(2001, 4, 1), "shori_date": SHORI})
-        # 家屋: 木造 (一部は新築で減額; 軽量鉄骨造も)
-        built = rnd.choice(spec.built_years)
-        kozo = "A" if i % 5 == 0 else "1"
-        kaoku_hyoka = spec.kaoku_hyoka.draw(rnd)
-        genmen = "1" if built >= 2022 else "0"
-        kaishi = built + 1 if genmen != "0" else None
-        rows["zei_kotei_kaoku"].append({
-            "kazei_nendo": YEAR, "kaoku_bukken_no": tochi_no, "atena_no": head.atena_no, "kyoyu_no": kyoyu,
-            "daicho_kubun": "1", "shozai": "架空市桜町1丁目", "kaoku_bango": f"{bukken}番", "toki_shurui": "居宅",
-            "kaoku_yoto": "01", "kaoku_kozo": kozo, "kaisu_chijo": 2, "genkyo_yuka_menseki": "98.50",
-            "jutaku_yuka_menseki": "98.50", "shinchiku_date": _era_literal(built),
-            "shinchiku_genmen_kubun": genmen, "genmen_kaishi_nendo": kaishi,
-            "genmen_shuryo_nendo": kaishi + nendo_su[genmen] - 1 if kaishi else None,
-            "hyokagaku": kaoku_hyoka, "kazei_hyojungaku": kaoku_hyoka // 1000 * 1000, "shori_date": SHORI})
-        for k, (o, share) in enumerate(zip(owners, shares)):
-            for shisan in ("1", "2"):
-                rows["zei_kotei_mochibun"].append({
-                    "kazei_nendo": YEAR, "shisan_kubun": shisan, "bukken_no": tochi_no, "atena_no": o.atena_no,
-                    "kyoyu_no": kyoyu, "gimusha_kubun": "1" if len(owners) == 1 else ("2" if k == 0 else "3"),
-                    "mochibun_bunshi": share.numerator, "mochibun_bunbo": share.denominator, "daihyo_flag": k == 0,
-                    "shori_date": SHORI})
+        hyoka, kazei_total, toshi_total = _land(rows, rnd, spec, head, bukken, kyoyu)
+        kaoku_hyoka = _house(rows, rnd, spec, head, bukken, kyoyu, "A" if i % 5 == 0 else "1", nendo_su)
+        _mochibun(rows, owners, f"{bukken:012d}", kyoyu)
         b = base.setdefault((head.atena_no, kyoyu), {"tochi": 0, "kaoku": 0, "tochi_h": 0, "kaoku_h": 0, "toshi": 0})
         b["tochi"] += kazei_total
         b["tochi_h"] += hyoka
@@ -105,14 +57,81 @@ def simulate_kotei(pop: Population, rnd: random.Random, defects: bool,
         _nozei(rows, atena, kyoyu, b, 0, menzei)
     for atena, kazei in shokyaku.items():
         _nozei(rows, atena, "00000000", {"tochi": 0, "kaoku": 0, "tochi_h": 0, "kaoku_h": 0, "toshi": 0}, kazei, menzei)
-    planted = []
-    if defects:
-        shared = [r for r in rows["zei_kotei_mochibun"] if r["kyoyu_no"] != "00000000" and r["shisan_kubun"] == "1"]
-        if shared:
-            shared[-1]["mochibun_bunbo"] = 3            # 1/2 + 1/3 ≠ 1
-            planted.append({"rule": "ZEI-KOTEI-MOCHIBUN", "table": "zei_kotei_mochibun",
-                            "key": {"kazei_nendo": YEAR, "shisan_kubun": "1", "bukken_no": shared[-1]["bukken_no"]}})
-    return rows, planted
+    return rows, (_plant(rows) if defects else [])
+
+
+def _land(rows, rnd: random.Random, spec: Kotei, head, bukken: int, kyoyu: str) -> tuple[int, int, int]:
+    """A 住宅用地: 小規模 up to 200 ㎡ per 戸, the rest 一般 (1/6・1/3; 都市計画税 1/3・2/3).
+    Returns (価格, 課税標準額, 都市計画税の課税標準額)."""
+    chiseki = spec.chiseki.draw(rnd)
+    kosu = 1
+    price_m2 = spec.price_per_m2.draw(rnd)
+    hyoka = chiseki * price_m2
+    shokibo = min(chiseki, 200 * kosu)
+    parts = [("1", shokibo), ("2", chiseki - shokibo)] if chiseki > shokibo else [("1", shokibo)]
+    tochi_no = f"{bukken:012d}"
+    kazei_total = toshi_total = 0
+    for kubun, area in parts:
+        h = hyoka * area // chiseki
+        kazei = int(h * _ratio(kubun, "kotei_ritsu")) // 1000 * 1000
+        toshi = int(h * _ratio(kubun, "toshikei_ritsu")) // 1000 * 1000
+        kazei_total += kazei
+        toshi_total += toshi
+        rows["zei_kotei_tochi_kubun"].append({
+            "kazei_nendo": YEAR, "tochi_bukken_no": tochi_no, "atena_no": head.atena_no, "tokurei_kubun": kubun,
+            "chiseki": f"{area}.00", "jutaku_kosu": kosu, "hyokagaku": h, "honsoku_kazei_hyojungaku": kazei,
+            "zennendo_kazei_hyojungaku": kazei, "hijun_kazei_hyojungaku": kazei, "fudan_suijun": "100.0",
+            "kazei_hyojungaku": kazei, "toshikei_honsoku_kazei_hyojungaku": toshi, "toshikei_kazei_hyojungaku": toshi,
+            "shori_date": SHORI})
+    rows["zei_kotei_tochi"].append({
+        "kazei_nendo": YEAR, "tochi_bukken_no": tochi_no, "atena_no": head.atena_no, "kyoyu_no": kyoyu,
+        "daicho_kubun": "1", "shozai": "架空市桜町1丁目", "chiban": f"{bukken}番", "toki_chimoku": "10",
+        "genkyo_chimoku": "03", "toki_chiseki": f"{chiseki}.00", "genkyo_chiseki": f"{chiseki}.00",
+        "toshikei_kuiki": "1", "nochi_kubun": "0", "akiya_kankoku_flag": False, "kyoyo_tochi_flag": False,
+        "jutaku_yochi_kubun": "1" if len(parts) == 1 else "2", "shokibo_jutaku_chiseki": f"{shokibo}.00",
+        "ippan_jutaku_chiseki": f"{chiseki - shokibo}.00", "jutaku_kosu": kosu, "hyokagaku": hyoka,
+        "zennendo_kazei_hyojungaku": kazei_total, "kazei_hyojungaku": kazei_total,
+        "toshikei_kazei_hyojungaku": toshi_total, "toki_date": dt.date(2001, 4, 1), "shori_date": SHORI})
+    return hyoka, kazei_total, toshi_total
+
+
+def _house(rows, rnd: random.Random, spec: Kotei, head, bukken: int, kyoyu: str, kozo: str, nendo_su) -> int:
+    """家屋: 木造 or 軽量鉄骨造 (A), some 新築 with the 減額 of their 年度. Returns its 価格."""
+    built = rnd.choice(spec.built_years)
+    kaoku_hyoka = spec.kaoku_hyoka.draw(rnd)
+    genmen = "1" if built >= 2022 else "0"
+    kaishi = built + 1 if genmen != "0" else None
+    rows["zei_kotei_kaoku"].append({
+        "kazei_nendo": YEAR, "kaoku_bukken_no": f"{bukken:012d}", "atena_no": head.atena_no, "kyoyu_no": kyoyu,
+        "daicho_kubun": "1", "shozai": "架空市桜町1丁目", "kaoku_bango": f"{bukken}番", "toki_shurui": "居宅",
+        "kaoku_yoto": "01", "kaoku_kozo": kozo, "kaisu_chijo": 2, "genkyo_yuka_menseki": "98.50",
+        "jutaku_yuka_menseki": "98.50", "shinchiku_date": _era_literal(built),
+        "shinchiku_genmen_kubun": genmen, "genmen_kaishi_nendo": kaishi,
+        "genmen_shuryo_nendo": kaishi + nendo_su[genmen] - 1 if kaishi else None,
+        "hyokagaku": kaoku_hyoka, "kazei_hyojungaku": kaoku_hyoka // 1000 * 1000, "shori_date": SHORI})
+    return kaoku_hyoka
+
+
+def _mochibun(rows, owners: list, bukken_no: str, kyoyu: str) -> None:
+    """持分 of the land (1) and the house (2): one owner whole, a 共有 of two 1/2 each (the first 代表者)."""
+    shares = [Fraction(1, 1)] if len(owners) == 1 else [Fraction(1, 2), Fraction(1, 2)]
+    for k, (o, share) in enumerate(zip(owners, shares)):
+        for shisan in ("1", "2"):
+            rows["zei_kotei_mochibun"].append({
+                "kazei_nendo": YEAR, "shisan_kubun": shisan, "bukken_no": bukken_no, "atena_no": o.atena_no,
+                "kyoyu_no": kyoyu, "gimusha_kubun": "1" if len(owners) == 1 else ("2" if k == 0 else "3"),
+                "mochibun_bunshi": share.numerator, "mochibun_bunbo": share.denominator, "daihyo_flag": k == 0,
+                "shori_date": SHORI})
+
+
+def _plant(rows) -> list[dict]:
+    """ZEI-KOTEI-MOCHIBUN: the last 共有 land's 持分 no longer sum to 1 (1/2 + 1/3)."""
+    shared = [r for r in rows["zei_kotei_mochibun"] if r["kyoyu_no"] != "00000000" and r["shisan_kubun"] == "1"]
+    if not shared:
+        return []
+    shared[-1]["mochibun_bunbo"] = 3
+    return [{"rule": "ZEI-KOTEI-MOCHIBUN", "table": "zei_kotei_mochibun",
+             "key": {"kazei_nendo": YEAR, "shisan_kubun": "1", "bukken_no": shared[-1]["bukken_no"]}}]
 
 
 def _era_literal(year: int) -> str:
