@@ -10,7 +10,7 @@ import datetime as dt
 import random
 
 from kikan_hub.layouts.isl import load_code_table
-from kikan_hub.sample.profile import ZeiProfile
+from kikan_hub.sample.profile import Kei, ZeiProfile
 from kikan_hub.sample.zei.population import Population, age_on
 
 YEARS = (2023, 2024, 2025, 2026)
@@ -57,10 +57,25 @@ def simulate_kei(pop: Population, rnd: random.Random, defects: bool,
     kei = load_code_table("kei_shashu_kubun").extra
     adults = [p for p in pop.persons if age_on(p.birth, dt.date(2023, 4, 1)) >= 18]
     rows: dict[str, list[dict]] = {"zei_kei_sharyo": [], "zei_kei_kazei_meisai": [], "zei_kei_nozeigimusha": []}
+    vehicles = _vehicles(rnd, prof.kei, kei, adults)
+    plant_juka = None
+    if defects:     # a 2005 vehicle due 重課 but charged the standard rate (its rate is right for the 区分 given)
+        vehicles.append(("212", "200501", "1", dt.date(2005, 1, 10), None, adults[0]))
+        plant_juka = len(vehicles) - 1
+    for n, vehicle in enumerate(vehicles):
+        _register(rows, n, vehicle, adults, kei, plant_juka)
+    if defects:
+        # two active vehicles with one 標識番号
+        rows["zei_kei_sharyo"][-1]["hyoshiki_no"] = rows["zei_kei_sharyo"][0]["hyoshiki_no"]
+    _nozeigimusha(rows)
+    return rows, (_planted(rows, plant_juka) if defects else [])
+
+
+def _vehicles(rnd: random.Random, spec: Kei, kei: dict, adults: list) -> list[tuple]:
+    """(車種, 初度検査年月, 燃料, 取得日, 廃車日, owner): the fixed edge vehicles, then the adults' own."""
     vehicles = []
     for k, (shashu, reg, fuel, got, gone, _why) in enumerate(EDGES):
         vehicles.append((shashu, reg, fuel, got, gone, adults[k % len(adults)]))
-    spec = prof.kei
     for p in adults:
         if rnd.random() > spec.owner_share:
             continue
@@ -71,41 +86,45 @@ def simulate_kei(pop: Population, rnd: random.Random, defects: bool,
         gone = (got + dt.timedelta(days=rnd.randint(*spec.scrapped.after_days))
                 if rnd.random() < spec.scrapped.share else None)
         vehicles.append((shashu, reg, fuel, got, gone, p))
-    plant_juka = None
-    if defects:     # a 2005 vehicle due 重課 but charged the standard rate (its rate is right for the 区分 given)
-        vehicles.append(("212", "200501", "1", dt.date(2005, 1, 10), None, adults[0]))
-        plant_juka = len(vehicles) - 1
-    green_of = {"4": "3", "5": "3", "1": "4"}
-    for n, (shashu, reg, fuel, got, gone, owner) in enumerate(vehicles):
-        sharyo_no = f"{n + 1:010d}"
-        transfer = dt.date(2024, 9, 1) if n % 17 == 5 and not gone and got < dt.date(2024, 9, 1) else None
-        spans = [(1, owner, got, transfer, "2"), (2, adults[(n * 7) % len(adults)], transfer, gone, "1")] if transfer \
-            else [(1, owner, got, gone, "1")]
-        for rireki, who, start, end, jiyu in spans:
-            rows["zei_kei_sharyo"].append({
-                "sharyo_no": sharyo_no, "rireki_no": rireki, "atena_no": who.atena_no, "shoyusha_atena_no": who.atena_no,
-                "shashu_kubun": shashu, "hyoshiki_no": f"架空市 {'あいうえお'[n % 5]} {n + 1}", "shatai_no": f"KK{n + 1:07d}",
-                "saiko_shutsuryoku": "3.50" if shashu == "106" else None, "nenryo": fuel, "hikenin_flag": False,
-                "shodo_kensa_nengetsu": reg or None, "shinkoku_moto": "3" if shashu[0] in "13" else "1",
-                "shutoku_date": start, "haisha_date": end, "haisha_jiyu": jiyu if end else None,
-                "shori_date": start})
-            for year in YEARS:
-                fuku = dt.date(year, 4, 1)
-                if not (start <= fuku and (end is None or fuku < end)):
-                    continue
-                green = green_of.get(fuel) if not (fuel == "1" and shashu != "211") else None
-                kubun, rate = rate_for(shashu, reg, fuel, year, kei, green)
-                if n == plant_juka and year == 2024:
-                    kubun, rate = "0", rate_for(shashu, "", fuel, year, kei)[1]
-                genmen = rate if (n % 53 == 11) else 0
-                rows["zei_kei_kazei_meisai"].append({
-                    "kazei_nendo": year, "sharyo_no": sharyo_no, "rireki_no": rireki, "atena_no": who.atena_no,
-                    "shashu_kubun": shashu, "juka_keika_kubun": kubun, "zeiritsu": rate,
-                    "genmen_kubun": "1" if genmen else "0", "genmen_gaku": genmen, "zeigaku": rate - genmen,
-                    "shori_date": dt.date(year, 4, 1)})
-    if defects:
-        # two active vehicles with one 標識番号
-        rows["zei_kei_sharyo"][-1]["hyoshiki_no"] = rows["zei_kei_sharyo"][0]["hyoshiki_no"]
+    return vehicles
+
+
+GREEN_OF_FUEL = {"4": "3", "5": "3", "1": "4"}
+
+
+def _register(rows, n: int, vehicle: tuple, adults: list, kei: dict, plant_juka: int | None) -> None:
+    """The vehicle's 車両台帳 履歴 (a 名義変更 for some) and its 課税明細 per 年度 it is held on 4月1日."""
+    shashu, reg, fuel, got, gone, owner = vehicle
+    sharyo_no = f"{n + 1:010d}"
+    transfer = dt.date(2024, 9, 1) if n % 17 == 5 and not gone and got < dt.date(2024, 9, 1) else None
+    spans = [(1, owner, got, transfer, "2"), (2, adults[(n * 7) % len(adults)], transfer, gone, "1")] if transfer \
+        else [(1, owner, got, gone, "1")]
+    for rireki, who, start, end, jiyu in spans:
+        rows["zei_kei_sharyo"].append({
+            "sharyo_no": sharyo_no, "rireki_no": rireki, "atena_no": who.atena_no, "shoyusha_atena_no": who.atena_no,
+            "shashu_kubun": shashu, "hyoshiki_no": f"架空市 {'あいうえお'[n % 5]} {n + 1}", "shatai_no": f"KK{n + 1:07d}",
+            "saiko_shutsuryoku": "3.50" if shashu == "106" else None, "nenryo": fuel, "hikenin_flag": False,
+            "shodo_kensa_nengetsu": reg or None, "shinkoku_moto": "3" if shashu[0] in "13" else "1",
+            "shutoku_date": start, "haisha_date": end, "haisha_jiyu": jiyu if end else None,
+            "shori_date": start})
+        for year in YEARS:
+            fuku = dt.date(year, 4, 1)
+            if not (start <= fuku and (end is None or fuku < end)):
+                continue
+            green = GREEN_OF_FUEL.get(fuel) if not (fuel == "1" and shashu != "211") else None
+            kubun, rate = rate_for(shashu, reg, fuel, year, kei, green)
+            if n == plant_juka and year == 2024:
+                kubun, rate = "0", rate_for(shashu, "", fuel, year, kei)[1]
+            genmen = rate if (n % 53 == 11) else 0
+            rows["zei_kei_kazei_meisai"].append({
+                "kazei_nendo": year, "sharyo_no": sharyo_no, "rireki_no": rireki, "atena_no": who.atena_no,
+                "shashu_kubun": shashu, "juka_keika_kubun": kubun, "zeiritsu": rate,
+                "genmen_kubun": "1" if genmen else "0", "genmen_gaku": genmen, "zeigaku": rate - genmen,
+                "shori_date": dt.date(year, 4, 1)})
+
+
+def _nozeigimusha(rows) -> None:
+    """納税義務者 per 年度: the sum of the owner's vehicles."""
     by_owner: dict[tuple[int, str], list[dict]] = {}
     for m in rows["zei_kei_kazei_meisai"]:
         by_owner.setdefault((m["kazei_nendo"], m["atena_no"]), []).append(m)
@@ -114,13 +133,14 @@ def simulate_kei(pop: Population, rnd: random.Random, defects: bool,
         rows["zei_kei_nozeigimusha"].append({
             "kazei_nendo": year, "atena_no": atena, "kazei_daisu": len(ms), "hikazei_daisu": sum(1 for m in ms if m["genmen_gaku"]),
             "zeigaku": zei, "genmen_gaku": gen, "nenzeigaku": zei - gen, "shori_date": dt.date(year, 4, 1)})
-    planted = []
-    if defects:
-        planted.append({"rule": "ZEI-KEI-JUKA", "table": "zei_kei_kazei_meisai",
-                        "key": {"kazei_nendo": 2024, "sharyo_no": f"{plant_juka + 1:010d}"}})
-        first, last = rows["zei_kei_sharyo"][0], rows["zei_kei_sharyo"][-1]
-        planted.append({"rule": "ZEI-KEI-UNIQUE", "table": "zei_kei_sharyo",
-                        "key": {"sharyo_no": first["sharyo_no"], "rireki_no": first["rireki_no"]}})
-        planted.append({"rule": "ZEI-KEI-UNIQUE", "table": "zei_kei_sharyo",
-                        "key": {"sharyo_no": last["sharyo_no"], "rireki_no": last["rireki_no"]}})
-    return rows, planted
+
+
+def _planted(rows, plant_juka: int) -> list[dict]:
+    """ZEI-KEI-JUKA (the 2005 vehicle charged the standard rate) and ZEI-KEI-UNIQUE (one 標識番号 twice)."""
+    first, last = rows["zei_kei_sharyo"][0], rows["zei_kei_sharyo"][-1]
+    return [{"rule": "ZEI-KEI-JUKA", "table": "zei_kei_kazei_meisai",
+             "key": {"kazei_nendo": 2024, "sharyo_no": f"{plant_juka + 1:010d}"}},
+            {"rule": "ZEI-KEI-UNIQUE", "table": "zei_kei_sharyo",
+             "key": {"sharyo_no": first["sharyo_no"], "rireki_no": first["rireki_no"]}},
+            {"rule": "ZEI-KEI-UNIQUE", "table": "zei_kei_sharyo",
+             "key": {"sharyo_no": last["sharyo_no"], "rireki_no": last["rireki_no"]}}]
