@@ -29,11 +29,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
+from kikan_hub.mapping.era_dates import load_eras
 from kikan_hub.sample import cp932w, juki_extras
 from kikan_hub.sample.assets_loader import (
     ASSETS, FULLWIDTH_DIGITS, UNIDENTIFIED_ORDER, Assets, field_positions, load_assets, register, resolved_text,
     source_text,
 )
+from kikan_hub.validation.check_digits import m11_check_digits
 
 GENERATOR_VERSION = "kikan-sample/1"
 
@@ -44,11 +46,12 @@ def _day(y: int, m: int, d: int) -> int:
     return (dt.date(y, m, d) - dt.date(1970, 1, 1)).days
 
 
-ERA_NAMES = ["明治", "大正", "昭和", "平成", "令和"]
-ERA_LETTERS = np.frombuffer(b"MTSHR", dtype=np.uint8)
-ERA_START_DAYS = np.array([_day(1868, 10, 23), _day(1912, 7, 30), _day(1926, 12, 25), _day(1989, 1, 8),
-                           _day(2019, 5, 1)], dtype=np.int64)
-ERA_YEAR0 = np.array([1868, 1912, 1926, 1989, 2019], dtype=np.int64)
+# The era table is mapping/eras.yaml (the one copy); numpy views of it for the vectorised writers.
+_ERAS = load_eras()[0]
+ERA_NAMES = [e.name for e in _ERAS]
+ERA_LETTERS = np.frombuffer("".join(e.letter for e in _ERAS).encode("ascii"), dtype=np.uint8)
+ERA_START_DAYS = np.array([_day(e.start.year, e.start.month, e.start.day) for e in _ERAS], dtype=np.int64)
+ERA_YEAR0 = np.array([e.start.year for e in _ERAS], dtype=np.int64)
 
 KAISEI_DAY = _day(2000, 1, 4)          # 旧住記への改製 (system start): history begins here
 MYNUMBER_DAY = _day(2015, 10, 5)       # 個人番号の職権記載
@@ -98,24 +101,6 @@ class SampleOptions:
 
 
 # ---------------------------------------------------------------- small vectorised helpers
-
-def m11(data: int, n_data: int) -> int:
-    """M11 W2-7 check digit of an n_data-digit number (remainder 0 or 1 → 0; see README)."""
-    s = str(data).zfill(n_data)
-    total = sum(int(ch) * (2 + i % 6) for i, ch in enumerate(reversed(s)))
-    r = total % 11
-    return 0 if r <= 1 else 11 - r
-
-
-def m11_vec(data: np.ndarray, n_data: int) -> np.ndarray:
-    x = data.astype(np.int64).copy()
-    total = np.zeros(len(x), dtype=np.int64)
-    for i in range(n_data):
-        total += (x % 10) * (2 + i % 6)
-        x //= 10
-    r = total % 11
-    return np.where(r <= 1, 0, 11 - r)
-
 
 def digits_matrix(x: np.ndarray, width: int) -> np.ndarray:
     x = np.asarray(x, dtype=np.int64)
@@ -779,11 +764,11 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     P = len(c.p_gid)
     gid = np.array(c.p_gid, dtype=np.int64)
     atena_data = 100_000 + gid
-    atena = atena_data * 10 + m11_vec(atena_data, 9)
+    atena = atena_data * 10 + m11_check_digits(atena_data, 9)
     kojin_data = (gid * 48271 + 31_415_926_535) % 10 ** 11
-    kojin = kojin_data * 10 + m11_vec(kojin_data, 11)
+    kojin = kojin_data * 10 + m11_check_digits(kojin_data, 11)
     jcode_data = (gid * 69621 + 2_718_281_828) % 10 ** 10
-    jcode = jcode_data * 10 + m11_vec(jcode_data, 10)
+    jcode = jcode_data * 10 + m11_check_digits(jcode_data, 10)
     p_foreign = np.array(c.p_foreign, dtype=bool)
     sur = np.array(c.p_sur, dtype=np.int64)
     giv = np.array(c.p_giv, dtype=np.int64)
@@ -858,7 +843,7 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     hitto = np.array(c.h_hittosha, dtype=np.int64)
     hgid = np.array(c.h_gid, dtype=np.int64)
     setai_data = 500_000 + hgid
-    setai_no = setai_data * 10 + m11_vec(setai_data, 9)
+    setai_no = setai_data * 10 + m11_check_digits(setai_data, 9)
     places_m = bytes_matrix(A.places.raw, fj["tennyu_mae_jusho"][1])
     places_res = pa.array(A.places.resolved, type=pa.string())
 
