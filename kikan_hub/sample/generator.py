@@ -75,8 +75,8 @@ Z_GRANDCHILD, Z_CHILD_WIFE, Z_HUSBAND_MIKODOKE, Z_WIFE_MIKODOKE, Z_DOKYONIN = "1
 DEFECT_RULES = {
     "record_length": "READ-LENGTH",
     "impossible_date": "MAP-DATE",
-    "check_digit_atena": "CHK-M11-ATENA",
-    "check_digit_setai": "CHK-M11-SETAI",
+    "check_digit_atena": "ISL-M11.juki_jumin",     # the item rules' ids are per canonical table
+    "check_digit_setai": "ISL-M11.juki_jumin",
     "unknown_code": "MAP-CODE",
     "undecodable": "READ-DECODE",
     "gaiji_unresolved": "GAIJI-UNRESOLVED",
@@ -87,6 +87,7 @@ WARN_DEFECTS = {"check_digit_atena", "check_digit_setai"}
 JUMIN_DEFECTS = ["record_length", "impossible_date", "check_digit_atena", "check_digit_setai", "unknown_code",
                  "undecodable"]
 SETAI_DEFECTS = ["impossible_date", "check_digit_setai", "undecodable"]
+SETAI_DEFECT_RULES = {**DEFECT_RULES, "check_digit_setai": "ISL-M11.juki_setai"}   # SETAI maps to juki_setai
 
 
 @dataclass
@@ -1152,7 +1153,7 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     setai_written = srec[:, fs["setai_no"][0]:fs["setai_no"][0] + 10]
     hash_s = int(digits_to_int(setai_written).sum())
     s_expected = np.where((s_defect == None) | np.isin(s_defect, list(WARN_DEFECTS)), "loaded", "quarantined")  # noqa: E711
-    s_rules = [DEFECT_RULES[d] if d else None for d in s_defect]
+    s_rules = [SETAI_DEFECT_RULES[d] if d else None for d in s_defect]
     s_key = matrix_strings(setai_written)
     rec_w.write_table(pa.table({
         "file_id": pa.array(["SETAI"] * m), "record_no": s_record_no, "offset": s_offsets,
@@ -1164,7 +1165,7 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     count("SETAI", "household", m - snq, snq)
     for d in s_defect[s_defect != None]:  # noqa: E711
         stats["SETAI"]["defects"][d] = stats["SETAI"]["defects"].get(d, 0) + 1
-        r_ = DEFECT_RULES[d]
+        r_ = SETAI_DEFECT_RULES[d]
         stats["SETAI"]["rules"][r_] = stats["SETAI"]["rules"].get(r_, 0) + 1
     scols = {
         "setai_no": s_key, "rireki_no": pa.array(s_rireki),

@@ -333,7 +333,7 @@ def test_planted_defects_at_offsets(sample, records, layouts):
             text = raw.decode("cp932")
             assert any("\ue000" <= ch <= "\ue757" for ch in text)
         elif cls in ("check_digit_atena", "check_digit_setai"):
-            assert r["expected_rule"] == ("CHK-M11-ATENA" if cls == "check_digit_atena" else "CHK-M11-SETAI")
+            assert r["expected_rule"] == ("ISL-M11.juki_setai" if r["file_id"] == "SETAI" else "ISL-M11.juki_jumin")
     assert ("JUMIN", "record_length") in seen
 
 
