@@ -29,9 +29,9 @@ NEW_GYOMU = {
         "items": [
             {"id": "atena_no", "name": "宛名番号", "type": "digits", "length": 10, "required": True, "check": "m11"},
             {"id": "renban", "name": "連番", "type": "integer", "length": 2, "required": True},
-            {"id": "renrakusaki_shimei", "name": "連絡先の氏名", "type": "text", "length": 30, "required": True,
+            {"id": "renrakusaki_namae", "name": "連絡先の氏名", "type": "text", "length": 30, "required": True,
              "personal": "name"},
-            {"id": "renrakusaki_jusho", "name": "連絡先の住所", "type": "text", "length": 60, "personal": "address"},
+            {"id": "renrakusaki_shozai", "name": "連絡先の住所", "type": "text", "length": 60, "personal": "address"},
             {"id": "renrakusaki_denwa", "name": "連絡先の電話番号", "type": "text", "length": 15, "personal": "contact"},
             {"id": "hoken_shoban", "name": "被保険者証番号", "type": "digits", "length": 8, "personal": "identifier"},
             {"id": "kankei", "name": "本人との関係", "type": "text", "length": 10},
@@ -56,11 +56,11 @@ SCRIPT = textwrap.dedent("""
     atena = [str(a) for a in m11_complete([123450001, 123450002], 10)]
     # planted so that the report shows samples of every marked item: 本人との関係 too long (row 1),
     # the required name missing (row 2), address, phone and card number too long (row 3)
-    rows = [{"atena_no": atena[0], "renban": 1, "renrakusaki_shimei": NAME, "renrakusaki_jusho": ADDRESS,
+    rows = [{"atena_no": atena[0], "renban": 1, "renrakusaki_namae": NAME, "renrakusaki_shozai": ADDRESS,
              "renrakusaki_denwa": PHONE, "hoken_shoban": CARD, "kankei": "x" * 11},
-            {"atena_no": atena[1], "renban": 1, "renrakusaki_shimei": None, "renrakusaki_jusho": ADDRESS,
+            {"atena_no": atena[1], "renban": 1, "renrakusaki_namae": None, "renrakusaki_shozai": ADDRESS,
              "renrakusaki_denwa": PHONE, "hoken_shoban": CARD, "kankei": "長女"},
-            {"atena_no": atena[1], "renban": 2, "renrakusaki_shimei": NAME, "renrakusaki_jusho": ADDRESS + "霞野ハイツ" * 12,
+            {"atena_no": atena[1], "renban": 2, "renrakusaki_namae": NAME, "renrakusaki_shozai": ADDRESS + "霞野ハイツ" * 12,
              "renrakusaki_denwa": PHONE + "-99", "hoken_shoban": CARD + "0", "kankei": "長女"}]
     # the report: a run directory whose staged table fails ISL-REQUIRED and ISL-LENGTH-CHARS
     run = out / "run"; (run / "staging").mkdir(parents=True)
@@ -75,7 +75,7 @@ SCRIPT = textwrap.dedent("""
         conn.execute(sa.insert(t), [{**{c.name: None for c in t.columns}, **r, "_run_id": "T",
                                      "_source_file": "t", "_record_no": i} for i, r in enumerate(rows)])
     d = euc.parse_definition({"name": "緊急連絡先一覧", "table": "renraku_saki", "as_of": "all",
-                              "items": ["atena_no", "renrakusaki_shimei", "renrakusaki_jusho", "renrakusaki_denwa",
+                              "items": ["atena_no", "renrakusaki_namae", "renrakusaki_shozai", "renrakusaki_denwa",
                                         "hoken_shoban", "kankei"]})
     res = euc.run_extraction(eng, d, out / "extract.csv", who="市民課 test", role="閲覧")
     print(json.dumps({"failed": failed, "masked": res.masked_columns}, ensure_ascii=False))
@@ -115,10 +115,10 @@ def test_new_personal_items_masked_in_report(outcome):
 def test_new_personal_items_masked_in_euc_extract(outcome):
     base, got = outcome
     policy = load_policy().surfaces["閲覧"]
-    kinds = {"renrakusaki_shimei": "name", "renrakusaki_jusho": "address", "renrakusaki_denwa": "contact",
+    kinds = {"renrakusaki_namae": "name", "renrakusaki_shozai": "address", "renrakusaki_denwa": "contact",
              "hoken_shoban": "identifier", "kankei": None}
     want = {col: policy[k] for col, k in kinds.items() if k in policy}
-    assert got["masked"] == want and set(want) == {"renrakusaki_shimei", "renrakusaki_denwa", "hoken_shoban"}
+    assert got["masked"] == want and set(want) == {"renrakusaki_namae", "renrakusaki_denwa", "hoken_shoban"}
     text = (base / "extract.csv").read_text(encoding="utf-8")
     for secret in (NAME, PHONE, CARD):
         assert secret not in text
