@@ -142,3 +142,23 @@ def test_every_shipped_personal_mark_is_a_known_kind():
     assert marked[("juki_jumin", "birth_date")] == marked[("inkan_toroku", "birth_date")] == "birth"
     assert marked[("jutogai_atena", "denwa_bango")] == "contact"
     assert marked[("juki_jumin", "juminhyo_code")] == "identifier"
+
+
+def test_log_scrubbing_follows_the_marked_items(caplog):
+    """Log lines lose every run of digits shaped like an item of a ``logs`` kind (個人番号: 12 digits),
+    and keep other numbers (宛名番号 10 digits, a 13-digit run is not a 個人番号)."""
+    import logging
+
+    from kikan_hub.api.auth import redact
+    from kikan_hub.layouts.isl import all_tables
+
+    lengths = {it.length for t in all_tables().values() for it in t.items
+               if it.personal in load_policy().logs and it.type == "digits"}
+    assert lengths == {12}
+    log = logging.getLogger("kikan_hub.test_scrub")
+    log.addFilter(redact.MyNumberFilter())
+    with caplog.at_level(logging.INFO, logger="kikan_hub.test_scrub"):
+        log.info("照会 %s 宛名 %s 連番 %s", "123456789018", "1234567890", "1234567890123")
+    text = caplog.records[-1].getMessage()
+    assert "123456789018" not in text and "************" in text
+    assert "1234567890" in text and "1234567890123" in text
