@@ -12,7 +12,8 @@ import yaml
 from kikan_testenv import need_reference
 
 from kikan_hub.sample import cp932w
-from kikan_hub.sample.generator import SampleOptions, generate, m11
+from kikan_hub.sample.generator import SampleOptions, generate
+from kikan_hub.validation.check_digits import m11_check_digit as m11
 
 DATA_FILES = ("JUMIN.DAT", "SETAI.DAT", "layout_jumin.yaml", "layout_setai.yaml", "mapping.yaml", "manifest.yaml",
               "gaiji_register.csv", "truth/summary.json")
