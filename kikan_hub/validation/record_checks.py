@@ -47,21 +47,37 @@ def run_record_checks(columns: dict[str, pa.Array], table: Table, errors: RowErr
     rules = record_rules(table.id)
     if not rules:
         return {}
-    frame = pl.from_arrow(pa.table(columns))
+    # Only the columns the rules read go to polars (the batch's other columns are not copied).
+    wanted = {c for r in rules for i in r.check.get("items", ()) for c in (i, f"{i}_literal", f"{i}_unknown")}
+    frame = pl.from_arrow(pa.table({k: v for k, v in columns.items() if k in wanted}), rechunk=False)
     cols = set(frame.columns)
-    warn_masks: list[tuple[str, np.ndarray]] = []
+    planned = []   # (rule, row check), evaluated in one select
     for rule in rules:
         kind = rule.check["kind"]
         for rc in ROW_CHECKS[kind](table, cols, rule.check):
             if kind == "isl_m11" and (declared or {}).get(rc.item) != "m11":
                 continue
-            fails = frame.select(rc.expr.alias("_f")).to_series().to_numpy()
-            # A value the mapping already rejected is not failing a second time.
-            fails = fails & ~errors.item_failed(rc.item)
-            if rule.severity == "warn":
-                warn_masks.append((rule.id, fails))
-            else:
-                errors.add(fails, rule.id, rc.label, rc.message, item=rc.item)
+            planned.append((rule, rc))
+    if not planned:
+        return {}
+    # The cheap test first, the exact one (e.g. characters with IVS) only on its candidate rows, as the gate does.
+    masks = frame.select([rc.fails.alias(f"_{n}") for n, (_, rc) in enumerate(planned)])
+    warn_masks: list[tuple[str, np.ndarray]] = []
+    for n, (rule, rc) in enumerate(planned):
+        fails = masks.get_column(f"_{n}").to_numpy().copy()
+        if not fails.any():
+            continue
+        if rc.exact is not None:
+            idx = np.flatnonzero(fails)
+            fails[idx] = frame[idx].select(rc.exact.alias("_x")).get_column("_x").to_numpy()
+            if not fails.any():
+                continue
+        # A value the mapping already rejected is not failing a second time.
+        fails = fails & ~errors.item_failed(rc.item)
+        if rule.severity == "warn":
+            warn_masks.append((rule.id, fails))
+        else:
+            errors.add(fails, rule.id, rc.label, rc.message, item=rc.item)
     warnings: dict[str, int] = {}
     for rid, mask in warn_masks:   # rows quarantined anyway are not warned about
         bad = int((mask & ~errors.failed).sum())
