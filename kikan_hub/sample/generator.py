@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import yaml
 
+from kikan_hub.mapping.era_dates import load_eras
 from kikan_hub.sample import cp932w, juki_extras
 from kikan_hub.sample.assets_loader import (
     ASSETS, FULLWIDTH_DIGITS, UNIDENTIFIED_ORDER, field_positions, load_assets, register,
@@ -40,6 +41,7 @@ from kikan_hub.sample.people import BirthDates, JuminRows, Numbers, People, Plac
 from kikan_hub.sample.profile import resolve_profiles
 from kikan_hub.sample.setai import SetaiRows, emit_setai
 from kikan_hub.sample.simulation import ChunkData, Simulator
+from kikan_hub.validation.check_digits import m11_check_digits
 
 GENERATOR_VERSION = "kikan-sample/1"
 
@@ -50,32 +52,15 @@ def _day(y: int, m: int, d: int) -> int:
     return (dt.date(y, m, d) - dt.date(1970, 1, 1)).days
 
 
-ERA_NAMES = ["明治", "大正", "昭和", "平成", "令和"]
-ERA_LETTERS = np.frombuffer(b"MTSHR", dtype=np.uint8)
-ERA_START_DAYS = np.array([_day(1868, 10, 23), _day(1912, 7, 30), _day(1926, 12, 25), _day(1989, 1, 8),
-                           _day(2019, 5, 1)], dtype=np.int64)
-ERA_YEAR0 = np.array([1868, 1912, 1926, 1989, 2019], dtype=np.int64)
+# The era table is mapping/eras.yaml (the one copy); numpy views of it for the vectorised writers.
+_ERAS = load_eras()[0]
+ERA_NAMES = [e.name for e in _ERAS]
+ERA_LETTERS = np.frombuffer("".join(e.letter for e in _ERAS).encode("ascii"), dtype=np.uint8)
+ERA_START_DAYS = np.array([_day(e.start.year, e.start.month, e.start.day) for e in _ERAS], dtype=np.int64)
+ERA_YEAR0 = np.array([e.start.year for e in _ERAS], dtype=np.int64)
 
 
 # ---------------------------------------------------------------- check digits and eras
-
-def m11(data: int, n_data: int) -> int:
-    """M11 W2-7 check digit of an n_data-digit number (remainder 0 or 1 → 0; see README)."""
-    s = str(data).zfill(n_data)
-    total = sum(int(ch) * (2 + i % 6) for i, ch in enumerate(reversed(s)))
-    r = total % 11
-    return 0 if r <= 1 else 11 - r
-
-
-def m11_vec(data: np.ndarray, n_data: int) -> np.ndarray:
-    x = data.astype(np.int64).copy()
-    total = np.zeros(len(x), dtype=np.int64)
-    for i in range(n_data):
-        total += (x % 10) * (2 + i % 6)
-        x //= 10
-    r = total % 11
-    return np.where(r <= 1, 0, 11 - r)
-
 
 
 def era_of(days: np.ndarray) -> np.ndarray:
@@ -105,10 +90,10 @@ def identifiers(gid: np.ndarray, hgid: np.ndarray) -> Numbers:
     kojin_data = (gid * 48271 + 31_415_926_535) % 10 ** 11
     jcode_data = (gid * 69621 + 2_718_281_828) % 10 ** 10
     setai_data = 500_000 + hgid
-    return Numbers(atena=atena_data * 10 + m11_vec(atena_data, 9),
-                   kojin=kojin_data * 10 + m11_vec(kojin_data, 11),
-                   jcode=jcode_data * 10 + m11_vec(jcode_data, 10),
-                   setai_no=setai_data * 10 + m11_vec(setai_data, 9))
+    return Numbers(atena=atena_data * 10 + m11_check_digits(atena_data, 9),
+                   kojin=kojin_data * 10 + m11_check_digits(kojin_data, 11),
+                   jcode=jcode_data * 10 + m11_check_digits(jcode_data, 10),
+                   setai_no=setai_data * 10 + m11_check_digits(setai_data, 9))
 
 
 def birth_dates(birth: np.ndarray, bkind: np.ndarray) -> BirthDates:
