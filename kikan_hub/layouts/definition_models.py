@@ -290,7 +290,8 @@ class MappingColumn(Strict):
     @model_validator(mode="before")
     @classmethod
     def _one_source(cls, data: Any) -> Any:
-        if isinstance(data, dict):
+        known = {f.alias or name for name, f in cls.model_fields.items()}
+        if isinstance(data, dict) and set(data) <= known:  # an unknown key is reported as such first
             given = [k for k in ("from", "const", "from_header", "from_trailer") if k in data]
             if len(given) != 1:
                 raise ValueError("needs exactly one of from, const, from_header, from_trailer"

@@ -125,16 +125,20 @@ def _one(model: type[BaseModel], data: Any, e: dict) -> str:
     loc = list(e["loc"])
     kind = e["type"]
     got = _show(e.get("input"))
-    if (loc and loc[-1] == "[key]") or kind == "invalid_key":  # a key written as a number (a code, 1,000 …)
-        loc = loc[:-1] if loc[-1] == "[key]" else loc
+    if kind == "invalid_key" or (loc and loc[-1] == "[key]" and kind in ("string_type", "string_sub_type")):
+        loc = loc[:-1] if loc[-1] == "[key]" else loc  # a key written as a number (a code, 1,000 …)
         msg = f"key {_show(loc.pop())} must be text (write it in quotes)"
+    elif loc and loc[-1] == "[key]" and kind == "literal_error":
+        loc = loc[:-2]
+        msg = f"unknown key {got} — 使えるキー (allowed keys): {e['ctx']['expected'].replace(' or ', ', ')}"
     elif kind == "extra_forbidden":
         key = loc.pop()
         allowed = allowed_keys(model, loc)
         msg = f"unknown key {key!r} — 使えるキー (allowed keys): {', '.join(allowed)}"
     elif kind == "missing":
         key = loc.pop()
-        msg = f"missing key {key!r} (必須の項目がありません)"
+        about = field_description(model, loc, key)
+        msg = f"missing key {key!r} (必須の項目がありません" + (f": {about})" if about else ")")
     elif kind in ("model_type", "dict_type", "model_attributes_type"):
         msg = f"expected a mapping, got {got}"
     elif kind in ("list_type", "tuple_type"):
@@ -173,7 +177,7 @@ def location(data: Any, loc: list) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             node = node[part] if isinstance(node, list) and part < len(node) else None
-            label = node.get("id", node.get("name")) if isinstance(node, dict) else None
+            label = next((node[k] for k in ("id", "name", "table") if k in node), None) if isinstance(node, dict) else None
             if isinstance(label, (str, int)) and not isinstance(label, bool):
                 out += f"({label})"
         else:
@@ -184,6 +188,17 @@ def location(data: Any, loc: list) -> str:
 
 def allowed_keys(model: type[BaseModel], loc: list) -> list[str]:
     """The keys the model allows at ``loc`` (walking fields, list elements and dict values)."""
+    ann = _strip(_annotation_at(model, loc))
+    return [f.alias or name for name, f in ann.model_fields.items()] if _is_model(ann) else []
+
+
+def field_description(model: type[BaseModel], loc: list, key: str) -> str:
+    ann = _strip(_annotation_at(model, loc))
+    field = _is_model(ann) and next((f for name, f in ann.model_fields.items() if key in (name, f.alias)), None)
+    return (field.description or "") if field else ""
+
+
+def _annotation_at(model: type[BaseModel], loc: list) -> Any:
     ann: Any = model
     for part in loc:
         ann = _strip(ann)
@@ -196,9 +211,8 @@ def allowed_keys(model: type[BaseModel], loc: list) -> list[str]:
             field = next((f for name, f in ann.model_fields.items() if part in (name, f.alias)), None)
             ann = field.annotation if field is not None else None
         else:
-            return []
-    ann = _strip(ann)
-    return [f.alias or name for name, f in ann.model_fields.items()] if _is_model(ann) else []
+            return None
+    return ann
 
 
 def _is_model(t: Any) -> bool:
