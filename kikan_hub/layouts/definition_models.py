@@ -38,7 +38,7 @@ def _text_or_number(value: Any) -> Any:
     return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
-Text = Annotated[str, BeforeValidator(_text_or_number)]
+Text = Annotated[str, BeforeValidator(_text_or_number, json_schema_input_type=Union[str, int, float])]
 
 
 def _unique(values: list[str], what: str) -> None:
@@ -178,6 +178,9 @@ def _code_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+CodeText = Annotated[str, BeforeValidator(_code_text, json_schema_input_type=Union[str, int])]
+
+
 class LayoutField(Strict):
     """One field of a record type: start/length (fixed, 1-based bytes) or column (delimited, 1-based)."""
 
@@ -215,7 +218,7 @@ class Control(Strict):
 
 class RecordTypeModel(Strict):
     name: FieldName
-    code: Annotated[str | None, BeforeValidator(_code_text)] = Field(None, description="識別項目の値")
+    code: CodeText | None = Field(None, description="識別項目の値")
     role: Literal["header", "data", "trailer"] = "data"
     description: Text = ""
     label: Text = ""
@@ -255,15 +258,17 @@ class LegacyLayoutFile(Strict):
     encoding: str = Field("cp932", min_length=1)
     record_length: Positive | None = Field(None, description="fixed: レコード長 (バイト、改行を除く)")
     terminator: Literal["crlf", "lf", "none"] = "crlf"
-    eof_marker: Annotated[str | None, BeforeValidator(lambda v: None if v is False else v)] = Field(
+    eof_marker: Annotated[str | None, BeforeValidator(lambda v: None if v is False else v,
+                                                      json_schema_input_type=Union[str, bool, None])] = Field(
         None, pattern=r"^(0[xX])?[0-9A-Fa-f]{2}$", description="ファイル末尾の 1 バイト (16 進、例 \"1A\")")
     delimiter: str | None = Field(None, min_length=1, max_length=1)
     quote: str | None = Field(None, min_length=1, max_length=1)
-    header: Annotated[list[Annotated[str, BeforeValidator(_code_text)]] | None, BeforeValidator(_header_list)] = Field(
+    header: Annotated[list[CodeText] | None, BeforeValidator(
+        _header_list, json_schema_input_type=Union[list[CodeText], bool, None])] = Field(
         None, min_length=1, description="delimited: 1 行目の列名 (照合する; 読み飛ばしはしない)")
     discriminator: Discriminator | None = None
-    era_codes: dict[Annotated[str, BeforeValidator(_code_text)], Text] = Field(default_factory=dict)
-    code_tables: dict[str, dict[Annotated[str, BeforeValidator(_code_text)], Text]] = Field(
+    era_codes: dict[CodeText, Text] = Field(default_factory=dict)
+    code_tables: dict[str, dict[CodeText, Text]] = Field(
         default_factory=dict, description="レイアウトに書かれた値の意味 (COBOL level-88 など)")
     record_types: list[RecordTypeModel] = Field(min_length=1)
 
@@ -309,7 +314,8 @@ class MappingSource(Strict):
 class MappingTarget(Strict):
     table: Identifier = Field(description="ISL テーブル id")
     source: MappingSource
-    columns: dict[str, Annotated[MappingColumn, BeforeValidator(_column_shorthand)]] = Field(
+    columns: dict[str, Annotated[MappingColumn, BeforeValidator(
+        _column_shorthand, json_schema_input_type=Union[str, MappingColumn])]] = Field(
         default_factory=dict, description="{ISL 項目 id: {from: 旧項目} または 旧項目}")
 
 
@@ -317,7 +323,7 @@ class MappingFile(Strict):
     """旧レコード種別 → ISL テーブルの変換定義."""
 
     targets: list[MappingTarget] = Field(min_length=1)
-    code_maps: dict[str, dict[Annotated[str, BeforeValidator(_code_text)], Annotated[str, BeforeValidator(_code_text)]]] = Field(
+    code_maps: dict[str, dict[CodeText, CodeText]] = Field(
         default_factory=dict, description="名前付きのコード変換表 {名前: {旧コード: 標準コード}}")
 
     @model_validator(mode="after")
@@ -442,8 +448,10 @@ class EucDefinitionFile(Strict):
     table: Identifier = Field(description="ISL テーブル id")
     items: list[Text] = Field(min_length=1, description="出力する項目 id (列名)")
     filters: list[EucFilter] = Field(default_factory=list)
-    sort: list[Annotated[EucSort, BeforeValidator(_sort_shorthand)]] = Field(default_factory=list)
-    as_of: Annotated[str | None, BeforeValidator(lambda v: v.isoformat() if isinstance(v, dt.date) else v)] = Field(
+    sort: list[Annotated[EucSort, BeforeValidator(_sort_shorthand, json_schema_input_type=Union[str, EucSort])]] = Field(
+        default_factory=list, description="項目 id (降順は -id) または {item, desc}")
+    as_of: Annotated[str | None, BeforeValidator(lambda v: v.isoformat() if isinstance(v, dt.date) else v,
+                                                 json_schema_input_type=Union[str, None])] = Field(
         None, description="latest | all | 日付 (和暦可)")
     header: Literal["name", "id"] = "name"
     description: Text = ""

@@ -104,15 +104,14 @@ def describe(model: type[BaseModel], data: Any, exc: ValidationError) -> str:
 
 def _dedupe(errors: list[dict]) -> list[dict]:
     """One message per place: a union reports each member's failure at the same path."""
-    seen: set[tuple] = set()
-    out = []
+    out: dict[tuple, dict] = {}
     for e in errors:
         loc = tuple(p for p in e["loc"] if isinstance(p, (str, int)) and not _is_tag(p))
-        if loc in seen:
-            continue
-        seen.add(loc)
-        out.append({**e, "loc": loc})
-    return out
+        if loc not in out:
+            out[loc] = {**e, "loc": loc}
+        elif e["type"] in ("float_type", "float_parsing"):  # int | float: say "a number", not "an integer"
+            out[loc] = {**e, "loc": loc}
+    return list(out.values())
 
 
 def _is_tag(part: Any) -> bool:
