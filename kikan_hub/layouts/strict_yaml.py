@@ -83,6 +83,8 @@ def read_yaml(path: Path | str, error: ErrorFactory = LayoutError, what: str = "
 
 def validate(model: type[M], data: Any, path: Path | str, error: ErrorFactory = LayoutError) -> M:
     """``model`` judging ``data`` (read from ``path``); any problem → ``error(path, message)``."""
+    if data is None:
+        raise error(Path(path), "ファイルが空です (the file is empty)")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -95,18 +97,18 @@ def load(model: type[M], path: Path | str, error: ErrorFactory = LayoutError, wh
 
 
 def describe(model: type[BaseModel], data: Any, exc: ValidationError) -> str:
-    errors = _dedupe(exc.errors(include_url=False))
+    errors = _dedupe(data, exc.errors(include_url=False))
     lines = [_one(model, data, e) for e in errors[:MAX_ERRORS]]
     if len(errors) > MAX_ERRORS:
         lines.append(f"… 他 {len(errors) - MAX_ERRORS} 件 ({len(errors) - MAX_ERRORS} more)")
     return lines[0] if len(lines) == 1 else "\n  ".join([f"{len(errors)} problems:"] + lines)
 
 
-def _dedupe(errors: list[dict]) -> list[dict]:
-    """One message per place: a union reports each member's failure at the same path."""
+def _dedupe(data: Any, errors: list[dict]) -> list[dict]:
+    """One message per place (a union reports each member's failure at the same path)."""
     out: dict[tuple, dict] = {}
     for e in errors:
-        loc = tuple(p for p in e["loc"] if isinstance(p, (str, int)) and not _is_tag(p))
+        loc = _clean_loc(data, e["loc"], e["type"])
         if loc not in out:
             out[loc] = {**e, "loc": loc}
         elif e["type"] in ("float_type", "float_parsing"):  # int | float: say "a number", not "an integer"
@@ -114,10 +116,23 @@ def _dedupe(errors: list[dict]) -> list[dict]:
     return list(out.values())
 
 
-def _is_tag(part: Any) -> bool:
-    """pydantic's names for union members and validators inside a location ('str', 'function-before[…]')."""
-    return isinstance(part, str) and part != "[key]" and (
-        part in {"str", "int", "float", "bool", "none"} or "[" in part or part.startswith("function-"))
+def _clean_loc(data: Any, loc: tuple, kind: str) -> tuple:
+    """The path in the document: pydantic's location with its own steps (union members such as
+    'str', validators such as 'function-before[…]') left out, told apart by walking the data."""
+    out: list = []
+    node = data
+    for i, part in enumerate(loc):
+        if part == "[key]":
+            out.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif i == len(loc) - 1 and kind == "missing":
+            out.append(part)  # a key that is not there
+    return tuple(out)
 
 
 def _one(model: type[BaseModel], data: Any, e: dict) -> str:
@@ -125,16 +140,17 @@ def _one(model: type[BaseModel], data: Any, e: dict) -> str:
     kind = e["type"]
     got = _show(e.get("input"))
     if kind == "invalid_key" or (loc and loc[-1] == "[key]" and kind in ("string_type", "string_sub_type")):
-        loc = loc[:-1] if loc[-1] == "[key]" else loc  # a key written as a number (a code, 1,000 …)
-        msg = f"key {_show(loc.pop())} must be text (write it in quotes)"
+        loc = loc[:-1] if loc and loc[-1] == "[key]" else loc  # a key written as a number (a code, 1,000 …)
+        key = loc.pop() if loc else e.get("input")
+        msg = f"key {_show(key)} must be text (write it in quotes)"
     elif loc and loc[-1] == "[key]" and kind == "literal_error":
         loc = loc[:-2]
         msg = f"unknown key {got} — 使えるキー (allowed keys): {e['ctx']['expected'].replace(' or ', ', ')}"
-    elif kind == "extra_forbidden":
+    elif kind == "extra_forbidden" and loc:
         key = loc.pop()
         allowed = allowed_keys(model, loc)
         msg = f"unknown key {key!r} — 使えるキー (allowed keys): {', '.join(allowed)}"
-    elif kind == "missing":
+    elif kind == "missing" and loc:
         key = loc.pop()
         about = field_description(model, loc, key)
         msg = f"missing key {key!r} (必須の項目がありません" + (f": {about})" if about else ")")
