@@ -51,7 +51,8 @@ def _unique(values: list[str], what: str) -> None:
 
 ItemType = Literal["text", "kana", "digits", "integer", "decimal", "date", "wareki_date", "code", "flag"]
 # Which personal data an item holds (masking, EUC, REST/SOAP stripping, reports read it).
-PersonalKind = Literal["kojin_bango", "name", "address", "birth", "contact", "mynumber", "identifier"]
+# (mynumber: the name of kojin_bango before the personal kinds were settled; kept so older files load)
+PersonalKind = Literal["kojin_bango", "identifier", "name", "address", "address_detail", "birth", "contact", "mynumber"]
 
 
 class IslItem(Strict):
@@ -162,6 +163,9 @@ class CodeTableFile(Strict):
     juka: Any = None
     green: Any = None
     kazei: Any = None
+    standard_rate_note: Any = None
+    gyomu_id: Any = Field(None, description="業務コード表: コード → 業務 id")
+    tantoka: Any = Field(None, description="業務コード表: コード → 担当課")
 
     @property
     def extra(self) -> dict[str, Any]:
