@@ -219,6 +219,11 @@ def test_a_code_written_as_a_number_must_be_quoted(tmp_path):
                                                       CODES.replace('"1": 一般', "1: 一般")).parent))
 
 
+def test_a_code_table_id_must_match_its_file_name(tmp_path):
+    with pytest.raises(LayoutError, match=r"id: 'suido_kubun' differs from the file name 'suido_kbn.yaml'"):
+        isl.load_code_table("suido_kbn", str(_write(tmp_path, "suido_kbn.yaml", CODES).parent))
+
+
 def test_references_inside_a_file_are_checked(tmp_path):
     text = ISL.replace("primary_key: [keiyaku_no]", "primary_key: [keiyaku]")
     with pytest.raises(LayoutError, match=r"tables\[0\]\(suido_keiyaku\): primary_key: 'keiyaku' is not an item"):
