@@ -30,7 +30,7 @@ FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", descriptio
 Positive = Annotated[int, Field(ge=1)]
 Level = Literal["warn", "error", "critical"]
 # int = a count of failed records, a float below 1 = a share of the records checked (catalogue.level_for)
-Thresholds = dict[Level, Union[int, float]]
+Thresholds = dict[Level, Annotated[Union[int, float], Field(ge=0)]]
 
 
 def _text_or_number(value: Any) -> Any:
