@@ -199,7 +199,8 @@ def test_a_wrong_type_names_the_path_inside_the_file(kind, tmp_path, monkeypatch
     good, _, _, fname = KINDS[kind]
     assert old in good
     exc = _fail(kind, tmp_path, good.replace(old, new), monkeypatch)
-    assert str(exc).endswith(f"{fname}: {expected}"), str(exc)
+    line = next(i for i, text in enumerate(good.replace(old, new).splitlines(), 1) if new.splitlines()[0] in text)
+    assert str(exc).endswith(f"{fname}: {expected} (line {line})"), str(exc)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
