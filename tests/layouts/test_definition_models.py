@@ -306,3 +306,14 @@ def test_checks_across_files_name_the_same_paths(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match=r"targets\[0\]\(juki_setai\).columns.setai_no: source field 'keiyaku' is not "
                                           r"in record type keiyaku"):
         load_manifest(manifest)
+
+
+def test_personal_kinds_come_from_the_one_policy_file(tmp_path):
+    kinds = yaml.safe_load((isl.DEFINITIONS_DIR.parent / "personal.yaml").read_text(encoding="utf-8"))["kinds"]
+    text = ISL.replace("required: true}", "required: true, personal: mynumber}")
+    with pytest.raises(LayoutError) as err:
+        isl.load_definition(_write(tmp_path, "suido.yaml", text))
+    assert "items[0](keiyaku_no).personal: 'mynumber' is not allowed" in err.value.message
+    assert all(repr(k) in err.value.message for k in kinds)
+    good = ISL.replace("required: true}", "required: true, personal: identifier}")
+    assert isl.load_definition(_write(tmp_path, "suido.yaml", good)).tables[0].items[0].personal == "identifier"
