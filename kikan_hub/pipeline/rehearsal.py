@@ -29,7 +29,7 @@ from kikan_hub.mapping.engine import arrow_type, map_batch
 from kikan_hub.mapping.row_errors import RowErrors
 from kikan_hub.pipeline.characters import CharacterStage
 from kikan_hub.pipeline.duplicates import KeyIndex
-from kikan_hub.pipeline.faults import checkpoint
+from kikan_hub.faults import checkpoint
 from kikan_hub.pipeline.memory import release_free_memory
 from kikan_hub.pipeline.run_id import compute_run_id
 from kikan_hub.pipeline.errors import ConfigError, RunOutputError
