@@ -25,7 +25,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from kikan_hub.layouts.isl import all_tables
 from kikan_hub.modules.juki import as_of_select
-from kikan_hub.store.module_tables import ATENA_DECISION, ATENA_DISTINCT, ATENA_LINK
+from kikan_hub.modules.tables import ATENA_DECISION, ATENA_DISTINCT, ATENA_LINK
 from kikan_hub.store.schema import build_metadata
 
 

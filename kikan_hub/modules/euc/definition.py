@@ -14,7 +14,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from kikan_hub.layouts.isl import Column, Table, all_tables
 from kikan_hub.mapping.typed_date import TypedDateError, parse_typed_date
-from kikan_hub.store.module_tables import EUC_DEFINITION
+from kikan_hub.modules.tables import EUC_DEFINITION
 from kikan_hub.store.schema import build_metadata
 
 OPS = {"eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "between", "like", "startswith", "contains",
