@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kikan_hub.adapters.reader import HeaderMismatch, sum_values, read_file, reconcile_trailer
+from kikan_hub.adapters.reader import HeaderMismatch, read_file
+from kikan_hub.adapters.trailer import reconcile_trailer, sum_values
 from kikan_hub.layouts.isl import all_tables
 from kikan_hub.mapping.engine import arrow_type, map_batch
 from kikan_hub.mapping.row_errors import RowErrors
