@@ -13,14 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-import kikan_hub.api.tables  # noqa: F401 — registers api/'s tables
-import kikan_hub.modules.tables  # noqa: F401 — registers modules/' tables
 from kikan_hub.api.tables import CLIENTS, interface_indexes
 from kikan_hub.modules.tables import ATENA_LINK
 from kikan_hub.store.engine import open_engine
@@ -46,7 +45,8 @@ def test_revisions_spell_out_their_ddl():
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert not any(m and m.startswith("kikan_hub") for m in imported), path.name
-        assert "create_all" not in path.read_text(encoding="utf-8"), path.name
+        called = {n.func.attr for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
+        assert not called & {"create_all", "drop_all"}, path.name
 
 
 def test_revisions_are_up_to_date(store_url):
@@ -96,30 +96,37 @@ def test_upgrade_from_the_previous_revision_keeps_rows(store_url):
         assert conn.execute(sa.text("select count(*) from juki_jumin")).scalar() == 1
 
 
-def test_upgrade_from_the_first_revision(store_url):
-    # A store made at 0001 (before the look-up indexes and the NOT NULL keys) reaches head with
-    # its rows, the interface indexes and NOT NULL key columns (which now refuse a NULL key).
+def test_upgrade_of_a_store_from_the_create_all_era(store_url):
+    # Before the revisions spelt out their DDL, 0001 ran create_all: on SQLite the key columns were
+    # nullable, and the look-up indexes came from the server at start. Such a store, stamped 0001,
+    # reaches head with its rows, the interface indexes, and NOT NULL keys (a NULL key is refused).
     engine = open_engine(store_url)
-    first = _revisions()[0]
-    wanted = {i.name for i in interface_indexes(build_metadata().tables["juki_jumin"])}
+    md = build_metadata()
+    jumin = md.tables["juki_jumin"]
+    wanted = {i.name for i in interface_indexes(jumin)}
+    for idx in [i for i in jumin.indexes if i.name in wanted]:
+        jumin.indexes.discard(idx)
+    for name in canonical_metadata().tables:
+        for col in md.tables[name].primary_key.columns:
+            col.nullable = True
     with engine.begin() as conn:
-        upgrade_to(conn, first)
+        md.create_all(conn)
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.stamp(cfg, _revisions()[0])
         _seed(conn)
-        assert not wanted & {i["name"] for i in sa.inspect(conn).get_indexes("juki_jumin")}
+        loose = {c["name"]: c["nullable"] for c in sa.inspect(conn).get_columns("juki_setai")}
+    assert loose["setai_no"] is (engine.dialect.name == "sqlite")
     upgrade(engine)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("select count(*) from juki_jumin")).scalar() == 1
+        assert current_revision(conn) == head_revision()
+        assert conn.execute(sa.text("select shimei from juki_jumin")).scalars().all() == ["架空　太郎"]
         assert wanted <= {i["name"] for i in sa.inspect(conn).get_indexes("juki_jumin")}
         nullable = {c["name"]: c["nullable"] for c in sa.inspect(conn).get_columns("juki_setai")}
         assert (nullable["setai_no"], nullable["rireki_no"], nullable["jusho"]) == (False, False, True)
-    with engine.begin() as conn:
-        try:
-            conn.execute(sa.text("insert into juki_setai (setai_no, rireki_no) values ('0000000001', NULL)"))
-        except sa.exc.IntegrityError:
-            refused = True
-        else:
-            refused = False
-    assert refused
+        assert compare_metadata(MigrationContext.configure(conn), build_metadata()) == []
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.text("insert into juki_setai (setai_no, rireki_no) values ('0000000001', NULL)"))
 
 
 def test_table_made_from_a_definition_first_then_shipped_by_a_revision(store_url):
