@@ -2,6 +2,10 @@
 
     python tools/store_revision.py "what changed"       # writes kikan_hub/store/migrations/versions/NNNN_*.py
     python tools/store_revision.py --check              # exit 1 when the revisions lag the definitions
+    python tools/store_revision.py --server "$KIKAN_TEST_PG_URL" ...   # compare on PostgreSQL
+
+Compare on PostgreSQL (--server: a scratch database is created there and dropped) when an item's
+name changed: SQLite keeps no column comments, so only PostgreSQL sees that change.
 
 Run it after a change to a shipped ISL definition (a new 業務, a new or changed item) or to a
 table modules/ or api/ own, review the file, commit it. KIKAN_DEFINITIONS_PATH is ignored: the
@@ -25,17 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("message", nargs="?", help="what the revision changes (its docstring)")
     ap.add_argument("--check", action="store_true", help="only say whether a revision is needed")
+    ap.add_argument("--server", help="PostgreSQL URL to compare on (default: a temporary SQLite file)")
     args = ap.parse_args(argv)
     md = build_metadata()
     if args.check:
-        diff = pending_changes(md)
+        diff = pending_changes(md, args.server)
         for d in diff:
             print(d)
         print("revisions up to date" if not diff else f"{len(diff)} change(s) need a revision")
         return 1 if diff else 0
     if not args.message:
         ap.error("a message is needed")
-    path = autogenerate_revision(md, args.message)
+    path = autogenerate_revision(md, args.message, args.server)
     print(path or "nothing to write: the revisions are up to date")
     return 0
 

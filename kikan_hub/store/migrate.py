@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import re
 import tempfile
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, MetaData, create_engine, inspect
+from sqlalchemy import Connection, Engine, MetaData, create_engine, inspect, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.schema import CreateColumn
 
@@ -99,38 +102,55 @@ def next_revision_id() -> str:
     return f"{max(numbers, default=0) + 1:04d}"
 
 
-def pending_changes(metadata: MetaData) -> list:
-    """What autogenerate finds between the committed revisions (on a fresh SQLite store) and
+@contextmanager
+def scratch_database(server_url: str | None = None) -> Iterator[Engine]:
+    """An empty database for autogenerate: a temporary SQLite file, or (``server_url`` a PostgreSQL
+    URL) a database created on that server and dropped afterwards. SQLite keeps no comments, so a
+    changed item name (a column comment) is only seen against PostgreSQL."""
+    if not server_url or server_url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = create_engine(f"sqlite:///{tmp}/head.db")
+            try:
+                yield engine
+            finally:
+                engine.dispose()
+        return
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"kikan_revision_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine = create_engine(make_url(server_url).set(database=name))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()
+
+
+def pending_changes(metadata: MetaData, server_url: str | None = None) -> list:
+    """What autogenerate finds between the committed revisions (on a scratch database) and
     ``metadata``: empty when the revisions are up to date."""
     from alembic.autogenerate import compare_metadata
 
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(f"sqlite:///{tmp}/head.db")
-        try:
-            with engine.begin() as conn:
-                upgrade_to(conn, "head")
-                return compare_metadata(MigrationContext.configure(conn), metadata)
-        finally:
-            engine.dispose()
+    with scratch_database(server_url) as engine, engine.begin() as conn:
+        upgrade_to(conn, "head")
+        return compare_metadata(MigrationContext.configure(conn), metadata)
 
 
-def autogenerate_revision(metadata: MetaData, message: str) -> Path | None:
+def autogenerate_revision(metadata: MetaData, message: str, server_url: str | None = None) -> Path | None:
     """Write the next revision: what autogenerate finds between head and ``metadata`` (the caller
     passes the metadata of every owner). None when there is nothing to write."""
-    if not pending_changes(metadata):
+    if not pending_changes(metadata, server_url):
         return None
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(f"sqlite:///{tmp}/head.db")
-        try:
-            with engine.begin() as conn:
-                upgrade_to(conn, "head")
-                cfg = alembic_config(engine, metadata)
-                cfg.attributes["connection"] = conn
-                rev_id = next_revision_id()
-                slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40] or "revision"
-                script = command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
-        finally:
-            engine.dispose()
+    rev_id = next_revision_id()
+    slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40] or "revision"
+    with scratch_database(server_url) as engine, engine.begin() as conn:
+        upgrade_to(conn, "head")
+        cfg = alembic_config(engine, metadata)
+        cfg.attributes["connection"] = conn
+        script = command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
     path = Path(script.path)
     target = path.with_name(f"{rev_id}_{slug}.py")
     path.rename(target)

@@ -22,6 +22,7 @@ from alembic.script import ScriptDirectory
 
 from kikan_hub.api.tables import CLIENTS, interface_indexes
 from kikan_hub.modules.tables import ATENA_LINK
+from kikan_hub.layouts.isl import load_definitions
 from kikan_hub.store.engine import open_engine
 from kikan_hub.store.migrate import (VERSIONS, alembic_config, create_definition_tables, current_revision,
                                      head_revision, upgrade, upgrade_to)
@@ -161,3 +162,44 @@ def test_store_revision_tool_says_up_to_date():
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "revisions up to date" in out.stdout
+
+
+EXTRA = """\
+gyomu: 水道
+gyomu_id: suido
+version: "test"
+provenance: 試験用（パッケージに含まれない業務）
+tables:
+  - id: suido_keiyaku
+    name: 水道契約
+    primary_key: [keiyaku_no]
+    items:
+      - {id: keiyaku_no, name: 契約番号, type: digits, length: 10, required: true}
+      - {id: atena_no, name: 宛名番号, type: digits, length: 15, required: true}
+"""
+LATER_ITEM = "      - {id: kaishi_date, name: 開始年月日, type: date, length: 8}\n"
+
+
+def test_tables_of_an_extra_definitions_folder(store_url, tmp_path, monkeypatch):
+    # A 業務 the package does not ship: no revision knows it; upgrade() creates its table from the
+    # definition when its folder is on KIKAN_DEFINITIONS_PATH, and a later item lands as a column.
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    (folder / "suido.yaml").write_text(EXTRA, encoding="utf-8")
+    engine = open_engine(store_url)
+    upgrade(engine)
+    assert "suido_keiyaku" not in sa.inspect(engine).get_table_names()
+    monkeypatch.setenv("KIKAN_DEFINITIONS_PATH", str(folder))
+    upgrade(engine)
+    with engine.begin() as conn:
+        assert current_revision(conn) == head_revision()
+        assert sa.inspect(conn).get_pk_constraint("suido_keiyaku")["constrained_columns"] == ["keiyaku_no"]
+        conn.execute(sa.text("insert into suido_keiyaku (keiyaku_no, atena_no) values ('0000000001', '000000000019')"))
+        assert compare_metadata(MigrationContext.configure(conn), build_metadata()) == []
+    (folder / "suido.yaml").write_text(EXTRA + LATER_ITEM, encoding="utf-8")
+    load_definitions.cache_clear()
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert "kaishi_date" in {c["name"] for c in sa.inspect(conn).get_columns("suido_keiyaku")}
+        assert conn.execute(sa.text("select atena_no from suido_keiyaku")).scalars().all() == ["000000000019"]
+    load_definitions.cache_clear()
