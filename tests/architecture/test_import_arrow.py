@@ -42,10 +42,8 @@ def _top(module: str) -> str | None:
 def _resolve(node: ast.ImportFrom, path: Path, root: Path) -> str:
     if not node.level:
         return node.module or ""
-    parts = list(path.relative_to(root).with_suffix("").parts)
-    if path.name == "__init__.py":
-        parts = parts[:-1]
-    base = parts[: len(parts) - node.level]
+    package = list(path.relative_to(root).with_suffix("").parts)[:-1]   # a module's package, or __init__'s own
+    base = package[: len(package) - (node.level - 1)]
     return ".".join(base + ([node.module] if node.module else []))
 
 
