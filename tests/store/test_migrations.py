@@ -27,6 +27,7 @@ from kikan_hub.store.engine import open_engine
 from kikan_hub.store.migrate import (VERSIONS, alembic_config, create_definition_tables, current_revision,
                                      head_revision, upgrade, upgrade_to)
 from kikan_hub.store.schema import LEDGER, build_metadata, canonical_metadata
+from tests.layouts.test_definitions_path import SUIDO, make_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -164,28 +165,13 @@ def test_store_revision_tool_says_up_to_date():
     assert "revisions up to date" in out.stdout
 
 
-EXTRA = """\
-gyomu: 水道
-gyomu_id: suido
-version: "test"
-provenance: 試験用（パッケージに含まれない業務）
-tables:
-  - id: suido_keiyaku
-    name: 水道契約
-    primary_key: [keiyaku_no]
-    items:
-      - {id: keiyaku_no, name: 契約番号, type: digits, length: 10, required: true}
-      - {id: atena_no, name: 宛名番号, type: digits, length: 15, required: true}
-"""
 LATER_ITEM = "      - {id: kaishi_date, name: 開始年月日, type: date, length: 8}\n"
 
 
 def test_tables_of_an_extra_definitions_folder(store_url, tmp_path, monkeypatch):
     # A 業務 the package does not ship: no revision knows it; upgrade() creates its table from the
     # definition when its folder is on KIKAN_DEFINITIONS_PATH, and a later item lands as a column.
-    folder = tmp_path / "defs"
-    folder.mkdir()
-    (folder / "suido.yaml").write_text(EXTRA, encoding="utf-8")
+    folder = make_folder(tmp_path / "defs")          # the 水道 業務 of tests/layouts (definition, codes, rules)
     engine = open_engine(store_url)
     upgrade(engine)
     assert "suido_keiyaku" not in sa.inspect(engine).get_table_names()
@@ -196,7 +182,7 @@ def test_tables_of_an_extra_definitions_folder(store_url, tmp_path, monkeypatch)
         assert sa.inspect(conn).get_pk_constraint("suido_keiyaku")["constrained_columns"] == ["keiyaku_no"]
         conn.execute(sa.text("insert into suido_keiyaku (keiyaku_no, atena_no) values ('0000000001', '000000000019')"))
         assert compare_metadata(MigrationContext.configure(conn), build_metadata()) == []
-    (folder / "suido.yaml").write_text(EXTRA + LATER_ITEM, encoding="utf-8")
+    (folder / "suido.yaml").write_text(SUIDO + LATER_ITEM, encoding="utf-8")
     load_definitions.cache_clear()
     upgrade(engine)
     with engine.connect() as conn:
