@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kikan_hub.layouts.isl import get_table
 from kikan_hub.modules.juki import genzon_states
-from kikan_hub.store.security_tables import CHANGE_LOG
+from kikan_hub.api.tables import CHANGE_LOG
 
 ACTIVE = "1"  # 住民状態: 住民 (転出予定 6 is a member too: modules.juki.genzon_states, j1080)
 

@@ -20,7 +20,7 @@ from kikan_hub.modules.euc.definition import (ENCODINGS, FOLD_POLICIES, FORMATS,
 from kikan_hub.validation.masking import PersonalPolicy, load_policy
 from kikan_hub.modules import shien
 from kikan_hub.modules.juki import as_of_statement
-from kikan_hub.store.module_tables import EUC_AUDIT
+from kikan_hub.modules.tables import EUC_AUDIT
 from kikan_hub.store.schema import build_metadata
 
 GETA = "〓"                    # U+3013, in CP932: the visible mark of a character that could not be folded
