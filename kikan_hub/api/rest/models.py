@@ -65,6 +65,9 @@ class Household(BaseModel):
     setai: Optional[Setai] = None  # type: ignore[valid-type]
     count: int
     members: list[Jumin]  # type: ignore[valid-type]
+    date_uncertain: list[str] = Field(default_factory=list, description=(
+        "この世帯にいたことがあり、基準日の状態が異動日不詳の異動 (j80) に依る人の宛名番号: "
+        "その異動が基準日より後なら所属が変わる"))
 
 
 class Change(BaseModel):

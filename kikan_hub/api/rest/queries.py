@@ -5,8 +5,7 @@
 Semantics
 - 住民 "current row": the history row with the highest 履歴番号 for a 宛名番号.
 - Look-up by 個人番号 or カナ氏名＋生年月日 matches any history row and returns the current row.
-- 世帯構成 as of D: a person belongs to 世帯 S on D when their latest history row whose
-  effective date (異動日, or 処理日 when 異動日 is 不詳) is ≤ D has 世帯番号 S and 住民状態 1 (住民).
+- 世帯構成 and a person as of D are not here: kikan_hub/modules/asof.py is the one implementation.
 - 異動連番 (serial): ``kikan_change_log.serial``, a monotonically increasing number given to each
   juki_jumin history row (宛名番号, 履歴番号) the first time the hub sees it (ordered by 処理日,
   宛名番号, 履歴番号 within one sync). A row re-loaded by a later run (different ``_run_id``) gets a
@@ -23,11 +22,7 @@ from sqlalchemy import Engine, and_, delete, exists, func, insert, literal, or_,
 from sqlalchemy.exc import IntegrityError
 
 from kikan_hub.layouts.isl import get_table
-from kikan_hub.modules.juki import genzon_states
 from kikan_hub.store.security_tables import CHANGE_LOG
-
-ACTIVE = "1"  # 住民状態: 住民 (転出予定 6 is a member too: modules.juki.genzon_states, j1080)
-
 
 @lru_cache(maxsize=1)
 def _md():
@@ -92,26 +87,6 @@ class QueryService:
     def atena(self, atena_nos: list[str]) -> list[dict]:
         with self.engine.connect() as conn:
             return self._current_for(conn, sorted(set(atena_nos)))
-
-    # --- 世帯 -------------------------------------------------------------------------
-    def household_as_of(self, setai_no: str, as_of: dt.date) -> tuple[dict | None, list[dict]]:
-        j, s = self.jumin, self.setai
-        eff = func.coalesce(j.c.idou_date, j.c.shori_date)
-        with self.engine.connect() as conn:
-            ever = select(j.c.atena_no).where(j.c.setai_no == setai_no).distinct()
-            rows = conn.execute(select(j).where(j.c.atena_no.in_(ever), eff <= as_of)
-                                .order_by(j.c.atena_no, j.c.rireki_no)).all()
-            latest: dict[str, Any] = {}
-            for r in rows:
-                latest[r.atena_no] = r  # ordered by 履歴番号: the last one wins
-            members = [_as_dict(r, "juki_jumin") for a, r in sorted(latest.items())
-                       if r.setai_no == setai_no and r.jumin_jotai in genzon_states()]
-            seff = func.coalesce(s.c.setai_kosei_date, s.c.shori_date)
-            srow = conn.execute(select(s).where(s.c.setai_no == setai_no, seff <= as_of)
-                                .order_by(s.c.rireki_no.desc()).limit(1)).first()
-        setai = _as_dict(srow, "juki_setai") if srow else None
-        members.sort(key=lambda m: (m["zokugara"] != "01", m["zokugara"] or "", m["atena_no"]))
-        return setai, members
 
     # --- 異動 (changes) ---------------------------------------------------------------
     def sync_change_log(self) -> None:

@@ -18,6 +18,7 @@ from kikan_hub.api.auth.oauth import JWT_BEARER, OAuthError, TokenService, scope
 from kikan_hub.api.auth.throttle import Throttled
 from kikan_hub.api.shien_guard import SCOPE as SHIEN_SCOPE, withhold
 from kikan_hub.api.rest import models as m
+from kikan_hub.modules import asof
 
 log = logging.getLogger("kikan_hub.api.rest")
 router = APIRouter(prefix="/api/v1")
@@ -199,14 +200,14 @@ def household(request: Request, setai_no: SETAI,
     """世帯構成照会: 基準日現在の世帯と世帯員。"""
     h = hub(request)
     day = as_of or dt.date.today()
-    setai, members = h.queries.household_as_of(setai_no, day)
-    _, hidden = _guard(request, caller, "households.get", members)
+    view = asof.household(h.engine, setai_no, day)   # the one as-of rule (docs/interfaces.md)
+    _, hidden = _guard(request, caller, "households.get", view.members)
     if hidden:   # the household's address is the 支援対象者's: the whole household is withheld
-        setai, members = None, []
-    members = _strip(members, caller)
+        view = asof.HouseholdView(setai_no, day, None, [], [])
+    members = _strip(view.members, caller)
     h.audit.record(client_id=caller.client.client_id, interface="rest", operation="households.get",
-                   outcome="ok" if (members or setai) else "not_found", atena_nos=[x["atena_no"] for x in members])
-    return {"setai_no": setai_no, "as_of": day, "setai": setai, "count": len(members), "members": members}
+                   outcome="ok" if (members or view.setai) else "not_found", atena_nos=[x["atena_no"] for x in members])
+    return {**view.as_dict(), "members": members}
 
 
 @router.get("/juki/changes", response_model=m.ChangePage, tags=["juki"], responses=ERRORS)

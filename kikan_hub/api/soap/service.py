@@ -27,6 +27,7 @@ from kikan_hub.api.auth.throttle import Throttle, Throttled
 from kikan_hub.api.auth.wsse import WSSE, UsernameTokenVerifier, WsseFault
 from kikan_hub.api.shien_guard import SCOPE as SHIEN_SCOPE, withhold
 from kikan_hub.api.rest.queries import QueryService
+from kikan_hub.modules import asof
 from kikan_hub.api.soap.xsd_gen import ATENA_ITEMS, TYPES_NS, XSD_DIR, record_columns
 
 log = logging.getLogger("kikan_hub.api.soap")
@@ -261,6 +262,7 @@ class SoapService:
         self._need(client, "juki:jumin:read")
         can_mynumber = client.allows("juki:kojin_bango:read")
         history = (self._f(req, "IncludeHistory") or "").strip() in ("true", "1")
+        kijun = _date(self._f(req, "KijunDate"))
         if self._f(req, "AtenaNo"):
             rows = self.queries.resident_by_atena(self._f(req, "AtenaNo").strip(), include_history=history)
         elif self._f(req, "KojinBango"):
@@ -269,21 +271,33 @@ class SoapService:
         else:
             rows = self.queries.residents_by_kana_birth(self._f(req, "ShimeiKana").strip(),
                                                         _date(self._f(req, "BirthDate")))
+        uncertain: list[str] = []
+        if kijun is not None:   # the row in effect on KijunDate (the one as-of rule), history up to it
+            views = {v.atena_no: v for v in asof.persons(self.queries.engine, [r["atena_no"] for r in rows], kijun)}
+            rows = [r for r in rows if r["atena_no"] in views
+                    and (r["rireki_no"] <= views[r["atena_no"]].row["rireki_no"] if history else True)]
+            if not history:
+                rows = [views[a].row for a in dict.fromkeys(r["atena_no"] for r in rows)]
+            uncertain = sorted(a for a, v in views.items() if v.date_uncertain)
         rows, _ = self._guard(client, "JuminJohoShokai", rows)
+        uncertain = [a for a in uncertain if any(r["atena_no"] == a for r in rows)]
         resp = etree.Element(f"{{{NS}}}JuminJohoShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(rows))
         hide = set() if can_mynumber else {"kojin_bango"}
         for r in rows:
             _record(resp, "Jumin", "Jumin", r, hide)
+        for a in uncertain:
+            etree.SubElement(resp, f"{{{NS}}}DateUncertain").text = a
         return resp, [r["atena_no"] for r in rows], "ok" if rows else "not_found"
 
     def op_setai(self, client: Client, req):
         self._need(client, "juki:setai:read")
         setai_no = self._f(req, "SetaiNo").strip()
         as_of = _date(self._f(req, "KijunDate")) or dt.date.today()
-        setai, members = self.queries.household_as_of(setai_no, as_of)
+        view = asof.household(self.queries.engine, setai_no, as_of)   # the one as-of rule (docs/interfaces.md)
+        setai, members, uncertain = view.setai, view.members, view.date_uncertain
         if self._guard(client, "SetaiKoseiShokai", members)[1]:   # the household's address is theirs: withhold it
-            setai, members = None, []
+            setai, members, uncertain = None, [], []
         hide = set() if client.allows("juki:kojin_bango:read") else {"kojin_bango"}
         resp = etree.Element(f"{{{NS}}}SetaiKoseiShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}SetaiNo").text = setai_no
@@ -293,6 +307,8 @@ class SoapService:
         etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(members))
         for m in members:
             _record(resp, "Member", "Jumin", m, hide)
+        for a in uncertain:
+            etree.SubElement(resp, f"{{{NS}}}DateUncertain").text = a
         return resp, [m["atena_no"] for m in members], "ok" if (members or setai) else "not_found"
 
     def op_idou(self, client: Client, req):
