@@ -28,6 +28,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import sqlalchemy as sa
@@ -172,44 +173,38 @@ def pydantic_type(col: Column) -> Any:
 
 # -- casting into the physical type --------------------------------------------------------------------
 
-def cast_to(values: pa.Array, typ: pa.DataType) -> tuple[pa.Array, pa.Array | None]:
+def cast_to(values: pa.Array, typ: pa.DataType) -> tuple[pa.Array, np.ndarray | None]:
     """Cast ``values`` to a column's Arrow type, value by value: (cast values, mask of values that do not fit).
 
+    A batch is cast in one go; only when pyarrow refuses a value ('abc' for a number, 1.234 into a scale of
+    2, 20 digits into decimal(18)) is it split in halves until the refused values are found: they become
+    null and are set in the mask (None: every value fits), so the caller names them instead of crashing.
     pyarrow refuses int64 → decimal128(18, s) outright ("Precision is not great enough for the result",
-    whatever the values): an int64 may need 19 digits. Go through a decimal wide enough for any int64 and
-    narrow per value; a value that does not fit becomes null and is reported in the mask (None: all fit).
+    whatever the values: an int64 may need 19 digits), so integers go through a decimal wide enough first.
     """
     if values.type == typ:
         return values, None
     if pa.types.is_decimal(typ) and pa.types.is_integer(values.type):
-        wide = pa.decimal128(min(MAX_DECIMAL_PRECISION, 19 + typ.scale), typ.scale)
-        values = values.cast(wide)
-    if pa.types.is_decimal(typ) and pa.types.is_decimal(values.type):
-        try:
-            return values.cast(typ), None
-        except pa.ArrowInvalid:
-            return _narrow_decimal(values, typ)
-    return values.cast(typ), None
+        values = values.cast(pa.decimal128(min(MAX_DECIMAL_PRECISION, 19 + typ.scale), typ.scale))
+    try:
+        return values.cast(typ), None
+    except pa.ArrowInvalid:
+        pass
+    chunks: list[pa.Array] = []
+    bad = np.zeros(len(values), dtype=bool)
+    _bisect_cast(values, typ, 0, chunks, bad)
+    return pa.concat_arrays(chunks), bad
 
 
-def _narrow_decimal(values: pa.Array, typ: pa.DataType) -> tuple[pa.Array, pa.Array]:
-    """Decimal → narrower decimal; the values that do not fit (too many digits) become null and are masked."""
-    out, bad = [], []
-    for v in values.to_pylist():
-        fits = v is None or _fits(v, typ.precision, typ.scale)
-        out.append(v if fits else None)
-        bad.append(not fits)
-    return pa.array(out, typ), pa.array(bad, pa.bool_())
-
-
-def _fits(v: Decimal, precision: int, scale: int) -> bool:
-    """Exact (no decimal context): at most ``scale`` fraction digits and ``precision - scale`` whole digits."""
-    _, digits, exp = v.as_tuple()
-    digits = list(digits)
-    while exp < 0 and len(digits) > 1 and digits[-1] == 0:   # 12.50 needs one fraction digit
-        digits.pop()
-        exp += 1
-    if -exp > scale:
-        return False
-    whole = len(digits) + exp if any(digits) else 0
-    return whole <= precision - scale
+def _bisect_cast(values: pa.Array, typ: pa.DataType, start: int, chunks: list[pa.Array], bad: np.ndarray) -> None:
+    try:
+        chunks.append(values.cast(typ))
+        return
+    except pa.ArrowInvalid:
+        if len(values) == 1:
+            chunks.append(pa.nulls(1, typ))
+            bad[start] = True
+            return
+    half = len(values) // 2
+    _bisect_cast(values.slice(0, half), typ, start, chunks, bad)
+    _bisect_cast(values.slice(half), typ, start + half, chunks, bad)

@@ -102,6 +102,15 @@ def test_xsd_type_and_facets_validate_with_lxml(typ, item_type, length, scale, g
     assert not schema.validate(etree.fromstring(f"<v>{bad}</v>".encode()))
 
 
+def test_text_that_is_not_a_number_is_masked():
+    strings = pa.array(["123.45", "abc", None, "1.234", "-0.5"] * 40)   # bisection finds every refused value
+    out, bad = T.cast_to(strings, T.arrow_type(_col("decimal", length=6, scale=2)))
+    assert out.to_pylist()[:5] == [Decimal("123.45"), None, None, None, Decimal("-0.50")]
+    assert bad.tolist() == [False, True, False, True, False] * 40
+    flags, bad = T.cast_to(pa.array(["1", "0", "x"]), T.arrow_type(_col("flag")))
+    assert flags.to_pylist() == [True, False, None] and bad.tolist() == [False, False, True]
+
+
 def test_openapi_schema_per_type():
     assert T.openapi_schema(Column("shimei", "text", 60, None)) == {"type": "string", "maxLength": 60}
     assert T.openapi_schema(_col("integer")) == {"type": "integer", "format": "int64"}
@@ -128,8 +137,8 @@ def test_values_that_do_not_fit_are_masked_not_a_crash():
     ints = pa.array([1, 10**16, -(10**17), None, 2], pa.int64())   # 16 whole digits fit; 17 and 18 do not
     out, bad = T.cast_to(ints, typ)
     assert out.to_pylist() == [Decimal("1.00"), None, None, None, Decimal("2.00")]
-    assert bad.to_pylist() == [False, True, True, False, False]
+    assert bad.tolist() == [False, True, True, False, False]
     dec = pa.array([Decimal("1.50"), Decimal("1.25"), Decimal("1000")], pa.decimal128(10, 2))   # 3 whole digits in (4, 1)
     out, bad = T.cast_to(dec, pa.decimal128(4, 1))
     assert out.to_pylist() == [Decimal("1.5"), None, None]
-    assert bad.to_pylist() == [False, True, True]
+    assert bad.tolist() == [False, True, True]
