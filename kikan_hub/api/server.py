@@ -119,6 +119,7 @@ def _modules_router(hub: Hub):
 
 def create_app(hub: Hub, *, docs: bool = False) -> FastAPI:
     """The ASGI app. ``docs`` publishes /openapi.json and /docs (off by default: they map every route)."""
+    from kikan_hub.api.rest.generated import build_tables_router
     from kikan_hub.api.rest.routes import router
     from kikan_hub.api.rest_rosters import rosters_router
 
@@ -130,6 +131,7 @@ def create_app(hub: Hub, *, docs: bool = False) -> FastAPI:
                   redoc_url=None)
     app.state.hub = hub
     app.include_router(router)
+    app.include_router(build_tables_router())   # every ISL table, from the definitions loaded now
     app.include_router(_modules_router(hub), prefix="/api/v1")
     app.include_router(rosters_router(hub), prefix="/api/v1")
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, exists, func, insert, literal, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, and_, func, select
 
+from kikan_hub.api.rest.feed import ChangeFeed
 from kikan_hub.layouts.isl import get_table
 from kikan_hub.store.security_tables import CHANGE_LOG
 
@@ -89,49 +89,20 @@ class QueryService:
             return self._current_for(conn, sorted(set(atena_nos)))
 
     # --- 異動 (changes) ---------------------------------------------------------------
+    def feed(self) -> ChangeFeed:
+        return ChangeFeed.for_table(self.engine, _md(), "juki_jumin", ("atena_no", "rireki_no"),
+                                    value_columns("juki_jumin"))
+
     def sync_change_log(self) -> None:
-        j, c = self.jumin, self.log
-        same_row = and_(c.c.table_id == "juki_jumin", c.c.atena_no == j.c.atena_no, c.c.rireki_no == j.c.rireki_no)
-        now = dt.datetime.now(dt.timezone.utc)
-        for attempt in range(3):
-            try:
-                with self.engine.begin() as conn:
-                    # rows re-loaded by another run: forget their old serial, they get a new one below
-                    stale = select(c.c.serial).join(j, same_row).where(
-                        or_(and_(c.c.run_id.is_(None), j.c._run_id.is_not(None)),
-                            and_(c.c.run_id.is_not(None), j.c._run_id.is_(None)),
-                            c.c.run_id != j.c._run_id))
-                    conn.execute(delete(c).where(c.c.serial.in_(stale)))
-                    missing = (select(literal("juki_jumin"), j.c.atena_no, j.c.rireki_no, j.c._run_id, literal(now))
-                               .where(~exists().where(same_row))
-                               .order_by(j.c.shori_date, j.c.atena_no, j.c.rireki_no))
-                    conn.execute(insert(c).from_select(
-                        ["table_id", "atena_no", "rireki_no", "run_id", "recorded_at"], missing))
-                return
-            except IntegrityError:  # a concurrent sync inserted the same rows first
-                if attempt == 2:
-                    raise
+        self.feed().sync()
 
     def changes(self, after_serial: int = 0, since_date: dt.date | None = None,
                 limit: int = 100) -> tuple[list[tuple[int, dict]], int, bool]:
-        """Rows with serial > after_serial (and 処理日 ≥ since_date), in serial order.
+        """Rows with serial > after_serial (and 処理日 ≥ since_date), in serial order (the table's change feed).
 
         Returns (rows, next_serial, has_more); pass next_serial back as after_serial for the next page.
         """
-        self.sync_change_log()
-        j, c = self.jumin, self.log
-        q = (select(c.c.serial, j).join(j, and_(c.c.table_id == "juki_jumin", c.c.atena_no == j.c.atena_no,
-                                                   c.c.rireki_no == j.c.rireki_no))
-             .where(c.c.serial > after_serial).order_by(c.c.serial).limit(limit + 1))
-        if since_date is not None:
-            q = q.where(j.c.shori_date >= since_date)
-        with self.engine.connect() as conn:
-            rows = conn.execute(q).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        out = [(r.serial, _as_dict(r, "juki_jumin")) for r in rows]
-        next_serial = out[-1][0] if out else after_serial
-        return out, next_serial, more
+        return self.feed().page(after_serial, limit, since_date)
 
     def latest_serial(self) -> int:
         with self.engine.connect() as conn:
