@@ -20,6 +20,7 @@ from kikan_hub.api.auth.throttle import Throttle, ThrottlePolicy
 from kikan_hub.api.auth.wsse import UsernameTokenVerifier
 from kikan_hub.api.rest.queries import QueryService
 from kikan_hub.api.soap.service import DEFAULT_MAX_BODY, XSD_FILES, SoapFault, SoapService, fault_envelope
+from kikan_hub.api.soap.xsd_gen import TABLE_TYPES
 
 log = logging.getLogger("kikan_hub.api.server")
 XML = "text/xml; charset=utf-8"
@@ -143,6 +144,8 @@ def create_app(hub: Hub, *, docs: bool = False) -> FastAPI:
 
     @app.get("/platform/xsd/{name}", include_in_schema=False)
     async def xsd(name: str):
+        if name == TABLE_TYPES:   # generated at start from the loaded definitions
+            return Response(hub.soap.table_types_xsd.encode("utf-8"), media_type=XML)
         path = XSD_FILES.get(name)
         if path is None:
             return Response("not found", 404, media_type="text/plain")

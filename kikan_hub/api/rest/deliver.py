@@ -29,19 +29,26 @@ def strip(rows: list[dict], can: Callable[[str], bool], table_id: str, gyomu: st
 
 def guard(hub, caller, interface: str, operation: str, rows: list, atena_of: Callable[[Any], str] | None = None,
           setai_of: Callable[[Any], str | None] | None = None) -> tuple[list, set[str]]:
+    """(rows the caller may see, 支援対象者 withheld) for a REST caller (see ``guard_rows``)."""
+    return guard_rows(hub.engine, hub.audit, caller.client.client_id, caller.can(SHIEN_SCOPE), interface, operation,
+                      rows, atena_of, setai_of)
+
+
+def guard_rows(engine, audit_log, client_id: str | None, allowed: bool, interface: str, operation: str, rows: list,
+               atena_of: Callable[[Any], str] | None = None, setai_of: Callable[[Any], str | None] | None = None
+               ) -> tuple[list, set[str]]:
     """(rows the caller may see, 支援対象者 withheld). ``atena_of`` for person rows, ``setai_of`` for
-    household rows (their address is the 支援対象者's whenever one is a member)."""
-    common = dict(client_id=caller.client.client_id, allowed=caller.can(SHIEN_SCOPE), interface=interface,
-                  operation=operation)
+    household rows (their address is the 支援対象者's whenever one is a member). REST and SOAP alike."""
+    common = dict(client_id=client_id, allowed=allowed, interface=interface, operation=operation)
     if atena_of is not None:
-        return withhold(hub.engine, hub.audit, rows=rows, atena_of=atena_of, **common)
+        return withhold(engine, audit_log, rows=rows, atena_of=atena_of, **common)
     if setai_of is None or not rows:
         return rows, set()
     setai_nos = sorted({s for s in map(setai_of, rows) if s})
     j = build_metadata().tables["juki_jumin"]
-    with hub.engine.connect() as conn:
+    with engine.connect() as conn:
         members = conn.execute(select(j.c.setai_no, j.c.atena_no).where(j.c.setai_no.in_(setai_nos)).distinct()).all()
-    _, hit = withhold(hub.engine, hub.audit, rows=list(members), atena_of=lambda m: m[1], **common)
+    _, hit = withhold(engine, audit_log, rows=list(members), atena_of=lambda m: m[1], **common)
     hidden_setai = {s for s, a in members if a in hit}
     return [r for r in rows if setai_of(r) not in hidden_setai], hit
 
