@@ -94,7 +94,7 @@ def record_model(spec: TableSpec, name: str | None = None) -> type[BaseModel]:
     if key not in _MODELS:
         fields: dict[str, Any] = {}
         for c in spec.columns:
-            desc = f"{c.item.name}{c.suffix} [{c.item.type} {c.item.length}]"
+            desc = f"{c.item.name}{c.suffix}"
             if c.name in spec.hidden_without_grant:
                 desc += f" 個人番号: スコープ {spec.kojin_bango_scope} がある場合だけ返す (他は null)"
             fields[c.name] = (Optional[pydantic_type(c)], Field(None, description=desc))
