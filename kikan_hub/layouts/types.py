@@ -104,6 +104,12 @@ def polars_type(col: Column) -> pl.DataType:
     return polars_of(arrow_type(col))
 
 
+def polars_sum_type(*columns: Column) -> pl.DataType:
+    """An exact type for sums and comparisons of number columns: Decimal(38, the largest scale)."""
+    scales = [decimal_spec(c)[1] if c.type == "decimal" else 0 for c in columns]
+    return pl.Decimal(MAX_DECIMAL_PRECISION, max(scales, default=0))
+
+
 def polars_schema(columns: list[Column]) -> dict[str, pl.DataType]:
     return {c.name: polars_type(c) for c in columns}
 
