@@ -128,6 +128,11 @@ def _isl_required(table: Table, cols: set[str], check: dict) -> list[RowCheck]:
             for it in _items(table, check) if it.id in cols]
 
 
+def _column(table: Table, it: Item):
+    """The item's value column (its physical type: layouts/types.py)."""
+    return next(c for c in table.columns if c.item is it and c.role == "value")
+
+
 @row_check("isl_type")
 def _isl_type(table: Table, cols: set[str], check: dict) -> list[RowCheck]:
     out = []
@@ -143,12 +148,11 @@ def _isl_type(table: Table, cols: set[str], check: dict) -> list[RowCheck]:
         elif it.type == "code":
             out.append(RowCheck(it.id, it.name, _f(present & ~s.str.contains(r"^[0-9A-Za-z]+$")), "コードに英数字以外の文字があります"))
         elif it.type == "integer":
-            v = pl.col(it.id).cast(pl.Int64, strict=False)
+            v = pl.col(it.id).cast(polars_type(_column(table, it)), strict=False)
             bad = (pl.col(it.id).is_not_null() & v.is_null()) | (v < 0) | (v >= 10 ** it.length)
             out.append(RowCheck(it.id, it.name, _f(bad), f"{it.length}桁の0以上の整数ではありません"))
         elif it.type == "decimal":
-            col = next(c for c in table.columns if c.name == it.id)   # exact: never through a float
-            v = pl.col(it.id).cast(polars_type(col), strict=False)
+            v = pl.col(it.id).cast(polars_type(_column(table, it)), strict=False)   # exact: never a float
             bad = (pl.col(it.id).is_not_null() & v.is_null()) | (v.abs() >= 10 ** (it.length - it.scale))
             out.append(RowCheck(it.id, it.name, _f(bad), f"{it.length}桁（小数{it.scale}桁）に収まりません"))
         elif it.type == "flag":

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from functools import lru_cache
 from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from kikan_hub.layouts.isl import get_table
-
-_PY = {"text": str, "integer": int, "decimal": Decimal, "date": dt.date, "flag": bool}
+from kikan_hub.layouts.types import pydantic_type
 
 
 @lru_cache(maxsize=16)
@@ -21,7 +19,7 @@ def record_model(table_id: str, model_name: str) -> type[BaseModel]:
         if c.role == "lineage":
             continue
         desc = c.item.name + c.suffix
-        fields[c.name] = (Optional[_PY[c.type]], Field(None, description=desc))
+        fields[c.name] = (Optional[pydantic_type(c)], Field(None, description=desc))
     return create_model(model_name, __config__=ConfigDict(title=f"{t.name} ({t.id})"), **fields)
 
 

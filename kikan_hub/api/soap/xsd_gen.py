@@ -16,6 +16,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from kikan_hub.layouts.isl import Column, get_table, load_code_table
+from kikan_hub.layouts.types import xsd_facets, xsd_type
 
 TYPES_NS = "urn:kikan-hub:platform:types:v1"
 XSD_DIR = Path(__file__).parent / "xsd"
@@ -38,15 +39,10 @@ def _simple(col: Column) -> tuple[str | None, str]:
     it = col.item
     if col.role in ("literal", "wareki"):
         return None, f'<xs:restriction base="xs:string"><xs:maxLength value="{col.length}"/></xs:restriction>'
-    if col.type == "date":
-        return "xs:date", ""
-    if col.type == "flag":
-        return "xs:boolean", ""
-    if col.type == "integer":
-        return None, f'<xs:restriction base="xs:long"><xs:totalDigits value="{it.length}"/></xs:restriction>'
-    if col.type == "decimal":
-        return None, (f'<xs:restriction base="xs:decimal"><xs:totalDigits value="{it.length}"/>'
-                      f'<xs:fractionDigits value="{it.scale}"/></xs:restriction>')
+    base = xsd_type(col)   # layouts/types.py: date, boolean, long, decimal (+ its digits) or string
+    if base != "xs:string":
+        facets = xsd_facets(col)
+        return (None, f'<xs:restriction base="{base}">{facets}</xs:restriction>') if facets else (base, "")
     if it.type == "digits":
         return None, f'<xs:restriction base="xs:string"><xs:pattern value="[0-9]{{1,{it.length}}}"/></xs:restriction>'
     if it.type == "code" and it.code:
