@@ -44,11 +44,10 @@ def _simple(col: Column) -> tuple[str | None, str]:
     it = col.item
     if col.role in ("literal", "wareki"):
         return None, f'<xs:restriction base="xs:string"><xs:maxLength value="{col.length}"/></xs:restriction>'
-    base = xsd_type(col)   # the one type system (layouts/types.py)
-    if base in ("xs:date", "xs:boolean"):
-        return base, ""
-    if base in ("xs:long", "xs:decimal"):
-        return None, f'<xs:restriction base="{base}">{xsd_facets(col)}</xs:restriction>'
+    base = xsd_type(col)   # layouts/types.py: date, boolean, long, decimal (+ its digits) or string
+    if base != "xs:string":
+        facets = xsd_facets(col)
+        return (None, f'<xs:restriction base="{base}">{facets}</xs:restriction>') if facets else (base, "")
     if it.type == "digits":
         return None, f'<xs:restriction base="xs:string"><xs:pattern value="[0-9]{{1,{it.length}}}"/></xs:restriction>'
     if it.type == "code" and it.code:
