@@ -10,6 +10,7 @@ its Japanese name as documentation. A 和暦 item gives three elements like the 
 
     python -m kikan_hub.api.soap.xsd_gen          # rewrite the committed file
     python -m kikan_hub.api.soap.xsd_gen --check  # exit 1 when it is out of date
+    python -m kikan_hub.api.soap.xsd_gen --tables # print table-types.xsd (every loaded table) to stdout
 """
 from __future__ import annotations
 
@@ -128,6 +129,9 @@ def generate_table_types_xsd(tables: dict[str, Table] | None = None) -> str:
 
 
 def main(argv: list[str]) -> int:
+    if "--tables" in argv:   # what the server serves as table-types.xsd for the definitions loaded now
+        sys.stdout.write(generate_table_types_xsd())
+        return 0
     text = generate_types_xsd()
     if "--check" in argv:
         current = TYPES_FILE.read_text(encoding="utf-8") if TYPES_FILE.exists() else ""
