@@ -12,8 +12,10 @@ has them. This module imports nothing of the hub: it sits at the bottom of the d
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
+import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 # --------------------------------------------------------------------------- shared pieces
@@ -30,7 +32,7 @@ FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", descriptio
 Positive = Annotated[int, Field(ge=1)]
 Level = Literal["warn", "error", "critical"]
 # int = a count of failed records, a float below 1 = a share of the records checked (catalogue.level_for)
-Thresholds = dict[Level, Union[int, float]]
+Thresholds = dict[Level, Annotated[Union[int, float], Field(ge=0)]]
 
 
 def _text_or_number(value: Any) -> Any:
@@ -50,8 +52,10 @@ def _unique(values: list[str], what: str) -> None:
 # --------------------------------------------------------------------------- ISL definitions
 
 ItemType = Literal["text", "kana", "digits", "integer", "decimal", "date", "wareki_date", "code", "flag"]
-# Which personal data an item holds (masking, EUC, REST/SOAP stripping, reports read it).
-PersonalKind = Literal["kojin_bango", "name", "address", "birth", "contact", "mynumber", "identifier"]
+# Which personal data an item holds: the kinds of layouts/personal.yaml, the one policy that masking,
+# EUC, REST/SOAP stripping, reports and log scrubbing read.
+PERSONAL_FILE = Path(__file__).with_name("personal.yaml")
+PersonalKind = Literal[tuple(yaml.safe_load(PERSONAL_FILE.read_text(encoding="utf-8"))["kinds"])]  # type: ignore[valid-type]
 
 
 class IslItem(Strict):
@@ -162,6 +166,9 @@ class CodeTableFile(Strict):
     juka: Any = None
     green: Any = None
     kazei: Any = None
+    standard_rate_note: Any = None
+    gyomu_id: Any = Field(None, description="業務コード表: コード → 業務 id")
+    tantoka: Any = Field(None, description="業務コード表: コード → 担当課")
 
     @property
     def extra(self) -> dict[str, Any]:

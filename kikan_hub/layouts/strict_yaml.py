@@ -11,6 +11,8 @@ manifest, EucError for an EUC definition): ``error(path, message)``.
 """
 from __future__ import annotations
 
+import collections
+import threading
 import types
 import typing
 from pathlib import Path
@@ -43,19 +45,63 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
                 raise yaml.constructor.ConstructorError(
                     "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
-    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
+    out = yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
+    if len(node.value) <= LINE_KEYS_LIMIT:
+        loader.lines[id(out)] = {str(k.value): k.start_mark.line + 1 for k, _ in node.value
+                                 if isinstance(k, yaml.ScalarNode)}
+    return out
+
+
+def _construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> list:
+    out = loader.construct_sequence(node)
+    loader.lines[id(out)] = [n.start_mark.line + 1 for n in node.value]
+    return out
 
 
 class UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The safe loader (libyaml's parser when present: code tables are large) refusing duplicate keys."""
+    """The safe loader (libyaml's parser when present: code tables are large) refusing duplicate keys,
+    and keeping the line of every key and list item so that an error can say where it is."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.lines: dict[int, Any] = {}   # id(dict) → {key text: line}; id(list) → [line of item]
 
 
 UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+LINE_KEYS_LIMIT = 2000  # a 16k-code table's keys need no line each (their errors name the key)
+
+# Documents recently parsed → their lines, for validate() (the document object is kept with them, so
+# its id cannot be reused while the entry lives; a few entries: a loader validates what it just read).
+_RECENT: "collections.OrderedDict[int, tuple[Any, dict[int, Any]]]" = collections.OrderedDict()
+
+
+def _remember(data: Any, lines: dict[int, Any]) -> None:
+    if isinstance(data, (dict, list)):
+        with _RECENT_LOCK:
+            _RECENT[id(data)] = (data, lines)
+            while len(_RECENT) > 8:
+                _RECENT.popitem(last=False)
+
+
+def _lines_of(data: Any) -> dict[int, Any]:
+    with _RECENT_LOCK:
+        entry = _RECENT.get(id(data))
+    return entry[1] if entry is not None and entry[0] is data else {}
+
+
+_RECENT_LOCK = threading.Lock()
 
 
 def parse_yaml(text: str, path: Path | str, error: ErrorFactory = LayoutError) -> Any:
     try:
-        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        loader = UniqueKeyLoader(text)
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
+        _remember(data, loader.lines)
+        return data
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
@@ -83,6 +129,8 @@ def read_yaml(path: Path | str, error: ErrorFactory = LayoutError, what: str = "
 
 def validate(model: type[M], data: Any, path: Path | str, error: ErrorFactory = LayoutError) -> M:
     """``model`` judging ``data`` (read from ``path``); any problem → ``error(path, message)``."""
+    if data is None:
+        raise error(Path(path), "ファイルが空です (the file is empty)")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -95,18 +143,18 @@ def load(model: type[M], path: Path | str, error: ErrorFactory = LayoutError, wh
 
 
 def describe(model: type[BaseModel], data: Any, exc: ValidationError) -> str:
-    errors = _dedupe(exc.errors(include_url=False))
+    errors = _dedupe(data, exc.errors(include_url=False))
     lines = [_one(model, data, e) for e in errors[:MAX_ERRORS]]
     if len(errors) > MAX_ERRORS:
         lines.append(f"… 他 {len(errors) - MAX_ERRORS} 件 ({len(errors) - MAX_ERRORS} more)")
     return lines[0] if len(lines) == 1 else "\n  ".join([f"{len(errors)} problems:"] + lines)
 
 
-def _dedupe(errors: list[dict]) -> list[dict]:
-    """One message per place: a union reports each member's failure at the same path."""
+def _dedupe(data: Any, errors: list[dict]) -> list[dict]:
+    """One message per place (a union reports each member's failure at the same path)."""
     out: dict[tuple, dict] = {}
     for e in errors:
-        loc = tuple(p for p in e["loc"] if isinstance(p, (str, int)) and not _is_tag(p))
+        loc = _clean_loc(data, e["loc"], e["type"])
         if loc not in out:
             out[loc] = {**e, "loc": loc}
         elif e["type"] in ("float_type", "float_parsing"):  # int | float: say "a number", not "an integer"
@@ -114,27 +162,42 @@ def _dedupe(errors: list[dict]) -> list[dict]:
     return list(out.values())
 
 
-def _is_tag(part: Any) -> bool:
-    """pydantic's names for union members and validators inside a location ('str', 'function-before[…]')."""
-    return isinstance(part, str) and part != "[key]" and (
-        part in {"str", "int", "float", "bool", "none"} or "[" in part or part.startswith("function-"))
+def _clean_loc(data: Any, loc: tuple, kind: str) -> tuple:
+    """The path in the document: pydantic's location with its own steps (union members such as
+    'str', validators such as 'function-before[…]') left out, told apart by walking the data."""
+    out: list = []
+    node = data
+    for i, part in enumerate(loc):
+        if part == "[key]":
+            out.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif i == len(loc) - 1 and kind == "missing":
+            out.append(part)  # a key that is not there
+    return tuple(out)
 
 
 def _one(model: type[BaseModel], data: Any, e: dict) -> str:
     loc = list(e["loc"])
+    _, line = location(data, [p for p in loc if p != "[key]"], _lines_of(data))  # the innermost line known
     kind = e["type"]
     got = _show(e.get("input"))
     if kind == "invalid_key" or (loc and loc[-1] == "[key]" and kind in ("string_type", "string_sub_type")):
-        loc = loc[:-1] if loc[-1] == "[key]" else loc  # a key written as a number (a code, 1,000 …)
-        msg = f"key {_show(loc.pop())} must be text (write it in quotes)"
+        loc = loc[:-1] if loc and loc[-1] == "[key]" else loc  # a key written as a number (a code, 1,000 …)
+        key = loc.pop() if loc else e.get("input")
+        msg = f"key {_show(key)} must be text (write it in quotes)"
     elif loc and loc[-1] == "[key]" and kind == "literal_error":
         loc = loc[:-2]
         msg = f"unknown key {got} — 使えるキー (allowed keys): {e['ctx']['expected'].replace(' or ', ', ')}"
-    elif kind == "extra_forbidden":
+    elif kind == "extra_forbidden" and loc:
         key = loc.pop()
         allowed = allowed_keys(model, loc)
         msg = f"unknown key {key!r} — 使えるキー (allowed keys): {', '.join(allowed)}"
-    elif kind == "missing":
+    elif kind == "missing" and loc:
         key = loc.pop()
         about = field_description(model, loc, key)
         msg = f"missing key {key!r} (必須の項目がありません" + (f": {about})" if about else ")")
@@ -164,15 +227,24 @@ def _one(model: type[BaseModel], data: Any, e: dict) -> str:
         msg = str(e["ctx"]["error"]) if e.get("ctx", {}).get("error") else e["msg"]
     else:
         msg = f"{e['msg']}, got {got}"
-    where = location(data, loc)
-    return f"{where}: {msg}" if where else msg
+    where, _ = location(data, loc)
+    at = f" (line {line})" if line else ""
+    return f"{where}: {msg}{at}" if where else f"{msg}{at}"
 
 
-def location(data: Any, loc: list) -> str:
-    """``record_types[1](resident).fields[5](pad).type``: list positions carry the element's id or name."""
+def location(data: Any, loc: list, lines: dict[int, Any] | None = None) -> tuple[str, int | None]:
+    """``record_types[1](resident).fields[5](pad).type``: list positions carry the element's id or name;
+    with the document's ``lines``, `` (line N)`` of the innermost key or list item follows."""
     out = ""
     node = data
+    line = None
+    lines = lines or {}
     for part in loc:
+        known = lines.get(id(node))
+        if isinstance(part, int) and isinstance(known, list) and part < len(known):
+            line = known[part]
+        elif isinstance(known, dict) and str(part) in known:
+            line = known[str(part)]
         if isinstance(part, int):
             out += f"[{part}]"
             node = node[part] if isinstance(node, list) and part < len(node) else None
@@ -182,7 +254,7 @@ def location(data: Any, loc: list) -> str:
         else:
             out += f".{part}" if out else str(part)
             node = node.get(part) if isinstance(node, dict) else None
-    return out
+    return out, line
 
 
 def allowed_keys(model: type[BaseModel], loc: list) -> list[str]:

@@ -141,29 +141,30 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
 def _check_mapping(manifest_path: Path, mapping: MappingSpec, files: list[ManifestFile]) -> None:
     tables = all_tables()
     by_id = {f.id: f for f in files}
-    for t in mapping.targets:
+    for i, t in enumerate(mapping.targets):
+        where = f"targets[{i}]({t.table})"  # the path inside mapping.yaml, as the model's errors name it
         if t.table not in tables:
-            raise ConfigError(mapping.path, f"target table {t.table!r} is not an ISL table ({', '.join(sorted(tables))})")
+            raise ConfigError(mapping.path, f"{where}.table: {t.table!r} is not an ISL table ({', '.join(sorted(tables))})")
         f = by_id.get(t.file)
         if f is None:
-            raise ConfigError(mapping.path, f"target {t.table}: file {t.file!r} is not in the manifest")
+            raise ConfigError(mapping.path, f"{where}.source.file: {t.file!r} is not a file id of the manifest")
         rts = {rt.name: rt for rt in f.layout.record_types}
         if t.record_type not in rts:
-            raise ConfigError(mapping.path, f"target {t.table}: record type {t.record_type!r} is not in {f.layout_path.name}")
+            raise ConfigError(mapping.path, f"{where}.source.record_type: {t.record_type!r} is not in {f.layout_path.name}")
         fields = {fl.name for fl in rts[t.record_type].fields}
         cols = {c.name for c in tables[t.table].columns}
         for c in t.columns:
             if c.target not in cols:
-                raise ConfigError(mapping.path, f"target {t.table}: column {c.target!r} is not an item of {t.table}")
+                raise ConfigError(mapping.path, f"{where}.columns.{c.target}: not an item of {t.table}")
             for src in (c.source, c.unknown_from):
                 if src and src not in fields:
-                    raise ConfigError(mapping.path, f"target {t.table}.{c.target}: source field {src!r} is not in record type {t.record_type}")
+                    raise ConfigError(mapping.path, f"{where}.columns.{c.target}: source field {src!r} is not in record type {t.record_type}")
             for role, src in (("header", c.from_header), ("trailer", c.from_trailer)):
                 have = {fl.name for rt in f.layout.record_types if rt.role == role for fl in rt.fields}
                 if src and src not in have:
-                    raise ConfigError(mapping.path, f"target {t.table}.{c.target}: from_{role} {src!r} is not a field of a "
+                    raise ConfigError(mapping.path, f"{where}.columns.{c.target}: from_{role} {src!r} is not a field of a "
                                                     f"{role} record type of {f.layout_path.name} ({', '.join(sorted(have)) or 'none'})")
-            _check_column_value(mapping, t.table, tables[t.table], c, f)
+            _check_column_value(mapping, f"{where}.columns.{c.target}", tables[t.table], c, f)
         for it in tables[t.table].items:
             if it.code:
                 load_code_table(it.code)
@@ -174,14 +175,13 @@ def _check_mapping(manifest_path: Path, mapping: MappingSpec, files: list[Manife
                                                 "every data record must go somewhere")
 
 
-def _check_column_value(mapping: MappingSpec, table_id: str, table, c, f: ManifestFile) -> None:
+def _check_column_value(mapping: MappingSpec, where: str, table, c, f: ManifestFile) -> None:
     """A date item needs a declared date form; a constant is checked once, here, like a value read."""
     import pyarrow as pa
 
     from kikan_hub.mapping.era_dates import compile_pattern, parse_dates
 
     item = next((it for it in table.items if it.id == c.target), None)
-    where = f"target {table_id}.{c.target}"
     if item is not None and item.type in ("date", "wareki_date") and not c.date:
         raise ConfigError(mapping.path, f"{where}: {item.name} is a date: say how it is written "
                                         f"(date: western | era_code | era_letter)")

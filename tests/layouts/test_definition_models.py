@@ -199,7 +199,8 @@ def test_a_wrong_type_names_the_path_inside_the_file(kind, tmp_path, monkeypatch
     good, _, _, fname = KINDS[kind]
     assert old in good
     exc = _fail(kind, tmp_path, good.replace(old, new), monkeypatch)
-    assert str(exc).endswith(f"{fname}: {expected}"), str(exc)
+    line = next(i for i, text in enumerate(good.replace(old, new).splitlines(), 1) if new.splitlines()[0] in text)
+    assert str(exc).endswith(f"{fname}: {expected} (line {line})"), str(exc)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -217,6 +218,11 @@ def test_a_code_written_as_a_number_must_be_quoted(tmp_path):
     with pytest.raises(LayoutError, match=r"codes: key 1 must be text \(write it in quotes\)"):
         isl.load_code_table("suido_kubun", str(_write(tmp_path, "suido_kubun.yaml",
                                                       CODES.replace('"1": 一般', "1: 一般")).parent))
+
+
+def test_a_code_table_id_must_match_its_file_name(tmp_path):
+    with pytest.raises(LayoutError, match=r"id: 'suido_kubun' differs from the file name 'suido_kbn.yaml'"):
+        isl.load_code_table("suido_kbn", str(_write(tmp_path, "suido_kbn.yaml", CODES).parent))
 
 
 def test_references_inside_a_file_are_checked(tmp_path):
@@ -286,3 +292,17 @@ def test_a_definition_error_through_the_cli_is_exit_2_with_file_and_path(tmp_pat
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"{extra / 'suido.yaml'}: tables[0](suido_keiyaku).items[0](keiyaku_no).length: expected an integer" \
         in proc.stderr.replace("\n", "")
+
+
+def test_checks_across_files_name_the_same_paths(tmp_path, monkeypatch):
+    """What the model cannot know alone (the ISL tables, the layout's fields) is named the same way."""
+    _write(tmp_path, "layout.yaml", LAYOUT)
+    (tmp_path / "SUIDO.DAT").write_bytes(b"")
+    manifest = _write(tmp_path, "manifest.yaml", MANIFEST)
+    _write(tmp_path, "mapping.yaml", MAPPING.replace("table: juki_setai", "table: suido_x"))
+    with pytest.raises(ConfigError, match=r"mapping.yaml: targets\[0\]\(suido_x\).table: 'suido_x' is not an ISL table"):
+        load_manifest(manifest)
+    _write(tmp_path, "mapping.yaml", MAPPING.replace("setai_no: keiyaku_no", "setai_no: keiyaku"))
+    with pytest.raises(ConfigError, match=r"targets\[0\]\(juki_setai\).columns.setai_no: source field 'keiyaku' is not "
+                                          r"in record type keiyaku"):
+        load_manifest(manifest)
