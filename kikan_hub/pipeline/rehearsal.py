@@ -26,7 +26,8 @@ import pyarrow.parquet as pq
 from kikan_hub.adapters.reader import HeaderMismatch, read_file
 from kikan_hub.adapters.trailer import reconcile_trailer, sum_values
 from kikan_hub.layouts.isl import all_tables
-from kikan_hub.mapping.engine import arrow_type, map_batch
+from kikan_hub.layouts.types import arrow_type
+from kikan_hub.mapping.engine import map_batch
 from kikan_hub.mapping.row_errors import RowErrors
 from kikan_hub.pipeline.characters import CharacterStage
 from kikan_hub.pipeline.duplicates import KeyIndex

@@ -9,22 +9,16 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, MetaData, Numeric, PrimaryKeyConstraint, Table, Text
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, Table
 
 from kikan_hub.layouts.isl import Table as IslTable
 from kikan_hub.layouts.isl import all_tables
+from kikan_hub.layouts.types import sql_type
 from kikan_hub.store.system_tables import CONTROL, LEDGER, system_tables
 
 __all__ = ["CONTROL", "LEDGER", "build_metadata", "canonical_metadata", "canonical_table", "register_tables",
            "registered_owners"]
 
-_SQL_TYPES = {
-    "text": lambda c: Text(),
-    "integer": lambda c: BigInteger(),
-    "decimal": lambda c: Numeric(18, c.item.scale if c.item else 0),
-    "date": lambda c: Date(),
-    "flag": lambda c: Boolean(),
-}
 
 TableDefiner = Callable[[MetaData], None]
 _OWNERS: dict[str, TableDefiner] = {}
@@ -43,7 +37,7 @@ def registered_owners() -> list[str]:
 def canonical_table(md: MetaData, t: IslTable) -> Table:
     # Key columns are NOT NULL (PostgreSQL makes them so anyway; SQLite would accept a NULL key).
     key = set(t.primary_key)
-    cols = [Column(c.name, _SQL_TYPES[c.type](c), nullable=c.name not in key, comment=(c.item.name if c.item else None))
+    cols = [Column(c.name, sql_type(c), nullable=c.name not in key, comment=(c.item.name if c.item else None))
             for c in t.columns]
     return Table(t.id, md, *cols, PrimaryKeyConstraint(*t.primary_key, name=f"pk_{t.id}"), comment=t.name)
 
