@@ -234,10 +234,9 @@ def build_router(principal: Callable | None = None, engine: Callable | None = No
                       p=who("juki.households.get")):
         def run():
             principal_name(p)
-            members = juki.household(e, setai_no, as_of)
-            if withheld_shien(p, e, "juki.households.get", [m["atena_no"] for m in members]):
-                members = []      # the household's address is the 支援対象者's
-            return {"setai_no": setai_no, "as_of": as_of, "members": members}
+            view = juki.household_view(e, setai_no, as_of)
+            # a 支援対象者's household is withheld whole (its address is theirs)
+            return view.withheld(withheld_shien(p, e, "juki.households.get", view.people())).as_dict()
         return serve("juki.households.get", p, run)
 
     @r.get("/juki/removed", summary="除票")

@@ -23,13 +23,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kikan_hub.adapters.reader import HeaderMismatch, sum_values, read_file, reconcile_trailer
+from kikan_hub.adapters.reader import HeaderMismatch, read_file
+from kikan_hub.adapters.trailer import reconcile_trailer, sum_values
 from kikan_hub.layouts.isl import all_tables
-from kikan_hub.mapping.engine import arrow_type, map_batch
+from kikan_hub.layouts.types import arrow_type
+from kikan_hub.mapping.engine import map_batch
 from kikan_hub.mapping.row_errors import RowErrors
 from kikan_hub.pipeline.characters import CharacterStage
 from kikan_hub.pipeline.duplicates import KeyIndex
-from kikan_hub.pipeline.faults import checkpoint
+from kikan_hub.faults import checkpoint
 from kikan_hub.pipeline.memory import release_free_memory
 from kikan_hub.pipeline.run_id import compute_run_id
 from kikan_hub.pipeline.errors import ConfigError, RunOutputError

@@ -1,7 +1,7 @@
 """The gate engine: run the catalogue's rules on canonical tables, count exactly, keep every failure.
 
     validate_tables({"juki_jumin": arrow_or_polars_or_parquet_path, ...}, gyomu="juki")
-    validate_store(engine, gyomu=None, tables=None)
+    (a store's tables: kikan_hub.store.frames.validate_store — store/ sits above validation/)
     validate_run(run_dir)          # RUN_DIR/staging/*.parquet (+ summary.json and quarantine)
 
 Row rules of one table are evaluated together in one polars ``select`` per batch of rows (a
@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kikan_hub.layouts.isl import all_tables
+from kikan_hub.layouts.types import polars_schema
 from kikan_hub.validation.catalogue import LEVEL_ORDER, Rule, gate_rules, gyomu_name, level_for, worst
 from kikan_hub.validation import group_checks  # noqa: F401 — registers the group checks
 from kikan_hub.validation import tax_checks  # noqa: F401 — registers the tax rules' checks
@@ -408,36 +409,8 @@ def validate_tables(tables: Mapping[str, TableLike], gyomu: str | None = None,
     return ValidationResult(results, {t: s.height for t, s in sources.items()}, spill)
 
 
-def read_store_tables(engine, table_ids: list[str] | None = None) -> dict[str, pl.DataFrame]:
-    """Canonical tables of a store as polars frames (only the tables that exist and have rows)."""
-    import sqlalchemy as sa
-
-    from kikan_hub.store.schema import build_metadata
-
-    md = build_metadata()
-    insp = sa.inspect(engine)
-    existing = set(insp.get_table_names())
-    out: dict[str, pl.DataFrame] = {}
-    for tid in table_ids or sorted(all_tables()):
-        if tid not in existing:
-            continue
-        t = md.tables[tid]
-        with engine.connect() as conn:
-            rows = conn.execute(sa.select(t)).mappings().all()
-        if not rows:
-            continue
-        schema = _polars_schema(tid)
-        out[tid] = pl.DataFrame([dict(r) for r in rows], schema=schema, orient="row", strict=False)
-    return out
-
-
 def _polars_schema(table_id: str) -> dict[str, pl.DataType]:
-    typ = {"text": pl.Utf8, "integer": pl.Int64, "date": pl.Date, "flag": pl.Boolean, "decimal": pl.Float64}
-    return {c.name: typ[c.type] for c in all_tables()[table_id].columns}
-
-
-def validate_store(engine, gyomu: str | None = None, tables: list[str] | None = None) -> ValidationResult:
-    return validate_tables(read_store_tables(engine, tables), gyomu=gyomu)
+    return polars_schema(all_tables()[table_id].columns)   # decimals stay decimal (layouts/types.py)
 
 
 def validate_run(run_dir: Path, gyomu: str | None = None) -> tuple[ValidationResult, dict]:
@@ -470,5 +443,5 @@ def quarantine_counts(run_dir: Path) -> dict[str, dict[str, int]]:
     return out
 
 
-__all__ = ["RuleResult", "ValidationResult", "validate_tables", "validate_store", "validate_run",
+__all__ = ["RuleResult", "ValidationResult", "validate_tables", "validate_run",
            "quarantine_counts", "as_frame", "LEVEL_ORDER"]
