@@ -1,6 +1,7 @@
 """The `kikan` command line: the one entry point that wires the hub's parts to a user."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -32,6 +33,25 @@ def _print_version(value: bool) -> None:
 def _main(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                        help="print the hub's version and exit")) -> None:
     """kikan-hub: 基幹システムのデータ移行・連携ハブ (migration rehearsals, interfaces, reports, handover)."""
+    _check_definitions_path()
+
+
+def _check_definitions_path() -> None:
+    """Extra definition folders are read before any command runs: a clash or a broken file is exit 2
+    with the file named, whichever command would first have tripped over it."""
+    from kikan_hub.layouts.definitions_path import ENV
+    from kikan_hub.layouts.errors import LayoutError
+
+    if not os.environ.get(ENV, "").strip():
+        return
+    from kikan_hub.layouts.isl import load_definitions
+    from kikan_hub.validation.catalogue import load_catalogue
+
+    try:
+        load_definitions()
+        load_catalogue()
+    except LayoutError as exc:
+        fail(definition_error(exc.path, exc.message))
 
 
 @app.command()
@@ -130,8 +150,13 @@ install_subcommands(app)
 
 
 def main() -> None:
+    from kikan_hub.layouts.errors import LayoutError
+
     try:
         app()
+    except LayoutError as exc:  # a definition file (shipped or on KIKAN_DEFINITIONS_PATH) to fix: exit 2
+        console.print(f"エラー: {definition_error(exc.path, exc.message)}", markup=False, highlight=False)
+        sys.exit(2)
     except KeyboardInterrupt:
         console.print("中断しました (interrupted)")
         sys.exit(130)

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from kikan_hub.layouts.definitions_path import clash, extra_folders
 from kikan_hub.layouts.errors import LayoutError
 
 DEFINITIONS_DIR = Path(__file__).parent / "intermediate_standard"
@@ -205,26 +206,69 @@ def load_definition(path: Path) -> GyomuDefinition:
 
 
 def definitions_dir() -> Path:
+    """The shipped definitions (KIKAN_ISL_DIR replaces them, for tests of a modified copy)."""
     return Path(os.environ.get("KIKAN_ISL_DIR", DEFINITIONS_DIR))
 
 
-@lru_cache(maxsize=4)
+def definition_folders() -> tuple[Path, ...]:
+    """The shipped definitions folder, then every folder on KIKAN_DEFINITIONS_PATH."""
+    return (definitions_dir(), *extra_folders())
+
+
 def load_definitions(directory: str | None = None) -> dict[str, GyomuDefinition]:
-    base = Path(directory) if directory else definitions_dir()
+    """Every ISL definition, keyed by gyomu_id (a second file of one 業務 in a folder: gyomu_id:stem).
+
+    With ``directory``: that folder only. Without: the shipped folder and KIKAN_DEFINITIONS_PATH,
+    where a 業務, table or code table defined in two folders is an error naming both files.
+    """
+    if directory:
+        return _load_folder(str(directory))
+    return _load_all(tuple(str(f) for f in definition_folders()))
+
+
+@lru_cache(maxsize=16)
+def _load_folder(directory: str) -> dict[str, GyomuDefinition]:
     out: dict[str, GyomuDefinition] = {}
-    for path in sorted(base.glob("*.yaml")):
+    for path in sorted(Path(directory).glob("*.yaml")):
         d = load_definition(path)
         out[d.gyomu_id + ("" if d.gyomu_id not in out else f":{path.stem}")] = d
     return out
 
 
+@lru_cache(maxsize=8)
+def _load_all(folders: tuple[str, ...]) -> dict[str, GyomuDefinition]:
+    out: dict[str, GyomuDefinition] = {}
+    gyomu_file: dict[str, Path] = {}
+    table_file: dict[str, Path] = {}
+    for folder in folders:
+        defs = _load_folder(folder)
+        for d in defs.values():
+            first = gyomu_file.get(d.gyomu_id)
+            if first is not None and first.parent != d.path.parent:  # one folder may split a 業務 in files
+                raise clash("業務 (gyomu_id)", d.gyomu_id, first, d.path)
+            gyomu_file.setdefault(d.gyomu_id, d.path)
+            for t in d.tables:
+                if t.id in table_file:
+                    raise clash("ISL table", t.id, table_file[t.id], d.path)
+                table_file[t.id] = d.path
+        for key, d in defs.items():
+            out[key if key not in out else f"{key}:{Path(folder).name}"] = d
+    _code_files(folders)  # a code table defined twice is an error for every command, not only on use
+    return out
+
+
+load_definitions.cache_clear = lambda: (_load_folder.cache_clear(), _load_all.cache_clear())  # type: ignore[attr-defined]
+
+
 def all_tables(directory: str | None = None) -> dict[str, Table]:
     tables: dict[str, Table] = {}
+    where: dict[str, Path] = {}
     for d in load_definitions(directory).values():
         for t in d.tables:
             if t.id in tables:
-                raise LayoutError(d.path, f"table id {t.id!r} is defined twice")
+                raise clash("ISL table", t.id, where[t.id], d.path)
             tables[t.id] = t
+            where[t.id] = d.path
     return tables
 
 
@@ -235,10 +279,32 @@ def get_table(table_id: str) -> Table:
         raise LayoutError(definitions_dir(), f"no ISL table {table_id!r}") from None
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=8)
+def _code_files(folders: tuple[str, ...]) -> dict[str, Path]:
+    """Code table id → its file, over the codes/ of every definitions folder; a clash is an error."""
+    out: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted((Path(folder) / "codes").glob("*.yaml")):
+            if path.stem in out:
+                raise clash("code table", path.stem, out[path.stem], path)
+            out[path.stem] = path
+    return out
+
+
+def code_table_path(code_id: str) -> Path:
+    """The file of a code table (shipped or on KIKAN_DEFINITIONS_PATH); a missing one names the shipped path."""
+    return _code_files(tuple(str(f) for f in definition_folders())).get(code_id) \
+        or definitions_dir() / "codes" / f"{code_id}.yaml"
+
+
 def load_code_table(code_id: str, directory: str | None = None) -> CodeTable:
-    base = Path(directory) if directory else definitions_dir() / "codes"
-    path = base / f"{code_id}.yaml"
+    path = Path(directory) / f"{code_id}.yaml" if directory else code_table_path(code_id)
+    return _load_code_table(path)
+
+
+@lru_cache(maxsize=256)
+def _load_code_table(path: Path) -> CodeTable:
+    code_id = path.stem
     data = _load_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("codes"), dict):
         raise LayoutError(path, "a code table needs id, name and codes: {code: label}")

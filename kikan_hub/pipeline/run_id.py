@@ -24,12 +24,14 @@ def hub_version() -> str:
 
 
 def definition_files() -> list[Path]:
-    """Every data file the hub judges and converts by: ISL definitions (+ code tables), rules, eras."""
-    from kikan_hub.layouts.isl import definitions_dir
+    """Every data file the hub judges and converts by: ISL definitions (+ code tables), rules, eras,
+    those of the folders on KIKAN_DEFINITIONS_PATH included."""
+    from kikan_hub.layouts.isl import definition_folders
     from kikan_hub.mapping.era_dates import ERAS_FILE
-    from kikan_hub.validation.catalogue import RULES_DIR
+    from kikan_hub.validation.catalogue import rule_folders
 
-    files = sorted(definitions_dir().rglob("*.yaml")) + sorted(RULES_DIR.glob("*.yaml")) + [ERAS_FILE]
+    files = [p for folder in definition_folders() for p in sorted(folder.rglob("*.yaml"))]
+    files += [p for folder in rule_folders() for p in sorted(folder.glob("*.yaml")) if p not in files] + [ERAS_FILE]
     return [p for p in files if p.is_file()]
 
 

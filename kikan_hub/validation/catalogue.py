@@ -21,6 +21,9 @@ from typing import Any
 
 import yaml
 
+from kikan_hub.layouts.definitions_path import clash, extra_folders
+from kikan_hub.layouts.isl import definition_folders
+
 RULES_DIR = Path(__file__).parent / "rules"
 LEVELS = ("ok", "warn", "error", "critical")
 LEVEL_ORDER = {name: i for i, name in enumerate(LEVELS)}
@@ -50,35 +53,52 @@ def _rule_from(rid: str, r: dict, template: str = "") -> Rule:
                 unit=str(r.get("unit", "件")), check=dict(r.get("check") or {}), template=template)
 
 
-@lru_cache(maxsize=1)
-def _rule_files() -> tuple[dict, ...]:
-    return tuple(yaml.safe_load(p.read_text(encoding="utf-8")) or {} for p in sorted(RULES_DIR.glob("*.yaml")))
+def rule_folders() -> tuple[Path, ...]:
+    """The shipped rules/ and the rules/ of every folder on KIKAN_DEFINITIONS_PATH."""
+    return (RULES_DIR, *(f / "rules" for f in extra_folders()))
 
 
-@lru_cache(maxsize=1)
-def load_catalogue() -> dict[str, Rule]:
-    rules: dict[str, Rule] = {}
-    for data in _rule_files():
-        for rid, r in (data.get("rules") or {}).items():
-            rules[rid] = _rule_from(rid, r)
-    return rules
+def rule_files() -> tuple[tuple[Path, dict], ...]:
+    return _rule_files(rule_folders())
 
 
-@lru_cache(maxsize=1)
-def templates() -> dict[str, dict]:
-    out: dict[str, dict] = {}
-    for data in _rule_files():
-        out.update(data.get("templates") or {})
+@lru_cache(maxsize=4)
+def _rule_files(folders: tuple[Path, ...]) -> tuple[tuple[Path, dict], ...]:
+    files = tuple((p, yaml.safe_load(p.read_text(encoding="utf-8")) or {})
+                  for folder in folders for p in sorted(folder.glob("*.yaml")))
+    for section in ("rules", "templates", "divisions"):
+        _merged(files, section)  # an id defined in two files is an error naming both
+    return files
+
+
+def _merged(files: tuple[tuple[Path, dict], ...], section: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    where: dict[str, Path] = {}
+    for path, data in files:
+        for key, value in (data.get(section) or {}).items():
+            if key in where:
+                raise clash({"rules": "rule", "templates": "rule template", "divisions": "division of 業務"}[section],
+                            str(key), where[key], path)
+            out[key], where[key] = value, path
     return out
 
 
-@lru_cache(maxsize=1)
+def load_catalogue() -> dict[str, Rule]:
+    return _catalogue(rule_folders())
+
+
+@lru_cache(maxsize=4)
+def _catalogue(folders: tuple[Path, ...]) -> dict[str, Rule]:
+    return {rid: _rule_from(rid, r) for rid, r in _merged(_rule_files(folders), "rules").items()}
+
+
+def templates() -> dict[str, dict]:
+    return _merged(rule_files(), "templates")
+
+
 def divisions() -> dict[str, str]:
     """業務 id → responsible division (担当課)."""
-    out: dict[str, str] = {}
-    for data in _rule_files():
-        out.update(data.get("divisions") or {})
-    return out
+    return _merged(rule_files(), "divisions")
 
 
 def division_for(gyomu_id: str) -> str:
@@ -140,9 +160,13 @@ def _template_applies(kind: str, item) -> bool:
     return False
 
 
-@lru_cache(maxsize=1)
 def full_catalogue() -> dict[str, Rule]:
     """Hand-written rules and the rules generated from the layouts, keyed by id."""
+    return _full_catalogue(rule_folders(), tuple(str(f) for f in definition_folders()))
+
+
+@lru_cache(maxsize=4)
+def _full_catalogue(rule_dirs: tuple[Path, ...], definition_dirs: tuple[str, ...]) -> dict[str, Rule]:
     return {**load_catalogue(), **generated_rules()}
 
 
