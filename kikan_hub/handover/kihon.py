@@ -19,7 +19,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from kikan_hub.handover.export import _FileWriter, layout_info, select_tables, s
 from kikan_hub.handover.manifest import CHUNK_RECORDS, FORMAT_ID, write_manifest
 from kikan_hub.handover.render import _date, _decimal
 from kikan_hub.handover.spec import file_columns, norm_encoding
+from kikan_hub.layouts.definitions_path import extra_folders
 from kikan_hub.layouts.isl import DEFINITIONS_DIR, Column, Table, all_tables, load_definitions
 
 MAPPING = DEFINITIONS_DIR / "export" / "kihon_data_list_juki.yaml"
@@ -52,8 +52,7 @@ class FileSpec:
 
 def export_dirs() -> list[Path]:
     """Where item-name tables may be: the shipped definitions' export/ and each KIKAN_DEFINITIONS_PATH folder's."""
-    extra = [Path(p) / "export" for p in os.environ.get("KIKAN_DEFINITIONS_PATH", "").split(os.pathsep) if p]
-    return [DEFINITIONS_DIR / "export", *extra]
+    return [DEFINITIONS_DIR / "export", *(f / "export" for f in extra_folders())]
 
 
 def load_mapping(path: Path = MAPPING) -> dict:
