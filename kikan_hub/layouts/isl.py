@@ -6,18 +6,19 @@ definitions. This module only reads data files; it knows nothing of SQL or Arrow
 from __future__ import annotations
 
 import os
+import typing
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from kikan_hub.layouts import strict_yaml
+from kikan_hub.layouts.definition_models import CodeTableFile, IslDefinition, IslItem, ItemType
 from kikan_hub.layouts.definitions_path import clash, extra_folders
 from kikan_hub.layouts.errors import LayoutError
 
 DEFINITIONS_DIR = Path(__file__).parent / "intermediate_standard"
-ITEM_TYPES = {"text", "kana", "digits", "integer", "decimal", "date", "wareki_date", "code", "flag"}
+ITEM_TYPES = set(typing.get_args(ItemType))
 
 # Lineage columns every canonical table carries (name → logical type).
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -135,74 +136,23 @@ def table_columns(table: Table) -> list[Column]:
     return cols
 
 
-def _load_yaml(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            # The C loader when libyaml is there: the code tables are large (続柄 alone is 16k codes).
-            return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise LayoutError(path, f"YAML として読めません{where}: {exc}") from None
-    except OSError as exc:
-        raise LayoutError(path, f"ファイルを開けません: {exc.strerror}") from None
-
-
-def _parse_item(path: Path, table_id: str, raw: Any) -> Item:
-    if not isinstance(raw, dict) or "id" not in raw:
-        raise LayoutError(path, f"table {table_id}: item without id: {raw!r}")
-    iid = raw["id"]
-    typ = raw.get("type")
-    if typ not in ITEM_TYPES:
-        raise LayoutError(path, f"table {table_id}, item {iid}: unknown type {typ!r} (one of {sorted(ITEM_TYPES)})")
-    length = raw.get("length")
-    if not isinstance(length, int) or length <= 0:
-        raise LayoutError(path, f"table {table_id}, item {iid}: length must be a positive integer, got {length!r}")
-    when = raw.get("required_when") or {}
-    if not isinstance(when, dict) or not all(isinstance(v, list) and v for v in when.values()):
-        raise LayoutError(path, f"table {table_id}, item {iid}: required_when must map items to lists of values")
-    except_ = raw.get("required_except")
-    if except_ not in (None, "johyo"):
-        raise LayoutError(path, f"table {table_id}, item {iid}: required_except must be johyo, got {except_!r}")
-    return Item(
-        id=str(iid), name=str(raw.get("name", iid)), type=typ, length=length,
-        gaiji=bool(raw.get("gaiji", False)), code=raw.get("code"), required=bool(raw.get("required", False)),
-        provenance=str(raw.get("provenance", "")), scale=int(raw.get("scale", 0) or 0),
-        check=raw.get("check"), unknown_allowed=bool(raw.get("unknown_allowed", False)),
-        personal=raw.get("personal"),
-        required_when=tuple((str(k), tuple(str(x) for x in v)) for k, v in when.items()),
-        required_except=except_,
-    )
-
-
 def load_definition(path: Path) -> GyomuDefinition:
-    data = _load_yaml(path)
-    if not isinstance(data, dict) or "tables" not in data:
-        raise LayoutError(path, "an ISL definition needs gyomu, gyomu_id, version and tables")
-    gyomu_id = str(data.get("gyomu_id", path.stem))
-    tables = []
-    for rt in data["tables"] or []:
-        tid = rt.get("id")
-        if not tid:
-            raise LayoutError(path, f"table without id: {rt!r}")
-        items = tuple(_parse_item(path, tid, it) for it in rt.get("items") or [])
-        ids = [it.id for it in items]
-        dup = {i for i in ids if ids.count(i) > 1}
-        if dup:
-            raise LayoutError(path, f"table {tid}: duplicate item ids {sorted(dup)}")
-        for it in items:
-            for k, _ in it.required_when:
-                if k not in ids:
-                    raise LayoutError(path, f"table {tid}, item {it.id}: required_when names {k!r}, not an item of the table")
-        pk = tuple(rt.get("primary_key") or ())
-        for k in pk:
-            if k not in ids:
-                raise LayoutError(path, f"table {tid}: primary key {k!r} is not an item")
-        tables.append(Table(id=tid, name=str(rt.get("name", tid)), gyomu_id=gyomu_id,
-                            description=str(rt.get("description", "")), primary_key=pk, items=items))
-    return GyomuDefinition(gyomu=str(data.get("gyomu", gyomu_id)), gyomu_id=gyomu_id,
-                           version=str(data.get("version", "")), provenance=str(data.get("provenance", "")),
-                           path=path, tables=tuple(tables))
+    """One ISL definition file, validated against its model (definition_models.IslDefinition)."""
+    model = strict_yaml.load(IslDefinition, path)
+    tables = tuple(
+        Table(id=t.id, name=t.name, gyomu_id=model.gyomu_id, description=t.description,
+              primary_key=tuple(t.primary_key), items=tuple(_item(it) for it in t.items))
+        for t in model.tables)
+    return GyomuDefinition(gyomu=model.gyomu, gyomu_id=model.gyomu_id, version=model.version,
+                           provenance=model.provenance, path=path, tables=tables)
+
+
+def _item(it: IslItem) -> Item:
+    return Item(id=it.id, name=it.name, type=it.type, length=it.length, gaiji=it.gaiji, code=it.code,
+                required=it.required, provenance=it.provenance, scale=it.scale, check=it.check,
+                unknown_allowed=it.unknown_allowed, personal=it.personal,
+                required_when=tuple((k, tuple(v)) for k, v in it.required_when.items()),
+                required_except=it.required_except)
 
 
 def definitions_dir() -> Path:
@@ -304,11 +254,6 @@ def load_code_table(code_id: str, directory: str | None = None) -> CodeTable:
 
 @lru_cache(maxsize=256)
 def _load_code_table(path: Path) -> CodeTable:
-    code_id = path.stem
-    data = _load_yaml(path)
-    if not isinstance(data, dict) or not isinstance(data.get("codes"), dict):
-        raise LayoutError(path, "a code table needs id, name and codes: {code: label}")
-    codes = {str(k): str(v) for k, v in data["codes"].items()}
-    extra = {k: v for k, v in data.items() if k not in {"id", "name", "codes", "provenance"}}
-    return CodeTable(id=str(data.get("id", code_id)), name=str(data.get("name", code_id)), codes=codes,
-                     provenance=str(data.get("provenance", "")), extra=extra)
+    model = strict_yaml.load(CodeTableFile, path, what="コード表")
+    return CodeTable(id=model.id, name=model.name, codes=dict(model.codes), provenance=model.provenance,
+                     extra=model.extra)

@@ -1,6 +1,7 @@
 """Legacy layouts as data: load and validate a legacy file layout (YAML) into frozen dataclasses.
 
-The format is described in ``docs/architecture.md`` ("Legacy layout"). Every problem a
+The file format is the model definition_models.LegacyLayoutFile (``kikan schema legacy-layout``),
+described for people in ``docs/onboarding.md``. Every problem a
 user can make in such a file is reported as a :class:`LayoutError` naming the file, the
 record type, the field and what is wrong, so that it can be fixed without reading code.
 This module imports nothing else of the hub (the layouts package is at the bottom of the
@@ -8,38 +9,26 @@ dependency arrow).
 """
 from __future__ import annotations
 
-import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
+from kikan_hub.layouts import strict_yaml
+from kikan_hub.layouts.definition_models import Control as ControlModel
+from kikan_hub.layouts.definition_models import Discriminator as DiscriminatorModel
+from kikan_hub.layouts.definition_models import FieldType, LayoutField, LegacyLayoutFile, RecordTypeModel
 from kikan_hub.layouts.errors import LayoutError
 
-FORMATS = ("fixed", "delimited")
-TERMINATORS = ("crlf", "lf", "none")
-ROLES = ("header", "data", "trailer")
-FIELD_TYPES = ("text", "kana", "digits", "integer", "zoned", "packed", "binary", "dbcs", "date", "code", "filler")
+FORMATS = typing.get_args(LegacyLayoutFile.model_fields["format"].annotation)
+TERMINATORS = typing.get_args(LegacyLayoutFile.model_fields["terminator"].annotation)
+ROLES = typing.get_args(RecordTypeModel.model_fields["role"].annotation)
+FIELD_TYPES = typing.get_args(FieldType)
 STRING_TYPES = frozenset({"text", "kana", "digits", "date", "code", "dbcs"})
 BINARY_LENGTHS = (1, 2, 4, 8)  # COBOL COMP / BINARY, big-endian two's complement (or unsigned)
-SIGNS = ("none", "leading", "trailing")
 DATE_FORMATS = ("western", "era_code", "era_letter", "kanji")
 MAX_PACKED_BYTES = 10   # 19 digit nibbles; values must still fit 18 digits (checked per record)
 MAX_ZONED_BYTES = 19
-MAX_SCALE = 18
-
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TOP_KEYS = {"layout", "description", "format", "encoding", "record_length", "terminator", "eof_marker",
-             "delimiter", "quote", "header", "discriminator", "era_codes", "record_types", "provenance",
-             "code_tables"}
-_RT_KEYS = {"name", "code", "role", "description", "label", "control", "fields", "columns"}
-_FIELD_KEYS = {"name", "label", "description", "start", "length", "column", "type", "scale", "sign",
-               "date_format", "code_table", "gaiji", "required", "note", "occurs", "stride", "signed",
-               "check_digit"}
-# Check-digit schemes a legacy layout may declare for a number field (宛名番号, 世帯番号 …): the
-# old system's own numbering. j130 applies M11 to numbers newly assigned, not to migrated ones.
-CHECK_DIGIT_SCHEMES = ("m11", "none")
 
 
 @dataclass(frozen=True)
@@ -193,221 +182,118 @@ class LegacyLayout:
         return tuple(rt for rt in self.record_types if rt.role == "data")
 
 
-# --------------------------------------------------------------------------- YAML loading
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (a silent overwrite hides a typo)."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    loader.flatten_mapping(node)
-    out: dict = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in out:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark)
-        out[key] = loader.construct_object(value_node, deep=deep)
-    return out
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise LayoutError(path, f"レイアウトファイルを開けません (cannot open layout): {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise LayoutError(path, f"レイアウトは UTF-8 で書いてください (layout must be UTF-8; bad byte at offset {exc.start})") from None
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise LayoutError(path, f"YAML として読めません (YAML syntax error at {where}): {problem}") from None
+# --------------------------------------------------------------------------- loading
 
 
 def load_legacy_layout(path: str | Path) -> LegacyLayout:
     """Load and validate a legacy layout YAML file. Raises :class:`LayoutError` on any problem."""
     path = Path(path)
-    return parse_legacy_layout(_read_yaml(path), path)
+    return parse_legacy_layout(strict_yaml.read_yaml(path, what="レイアウトファイル"), path)
 
 
 def parse_legacy_layout(data: Any, path: str | Path = "<layout>") -> LegacyLayout:
-    """Validate an already-parsed layout document (``path`` only names it in messages)."""
-    return _Parser(Path(path)).layout(data)
+    """Validate an already-parsed layout document (``path`` only names it in messages): first its shape
+    against the model (definition_models.LegacyLayoutFile), then what depends on the format."""
+    model = strict_yaml.validate(LegacyLayoutFile, data, path)
+    return _Parser(Path(path)).layout(model)
 
 
 class _Parser:
+    """What the model cannot say alone: rules that depend on the format, the record length and
+    the other record types (overlaps, discriminator codes, control totals)."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def fail(self, message: str) -> LayoutError:
         return LayoutError(self.path, message)
 
-    def _int(self, value: Any, where: str, key: str, minimum: int = 1) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(f"{where}: {key} must be an integer, got {value!r}")
-        if value < minimum:
-            raise self.fail(f"{where}: {key} must be >= {minimum}, got {value}")
+    def _need(self, value: int | None, where: str, key: str) -> int:
+        if value is None:
+            raise self.fail(f"{where}: {key} is required")
         return value
 
-    def _unknown(self, data: dict, allowed: set[str], where: str) -> None:
-        unknown = sorted(str(k) for k in data if k not in allowed)
-        if unknown:
-            raise self.fail(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})")
-
-    def layout(self, data: Any) -> LegacyLayout:
-        if not isinstance(data, dict):
-            raise self.fail("a legacy layout is a YAML mapping with layout, format, record_types …")
-        self._unknown(data, _TOP_KEYS, "layout")
-        lid = data.get("layout")
-        if not lid or not isinstance(lid, str):
-            raise self.fail("layout: the layout id is missing (e.g. layout: KYU-JUMIN)")
-        fmt = data.get("format", "fixed")
-        if fmt not in FORMATS:
-            raise self.fail(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-        encoding = data.get("encoding", "cp932")
-        if not isinstance(encoding, str) or not encoding:
-            raise self.fail(f"encoding must be a codec name such as cp932, got {encoding!r}")
-        era = data.get("era_codes") or {}
-        if not isinstance(era, dict):
-            raise self.fail("era_codes must be a mapping such as {\"1\": 明治, …}")
-        era_codes = {str(k): str(v) for k, v in era.items()}
-        ct = data.get("code_tables") or {}
-        if not isinstance(ct, dict) or not all(isinstance(v, dict) for v in ct.values()):
-            raise self.fail("code_tables must map a table name to {value: meaning, …}")
-        code_tables = {str(k): {str(c): str(m) for c, m in v.items()} for k, v in ct.items()}
-        eof = data.get("eof_marker")
-        eof_marker = None
-        if eof is not None and eof is not False:
-            s = str(eof).strip()
-            if s.lower().startswith("0x"):
-                s = s[2:]
-            if not re.fullmatch(r"[0-9A-Fa-f]{2}", s):
-                raise self.fail(f"eof_marker must be one byte in hex such as \"1A\", got {eof!r}")
-            eof_marker = int(s, 16)
-
+    def layout(self, m: LegacyLayoutFile) -> LegacyLayout:
+        fmt = m.format
+        eof_marker = int(m.eof_marker[-2:], 16) if m.eof_marker else None
         record_length = None
-        terminator = "crlf"
         delimiter, quote = ",", '"'
         header: tuple[str, ...] = ()
         if fmt == "fixed":
-            if "record_length" not in data:
+            if m.record_length is None:
                 raise self.fail("record_length is required for a fixed layout (bytes per record, terminator excluded)")
-            record_length = self._int(data["record_length"], "layout", "record_length")
-            terminator = data.get("terminator", "crlf")
-            if terminator not in TERMINATORS:
-                raise self.fail(f"terminator must be one of {', '.join(TERMINATORS)}, got {terminator!r}")
+            record_length = m.record_length
             for k in ("delimiter", "quote", "header"):
-                if k in data:
+                if getattr(m, k) is not None:
                     raise self.fail(f"{k} only applies to format: delimited")
         else:
-            terminator = data.get("terminator", "crlf")
-            if terminator not in ("crlf", "lf"):
-                raise self.fail(f"terminator of a delimited layout must be crlf or lf, got {terminator!r}")
-            delimiter = data.get("delimiter", ",")
-            quote = data.get("quote", '"')
-            if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n":
+            if m.terminator not in ("crlf", "lf"):
+                raise self.fail(f"terminator of a delimited layout must be crlf or lf, got {m.terminator!r}")
+            delimiter = m.delimiter or ","
+            quote = m.quote or '"'
+            if delimiter in "\r\n":
                 raise self.fail(f"delimiter must be one character, got {delimiter!r}")
-            if not isinstance(quote, str) or len(quote) != 1 or quote == delimiter or quote in "\r\n":
+            if quote == delimiter or quote in "\r\n":
                 raise self.fail(f"quote must be one character different from the delimiter, got {quote!r}")
-            if "record_length" in data:
+            if m.record_length is not None:
                 raise self.fail("record_length only applies to format: fixed")
-            header = self.header(data.get("header"))
+            header = tuple(m.header or ())
 
-        rts_data = data.get("record_types")
-        if not isinstance(rts_data, list) or not rts_data:
-            raise self.fail("record_types: a non-empty list of record types is required")
-
-        disc = self.discriminator(data.get("discriminator"), fmt, record_length, len(rts_data))
-        record_types = tuple(self.record_type(i, rt, fmt, record_length, disc) for i, rt in enumerate(rts_data, 1))
+        disc = self.discriminator(m.discriminator, fmt, record_length, len(m.record_types))
+        record_types = tuple(self.record_type(i, rt, fmt, record_length, disc) for i, rt in enumerate(m.record_types))
 
         seen_names: set[str] = set()
         seen_codes: dict[str, str] = {}
-        for rt in record_types:
+        for i, rt in enumerate(record_types):
             if rt.name in seen_names:
-                raise self.fail(f"record type {rt.name}: duplicate record type name")
+                raise self.fail(f"record_types[{i}]({rt.name}): duplicate record type name")
             seen_names.add(rt.name)
             if disc is not None:
                 if rt.code in seen_codes:
-                    raise self.fail(f"record type {rt.name}: duplicate code {rt.code!r} "
+                    raise self.fail(f"record_types[{i}]({rt.name}): duplicate code {rt.code!r} "
                                     f"(already used by record type {seen_codes[rt.code]})")
                 seen_codes[rt.code] = rt.name
         self.check_controls(record_types)
-        return LegacyLayout(id=lid, format=fmt, record_types=record_types, encoding=encoding,
-                            description=str(data.get("description", "") or ""), record_length=record_length,
-                            terminator=terminator, eof_marker=eof_marker, delimiter=delimiter, quote=quote,
-                            header=header, discriminator=disc, era_codes=era_codes,
-                            path=self.path, code_tables=code_tables)
+        return LegacyLayout(id=m.layout, format=fmt, record_types=record_types, encoding=m.encoding,
+                            description=m.description, record_length=record_length,
+                            terminator=m.terminator, eof_marker=eof_marker, delimiter=delimiter, quote=quote,
+                            header=header, discriminator=disc, era_codes=dict(m.era_codes),
+                            path=self.path, code_tables={k: dict(v) for k, v in m.code_tables.items()})
 
-    def header(self, h: Any) -> tuple[str, ...]:
-        """A header line is named column by column and checked, never skipped blindly."""
-        if h is None or h is False:
-            return ()
-        if not isinstance(h, list) or not h or not all(isinstance(c, (str, int)) and str(c) for c in h):
-            raise self.fail(f"header must list the expected column names of the file's first line, e.g. "
-                            f"header: [区分, 宛名番号, 氏名]; got {h!r} (a header line is checked, never skipped unchecked)")
-        return tuple(str(c) for c in h)
-
-    def discriminator(self, d: Any, fmt: str, record_length: int | None, n_types: int) -> Discriminator | None:
+    def discriminator(self, d: DiscriminatorModel | None, fmt: str, record_length: int | None,
+                      n_types: int) -> Discriminator | None:
         if d is None:
             if n_types > 1:
                 raise self.fail("discriminator is missing: a layout with several record types needs "
                                 "discriminator: {start: N, length: N} (fixed) or {column: N} (delimited)")
             return None
-        if not isinstance(d, dict):
-            raise self.fail(f"discriminator must be a mapping, got {d!r}")
         if fmt == "fixed":
-            self._unknown(d, {"start", "length"}, "discriminator")
-            start = self._int(d.get("start"), "discriminator", "start")
-            length = self._int(d.get("length"), "discriminator", "length")
+            if d.column is not None:
+                raise self.fail("discriminator: column only applies to delimited layouts; use start and length")
+            start = self._need(d.start, "discriminator", "start")
+            length = self._need(d.length, "discriminator", "length")
             if start + length - 1 > (record_length or 0):
                 raise self.fail(f"discriminator: bytes {start}–{start + length - 1} lie past record_length {record_length}")
             return Discriminator(start=start, length=length)
-        self._unknown(d, {"column"}, "discriminator")
-        return Discriminator(column=self._int(d.get("column"), "discriminator", "column"))
+        if d.start is not None or d.length is not None:
+            raise self.fail("discriminator: start and length only apply to fixed layouts; use column")
+        return Discriminator(column=self._need(d.column, "discriminator", "column"))
 
-    def record_type(self, i: int, data: Any, fmt: str, record_length: int | None,
+    def record_type(self, i: int, m: RecordTypeModel, fmt: str, record_length: int | None,
                     disc: Discriminator | None) -> RecordType:
-        if not isinstance(data, dict):
-            raise self.fail(f"record_types[{i}]: must be a mapping with name, code, role, fields")
-        name = data.get("name")
-        if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise self.fail(f"record_types[{i}]: name must be an identifier (letters, digits, _), got {name!r}")
-        where = f"record type {name}"
-        self._unknown(data, _RT_KEYS, where)
-        role = data.get("role", "data")
-        if role not in ROLES:
-            raise self.fail(f"{where}: role must be one of {', '.join(ROLES)}, got {role!r}")
-        code = data.get("code")
-        if code is not None:
-            if isinstance(code, bool) or not isinstance(code, (str, int)):
-                raise self.fail(f"{where}: code must be a string such as \"1\", got {code!r}")
-            code = str(code)
+        where = f"record_types[{i}]({m.name})"  # the path inside the file, as the model's errors name it
+        code = m.code
         if disc is not None:
             if code is None or code == "":
                 raise self.fail(f"{where}: code is missing (the discriminator value of this record type)")
             if fmt == "fixed" and len(code.encode("utf-8")) != disc.length:
                 raise self.fail(f"{where}: code {code!r} is not {disc.length} byte(s) long, "
                                 f"the discriminator length")
-        fields_data = data.get("fields")
-        if not isinstance(fields_data, list) or not fields_data:
-            raise self.fail(f"{where}: fields must be a non-empty list")
-        fields = tuple(self.field(where, j, f, fmt, record_length) for j, f in enumerate(fields_data, 1))
-        names: set[str] = set()
+        fields = tuple(self.field(f"{where}.fields[{j}]", f, fmt, record_length) for j, f in enumerate(m.fields))
+        names = {f.name for f in fields}
         for f in fields:
-            if f.name in names:
-                raise self.fail(f"{where}, field {f.name}: duplicate field name")
-            names.add(f.name)
             if f.name.startswith("_"):
-                raise self.fail(f"{where}, field {f.name}: names starting with _ are reserved for reader columns")
+                raise self.fail(f"{where}: field {f.name}: names starting with _ are reserved for reader columns")
         if fmt == "fixed":
             spans = sorted((o, o + (f.length or 0), f) for f in fields for o in f.occurrences)
             for (ao, ae, a), (bo, be, b) in zip(spans, spans[1:]):
@@ -420,36 +306,24 @@ class _Parser:
                 if f.column in cols:
                     raise self.fail(f"{where}: fields {cols[f.column]} and {f.name} both read column {f.column}")
                 cols[f.column] = f.name
-        columns = data.get("columns")
-        if columns is not None:
+        if m.columns is not None:
             if fmt != "delimited":
                 raise self.fail(f"{where}: columns only applies to format: delimited")
-            columns = self._int(columns, where, "columns")
-            if any((f.column or 0) > columns for f in fields):
-                raise self.fail(f"{where}: a field reads a column past columns: {columns}")
-        control = None
-        if data.get("control") is not None:
-            control = self.control(where, role, data["control"], names)
-        return RecordType(name=name, code=code, role=role, fields=fields,
-                          description=str(data.get("description", "") or ""), control=control, columns=columns)
+            if any((f.column or 0) > m.columns for f in fields):
+                raise self.fail(f"{where}: a field reads a column past columns: {m.columns}")
+        control = self.control(where, m.role, m.control, names) if m.control is not None else None
+        return RecordType(name=m.name, code=code, role=m.role, fields=fields, description=m.description,
+                          control=control, columns=m.columns)
 
-    def field(self, where: str, j: int, data: Any, fmt: str, record_length: int | None) -> Field:
-        if not isinstance(data, dict):
-            raise self.fail(f"{where}: fields[{j}] must be a mapping such as {{name: x, start: 1, length: 2, type: text}}")
-        name = data.get("name")
-        if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise self.fail(f"{where}: fields[{j}]: name must be an identifier (letters, digits, _), got {name!r}")
-        fw = f"{where}, field {name}"
-        self._unknown(data, _FIELD_KEYS, fw)
-        typ = data.get("type")
-        if typ not in FIELD_TYPES:
-            raise self.fail(f"{fw}: unknown type {typ!r} (known: {', '.join(FIELD_TYPES)})")
+    def field(self, where: str, m: LayoutField, fmt: str, record_length: int | None) -> Field:
+        fw = f"{where}({m.name})"
+        typ = m.type
         start = length = column = None
         if fmt == "fixed":
-            if "column" in data:
+            if m.column is not None:
                 raise self.fail(f"{fw}: column only applies to delimited layouts; use start and length")
-            start = self._int(data.get("start"), fw, "start")
-            length = self._int(data.get("length"), fw, "length")
+            start = self._need(m.start, fw, "start")
+            length = self._need(m.length, fw, "length")
             if start + length - 1 > (record_length or 0):
                 raise self.fail(f"{fw}: bytes {start}–{start + length - 1} lie past record_length {record_length}")
             if typ == "packed" and length > MAX_PACKED_BYTES:
@@ -461,41 +335,26 @@ class _Parser:
             if typ == "dbcs" and length % 2:
                 raise self.fail(f"{fw}: a double-byte (PIC N / PIC G) field has an even length, got {length}")
         else:
-            if "start" in data:
+            if m.start is not None:
                 raise self.fail(f"{fw}: start only applies to fixed layouts; use column")
-            column = self._int(data.get("column"), fw, "column")
-            if "length" in data:
-                length = self._int(data.get("length"), fw, "length")
+            column = self._need(m.column, fw, "column")
+            length = m.length
             if typ in ("packed", "binary", "dbcs"):
                 raise self.fail(f"{fw}: {typ} fields cannot appear in a delimited file")
-        scale = data.get("scale", 0)
-        if typ in ("zoned", "packed", "binary"):
-            scale = self._int(scale, fw, "scale", minimum=0)
-            if scale > MAX_SCALE:
-                raise self.fail(f"{fw}: scale must be <= {MAX_SCALE}")
-        elif scale:
+        if m.scale and typ not in ("zoned", "packed", "binary"):
             raise self.fail(f"{fw}: scale only applies to zoned, packed and binary fields")
-        sign = data.get("sign", "none")
-        if sign not in SIGNS:
-            raise self.fail(f"{fw}: sign must be one of {', '.join(SIGNS)}, got {sign!r}")
-        if sign != "none" and typ != "integer":
+        if m.sign != "none" and typ != "integer":
             raise self.fail(f"{fw}: sign only applies to integer fields (zoned/packed carry it in the last nibble)")
-        date_format = data.get("date_format")
         # documents the field; the mapping's date: (a named form or a token pattern) is what reads it
-        if date_format is not None and date_format not in DATE_FORMATS and not (
-                isinstance(date_format, str) and all(t in date_format for t in "YMD")):
+        if m.date_format is not None and m.date_format not in DATE_FORMATS and not all(t in m.date_format for t in "YMD"):
             raise self.fail(f"{fw}: date_format must be one of {', '.join(DATE_FORMATS)} or a pattern such as "
-                            f"GYY.MM.DD / YYYY/MM/DD, got {date_format!r}")
-        code_table = data.get("code_table")
-        check_digit = data.get("check_digit")
-        if check_digit is not None and check_digit not in CHECK_DIGIT_SCHEMES:
-            raise self.fail(f"{fw}: check_digit must be one of {', '.join(CHECK_DIGIT_SCHEMES)}, got {check_digit!r}")
+                            f"GYY.MM.DD / YYYY/MM/DD, got {m.date_format!r}")
         occurs = stride = None
-        if "occurs" in data or "stride" in data:
+        if m.occurs is not None or m.stride is not None:
             if fmt != "fixed":
                 raise self.fail(f"{fw}: occurs only applies to fixed layouts")
-            occurs = self._int(data.get("occurs"), fw, "occurs")
-            stride = self._int(data.get("stride", length), fw, "stride")
+            occurs = self._need(m.occurs, fw, "occurs")
+            stride = m.stride or length or 0
             if stride < (length or 0):
                 raise self.fail(f"{fw}: stride {stride} is shorter than the field ({length} bytes)")
             last = (start or 1) + (occurs - 1) * stride + (length or 0) - 1
@@ -503,46 +362,33 @@ class _Parser:
                 raise self.fail(f"{fw}: occurrence {occurs} ends at byte {last}, past record_length {record_length}")
             if typ == "filler":
                 occurs = stride = None
-        signed = data.get("signed", False)
-        if not isinstance(signed, bool) or (signed and typ != "binary"):
+        if m.signed and typ != "binary":
             raise self.fail(f"{fw}: signed (true/false) only applies to binary fields")
-        return Field(name=name, type=typ, start=start, length=length, column=column,
-                     label=str(data.get("label", "") or ""), scale=int(scale or 0), sign=sign,
-                     date_format=date_format, code_table=str(code_table) if code_table else None,
-                     gaiji=bool(data.get("gaiji", False)), required=bool(data.get("required", False)),
-                     occurs=occurs, stride=stride, signed=signed, check_digit=check_digit)
+        return Field(name=m.name, type=typ, start=start, length=length, column=column, label=m.label,
+                     scale=m.scale, sign=m.sign, date_format=m.date_format, code_table=m.code_table or None,
+                     gaiji=m.gaiji, required=m.required, occurs=occurs, stride=stride, signed=m.signed,
+                     check_digit=m.check_digit)
 
-    def control(self, where: str, role: str, data: Any, names: set[str]) -> Control:
+    def control(self, where: str, role: str, m: ControlModel, names: set[str]) -> Control:
         if role != "trailer":
             raise self.fail(f"{where}: control totals only apply to role: trailer")
-        if not isinstance(data, dict):
-            raise self.fail(f"{where}: control must be a mapping {{count: field, hash_total: {{field, of}}}}")
-        self._unknown(data, {"count", "hash_total"}, f"{where}, control")
-        count = data.get("count")
-        if count is not None and not isinstance(count, str):
-            raise self.fail(f"{where}, control: count must name a field, got {count!r}")
-        if count is not None and count not in names:
-            raise self.fail(f"{where}, control: count names field {count!r}, which this record type does not have")
+        if m.count is not None and m.count not in names:
+            raise self.fail(f"{where}.control: count names field {m.count!r}, which this record type does not have")
         ht_field = ht_of = None
-        ht = data.get("hash_total")
-        if ht is not None:
-            if not isinstance(ht, dict) or set(ht) != {"field", "of"}:
-                raise self.fail(f"{where}, control: hash_total must be {{field: <trailer field>, of: <data field>}}")
-            ht_field, ht_of = ht["field"], ht["of"]
-            if not isinstance(ht_field, str) or not isinstance(ht_of, str):
-                raise self.fail(f"{where}, control: hash_total field and of must name fields, got {ht!r}")
+        if m.hash_total is not None:
+            ht_field, ht_of = m.hash_total.field, m.hash_total.of
             if ht_field not in names:
-                raise self.fail(f"{where}, control: hash_total field {ht_field!r} is not a field of this record type")
-        return Control(count=count, hash_total_field=ht_field, hash_total_of=ht_of)
+                raise self.fail(f"{where}.control: hash_total field {ht_field!r} is not a field of this record type")
+        return Control(count=m.count, hash_total_field=ht_field, hash_total_of=ht_of)
 
     def check_controls(self, record_types: tuple[RecordType, ...]) -> None:
         data_fields = {f.name: f for rt in record_types if rt.role == "data" for f in rt.fields}
-        for rt in record_types:
+        for i, rt in enumerate(record_types):
             if rt.control and rt.control.hash_total_of is not None:
                 of = data_fields.get(rt.control.hash_total_of)
                 if of is None:
-                    raise self.fail(f"record type {rt.name}, control: hash_total of {rt.control.hash_total_of!r} "
+                    raise self.fail(f"record_types[{i}]({rt.name}).control: hash_total of {rt.control.hash_total_of!r} "
                                     f"is not a field of any data record type")
                 if of.type not in ("digits", "integer", "zoned", "packed", "binary") or of.occurs:
-                    raise self.fail(f"record type {rt.name}, control: hash_total of {of.name!r} must be a numeric "
+                    raise self.fail(f"record_types[{i}]({rt.name}).control: hash_total of {of.name!r} must be a numeric "
                                     f"field (digits, integer, zoned, packed, binary) without occurs, it is {of.type}")

@@ -77,26 +77,26 @@ def bad(tmp_path, old, new, count=1):
 
 @pytest.mark.parametrize("old,new,expect", [
     ("{name: pk, start: 37, length: 3, type: packed}", "{name: pk, start: 35, length: 3, type: packed}",
-     ["record type resident", "amount", "pk", "overlap"]),
+     ["record_types[1](resident)", "amount", "pk", "overlap"]),
     ("{name: pad, start: 40, length: 1, type: filler}", "{name: pad, start: 40, length: 2, type: filler}",
-     ["record type resident, field pad", "past record_length 40"]),
-    ("type: zoned, scale: 2", "type: zone, scale: 2", ["field amount", "unknown type 'zone'", "packed"]),
+     ["record_types[1](resident).fields[5](pad)", "past record_length 40"]),
+    ("type: zoned, scale: 2", "type: zone, scale: 2", ["record_types[1](resident).fields[3](amount).type", "'zone' is not allowed", "'packed'"]),
     ("discriminator: {start: 1, length: 1}\n", "", ["discriminator is missing"]),
-    ('code: "9"', 'code: "2"', ["record type trailer", "duplicate code '2'", "resident"]),
-    ('code: "9"', 'code: ""', ["record type trailer", "code is missing"]),
-    ('code: "9"', 'code: "99"', ["record type trailer", "not 1 byte"]),
-    ("terminator: crlf", "terminator: cr", ["terminator must be one of"]),
+    ('code: "9"', 'code: "2"', ["record_types[2](trailer)", "duplicate code '2'", "resident"]),
+    ('code: "9"', 'code: ""', ["record_types[2](trailer)", "code is missing"]),
+    ('code: "9"', 'code: "99"', ["record_types[2](trailer)", "not 1 byte"]),
+    ("terminator: crlf", "terminator: cr", ["terminator: 'cr' is not allowed; one of 'crlf', 'lf' or 'none'"]),
     ("record_length: 40\n", "", ["record_length is required"]),
-    ("role: trailer", "role: footer", ["record type trailer", "role must be one of"]),
-    ("of: atena_no", "of: nothing", ["record type trailer", "hash_total of 'nothing'"]),
-    ("count: record_count", "count: recs", ["record type trailer", "count names field 'recs'"]),
-    ("name: pad, start", "name: name, start", ["record type resident, field name", "duplicate field name"]),
-    ("type: date, date_format: western", "type: date, date_format: heisei", ["field created", "date_format"]),
-    ("gaiji: true", "gaiji: true, lenght: 3", ["field name", "unknown key(s) lenght"]),
+    ("role: trailer", "role: footer", ["record_types[2](trailer).role: 'footer' is not allowed", "'header', 'data' or 'trailer'"]),
+    ("of: atena_no", "of: nothing", ["record_types[2](trailer).control", "hash_total of 'nothing'"]),
+    ("count: record_count", "count: recs", ["record_types[2](trailer).control", "count names field 'recs'"]),
+    ("name: pad, start", "name: name, start", ["record_types[1](resident)", "duplicate field names: name"]),
+    ("type: date, date_format: western", "type: date, date_format: heisei", ["record_types[0](header).fields[0](created)", "date_format"]),
+    ("gaiji: true", "gaiji: true, lenght: 3", ["record_types[1](resident).fields[2](name)", "unknown key 'lenght'", "allowed keys", "length"]),
     ('eof_marker: "1A"', 'eof_marker: "1AB"', ["eof_marker"]),
     ("{name: kubun, start: 1, length: 1, type: code}", "{name: kubun, start: 0, length: 1, type: code}",
-     ["field kubun", "start must be >= 1"]),
-    ("type: zoned, scale: 2", "type: text, scale: 2", ["field amount", "scale only applies"]),
+     ["record_types[1](resident).fields[0](kubun).start: must be >= 1, got 0"]),
+    ("type: zoned, scale: 2", "type: text, scale: 2", ["record_types[1](resident).fields[3](amount)", "scale only applies"]),
 ])
 def test_layout_errors_are_actionable(tmp_path, old, new, expect):
     path = bad(tmp_path, old, new)
@@ -117,8 +117,9 @@ def test_yaml_syntax_error_has_line_number(tmp_path):
 
 def test_duplicate_yaml_key_is_an_error(tmp_path):
     text = GOOD.replace("record_length: 40\n", "record_length: 40\nrecord_length: 41\n")
-    with pytest.raises(LayoutError, match="duplicate key 'record_length'.*|line"):
+    with pytest.raises(LayoutError) as ei:
         load_legacy_layout(write(tmp_path, text))
+    assert ei.value.message.startswith("line 6, column 1: duplicate key 'record_length'"), ei.value.message
 
 
 def test_missing_file_and_non_utf8(tmp_path):
