@@ -52,7 +52,8 @@ ITEMS = ["atena_no", "nouka_no", "setainushi_shimei", "jusho", "sengyo_kubun", "
          "keiei_menseki", "shugyo_ninzu", "nintei_nogyosha", "toroku_date", "shori_date"]
 # The table's scope, by the documented rule (api/auth/scopes.yaml): <業務>:<table id without the 業務 prefix>:read.
 SCOPE = "nouka:setai:read"
-TABLE_PATH = "/api/v1/nouka/nouka_setai"   # GET /api/v1/{gyomu_id}/{table_id}/{atena_no} (issue 12, part 4)
+# GET /api/v1/{業務}/{resource}/{atena_no} and ?<primary key>: the path names the table as its scope does.
+TABLE_PATH = "/api/v1/nouka/setai"
 
 
 @dataclass
