@@ -112,14 +112,17 @@ def juki_household(setai_no: str = typer.Argument(..., help="世帯番号"), as_
     """世帯: 指定した時点の世帯員を表示する（世帯主が先頭）。"""
     from kikan_hub.modules import juki
     try:
-        rows = juki.household(_engine(store), setai_no, as_of)
+        view = juki.household_view(_engine(store), setai_no, as_of)
     except _user_errors() as exc:
         fail(str(exc))
+    rows = view.members
     if as_json:
-        _print_json({"setai_no": setai_no, "as_of": as_of, "members": rows})
+        _print_json(view.as_dict())
     else:
         _table(f"世帯 {setai_no} — {as_of or '最新'} 時点 ({len(rows)} 人)", ["宛名番号", "履歴番号", "氏名", "続柄", "住所"],
                [[r["atena_no"], r["rireki_no"], r["shimei"], r["zokugara"], r["jusho"]] for r in rows])
+        if view.date_uncertain:
+            out.print(f"異動日が不詳の異動により、基準日の所属が確定しない人: {', '.join(view.date_uncertain)}")
 
 
 @juki_app.command("removed")

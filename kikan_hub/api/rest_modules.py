@@ -234,10 +234,10 @@ def build_router(principal: Callable | None = None, engine: Callable | None = No
                       p=who("juki.households.get")):
         def run():
             principal_name(p)
-            members = juki.household(e, setai_no, as_of)
-            if withheld_shien(p, e, "juki.households.get", [m["atena_no"] for m in members]):
-                members = []      # the household's address is the 支援対象者's
-            return {"setai_no": setai_no, "as_of": as_of, "members": members}
+            view = juki.household_view(e, setai_no, as_of)
+            if withheld_shien(p, e, "juki.households.get", [m["atena_no"] for m in view.members]):
+                view = juki.HouseholdView(setai_no, view.as_of, None, [], [])  # the address is the 支援対象者's
+            return view.as_dict()
         return serve("juki.households.get", p, run)
 
     @r.get("/juki/removed", summary="除票")

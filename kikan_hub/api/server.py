@@ -20,6 +20,7 @@ from kikan_hub.api.auth.throttle import Throttle, ThrottlePolicy
 from kikan_hub.api.auth.wsse import UsernameTokenVerifier
 from kikan_hub.api.rest.queries import QueryService
 from kikan_hub.api.soap.service import DEFAULT_MAX_BODY, XSD_FILES, SoapFault, SoapService, fault_envelope
+from kikan_hub.api.soap.xsd_gen import TABLE_TYPES
 
 log = logging.getLogger("kikan_hub.api.server")
 XML = "text/xml; charset=utf-8"
@@ -119,6 +120,7 @@ def _modules_router(hub: Hub):
 
 def create_app(hub: Hub, *, docs: bool = False) -> FastAPI:
     """The ASGI app. ``docs`` publishes /openapi.json and /docs (off by default: they map every route)."""
+    from kikan_hub.api.rest.generated import build_tables_router
     from kikan_hub.api.rest.routes import router
     from kikan_hub.api.rest_rosters import rosters_router
 
@@ -130,6 +132,7 @@ def create_app(hub: Hub, *, docs: bool = False) -> FastAPI:
                   redoc_url=None)
     app.state.hub = hub
     app.include_router(router)
+    app.include_router(build_tables_router())   # every ISL table, from the definitions loaded now
     app.include_router(_modules_router(hub), prefix="/api/v1")
     app.include_router(rosters_router(hub), prefix="/api/v1")
 
@@ -141,6 +144,8 @@ def create_app(hub: Hub, *, docs: bool = False) -> FastAPI:
 
     @app.get("/platform/xsd/{name}", include_in_schema=False)
     async def xsd(name: str):
+        if name == TABLE_TYPES:   # generated at start from the loaded definitions
+            return Response(hub.soap.table_types_xsd.encode("utf-8"), media_type=XML)
         path = XSD_FILES.get(name)
         if path is None:
             return Response("not found", 404, media_type="text/plain")

@@ -16,23 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kikan_hub.layouts.isl import Table, load_code_table
+from kikan_hub.layouts.types import arrow_type, cast_to
 from kikan_hub.mapping.era_dates import parse_dates
 from kikan_hub.mapping.row_errors import RowErrors
 from kikan_hub.mapping.spec import ColumnSpec, TargetSpec
-
-ARROW_TYPES = {
-    "text": pa.string(),
-    "integer": pa.int64(),
-    "date": pa.date32(),
-    "flag": pa.bool_(),
-}
-
-
-def arrow_type(col) -> pa.DataType:
-    if col.type == "decimal":
-        return pa.decimal128(18, col.item.scale if col.item else 0)
-    return ARROW_TYPES[col.type]
-
 
 @dataclass
 class MappedBatch:
@@ -73,13 +60,28 @@ def _naming_values(values: pa.Array, mask: np.ndarray, tail: str) -> np.ndarray:
     return msgs
 
 
-def _cast(values: pa.Array, typ: pa.DataType) -> pa.Array:
+def _cast(values: pa.Array, typ: pa.DataType) -> tuple[pa.Array, np.ndarray | None]:
+    """The column's type (layouts/types.py); the mask marks values the type cannot hold (null now)."""
     # An empty (all-padding) field is absent, not an empty string: null in the store.
     if pa.types.is_string(values.type):
         empty = pc.equal(values, "")
         if pc.any(empty).as_py():  # most columns have none: skip rebuilding them
             values = pc.if_else(empty, pa.scalar(None, values.type), values)
-    return values if values.type == typ else values.cast(typ)
+    return cast_to(values, typ)
+
+
+def _type_message(col, values: pa.Array, mask: np.ndarray) -> np.ndarray:
+    """Per-row messages naming the value a column's type refused (a decimal's 桁数 and scale, a flag …)."""
+    it = col.item
+    if pa.types.is_decimal(arrow_type(col)) and it is not None:
+        want = f"{it.length}桁（小数{it.scale}桁）の数値"
+    else:
+        want = {"integer": "整数", "date": "日付", "flag": "真偽値（1/0）"}.get(col.type, col.type)
+    msgs = np.full(len(mask), None, dtype=object)
+    idx = np.flatnonzero(mask)
+    for i, v in zip(idx, values.take(pa.array(idx, pa.int64())).to_pylist()):
+        msgs[i] = f"値「{v}」を{want}として読めません"
+    return msgs
 
 
 def constant_value(spec: ColumnSpec, controls: Mapping[str, Mapping[str, Any]] | None) -> Any:
@@ -154,5 +156,8 @@ def map_batch(batch: pa.RecordBatch, target: TargetSpec, table: Table,
             unknown = _not_in_code_table(values.cast(pa.string()), col.item.code)
             errors.add(unknown, "MAP-CODE", f"{col.item.name}({what})",
                        _naming_values(values, unknown, f"がコード表「{col.item.code}」にありません"), item=col.name)
-        cols[col.name] = _cast(values, typ)
+        cols[col.name], refused = _cast(values, typ)
+        if refused is not None:
+            errors.add(refused, "MAP-TYPE", f"{col.item.name if col.item else col.name}({what})",
+                       _type_message(col, values, refused), item=col.name)
     return MappedBatch(columns=cols, errors=errors)

@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 
 from kikan_hub.adapters.reader import HeaderMismatch, sum_values, read_file, reconcile_trailer
 from kikan_hub.layouts.isl import all_tables
-from kikan_hub.mapping.engine import arrow_type, map_batch
+from kikan_hub.layouts.types import arrow_type
+from kikan_hub.mapping.engine import map_batch
 from kikan_hub.mapping.row_errors import RowErrors
 from kikan_hub.pipeline.accounting import (RuleKey, gyomu_accounting, record_gyomu, rule_division, rule_parts,
                                            rule_totals, table_accounting)

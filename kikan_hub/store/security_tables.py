@@ -13,6 +13,7 @@ CLIENTS = "kikan_api_clients"
 AUDIT = "kikan_audit"
 AUDIT_SUBJECT = "kikan_audit_subject"
 CHANGE_LOG = "kikan_change_log"
+ROW_LOG = "kikan_row_log"
 RUN_PURGES = "kikan_run_purges"
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
@@ -59,6 +60,14 @@ def security_tables(md: MetaData) -> None:
           Column("recorded_at", DateTime(timezone=True), nullable=False),
           UniqueConstraint("table_id", "atena_no", "rireki_no", name="uq_kikan_change_log_row"),
           comment="異動連番: 履歴行をハブが初めて見た順の単調増加番号")
+    Table(ROW_LOG, md,  # the change feed of every other table (api/rest/feed.py); row_key = its primary key
+          Column("serial", _SERIAL, primary_key=True, autoincrement=True),
+          Column("table_id", String(64), nullable=False),
+          Column("row_key", Text, nullable=False, comment="主キーの値 (項目順、区切り U+001F)"),
+          Column("run_id", String(40)),
+          Column("recorded_at", DateTime(timezone=True), nullable=False),
+          UniqueConstraint("table_id", "row_key", name="uq_kikan_row_log_row"),
+          comment="変更連番: 各テーブルの行をハブが初めて見た順の単調増加番号")
     Table(RUN_PURGES, md,
           Column("purge_id", _SERIAL, primary_key=True, autoincrement=True),
           Column("run_id", String(40), nullable=False),

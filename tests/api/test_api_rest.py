@@ -63,18 +63,21 @@ def test_token_basic_and_jwt_assertion(hub_server):
     assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
 
 
-def test_tax_scope_gets_403_on_kokuho_and_juki(hub_server):
+def test_tax_scope_gets_403_on_juki_and_no_kokuho_stub(hub_server):
+    from kikan_hub.layouts.isl import all_tables
     srv, issued = hub_server
     tok = get_token(srv.base, "vendor-tax", issued["tax"].client_secret)
     r = httpx.get(f"{srv.base}/api/v1/kojin_juminzei/nozeigimusha/{A1}", headers=bearer(tok))
     assert r.status_code == 200 and r.json()["count"] == 0
-    r = httpx.get(f"{srv.base}/api/v1/kokuho/hihokensha/{A1}", headers=bearer(tok))
-    assert r.status_code == 403 and "kokuho:hihokensha:read" in r.json()["detail"]
+    r = httpx.get(f"{srv.base}/api/v1/juki/residents/{A1}", headers=bearer(tok))
+    assert r.status_code == 403 and "juki:jumin:read" in r.json()["detail"]
     assert "insufficient_scope" in r.headers["www-authenticate"]
-    assert httpx.get(f"{srv.base}/api/v1/juki/residents/{A1}", headers=bearer(tok)).status_code == 403
-    # the full client gets past the scope check (and learns there is no 国保 data yet)
-    full = get_token(srv.base, "vendor-full", issued["full"].client_secret)
-    assert httpx.get(f"{srv.base}/api/v1/kokuho/hihokensha/{A1}", headers=bearer(full)).status_code == 404
+    # 国保: the stub that always answered 404 is gone; its route exists exactly when a definition has the table
+    r = httpx.get(f"{srv.base}/api/v1/kokuho/hihokensha/{A1}", headers=bearer(tok))
+    if "kokuho_hihokensha" in all_tables():
+        assert r.status_code == 403 and "kokuho:hihokensha:read" in r.json()["detail"]
+    else:
+        assert r.status_code == 404 and r.json()["detail"] == "Not Found"
     assert httpx.get(f"{srv.base}/api/v1/juki/residents/{A1}").status_code == 401
     assert httpx.get(f"{srv.base}/api/v1/juki/residents/{A1}", headers=bearer("x.y.z")).status_code == 401
     denied = srv.hub.audit.query(client_id="vendor-tax")

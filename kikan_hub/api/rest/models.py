@@ -2,32 +2,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from functools import lru_cache
 from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field
 
-from kikan_hub.layouts.isl import get_table
-
-_PY = {"text": str, "integer": int, "decimal": Decimal, "date": dt.date, "flag": bool}
+from kikan_hub.api.rest.tables import record_model as table_record_model, table_specs
 
 
-@lru_cache(maxsize=16)
 def record_model(table_id: str, model_name: str) -> type[BaseModel]:
-    t = get_table(table_id)
-    fields = {}
-    for c in t.columns:
-        if c.role == "lineage":
-            continue
-        desc = c.item.name + c.suffix
-        fields[c.name] = (Optional[_PY[c.type]], Field(None, description=desc))
-    return create_model(model_name, __config__=ConfigDict(title=f"{t.name} ({t.id})"), **fields)
+    """The generated model of a table (tables.py) under the name the hand-written routes document."""
+    return table_record_model(table_specs()[table_id], model_name)
 
 
 Jumin = record_model("juki_jumin", "Jumin")
 Setai = record_model("juki_setai", "Setai")
-Nozeigimusha = record_model("zei_kojin_nozeigimusha", "KojinJuminzeiNozeigimusha")
 
 
 class Token(BaseModel):
@@ -65,6 +53,9 @@ class Household(BaseModel):
     setai: Optional[Setai] = None  # type: ignore[valid-type]
     count: int
     members: list[Jumin]  # type: ignore[valid-type]
+    date_uncertain: list[str] = Field(default_factory=list, description=(
+        "この世帯にいたことがあり、基準日の状態が異動日不詳の異動 (j80) に依る人の宛名番号: "
+        "その異動が基準日より後なら所属が変わる"))
 
 
 class Change(BaseModel):
@@ -92,8 +83,3 @@ class LinkageResult(BaseModel):
     count: int
     from_serial: int
     next_serial: int
-
-
-class NozeigimushaList(BaseModel):
-    count: int
-    items: list[Nozeigimusha]  # type: ignore[valid-type]

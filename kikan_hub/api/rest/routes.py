@@ -16,8 +16,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from kikan_hub.api.auth.clients import Client
 from kikan_hub.api.auth.oauth import JWT_BEARER, OAuthError, TokenService, scope_allows
 from kikan_hub.api.auth.throttle import Throttled
-from kikan_hub.api.shien_guard import SCOPE as SHIEN_SCOPE, withhold
-from kikan_hub.api.rest import models as m
+from kikan_hub.api.rest import deliver, models as m
+from kikan_hub.modules import asof
 
 log = logging.getLogger("kikan_hub.api.rest")
 router = APIRouter(prefix="/api/v1")
@@ -94,17 +94,14 @@ def require(scope: str):
     return dep
 
 
-def _guard(request: Request, caller: Caller, operation: str, rows: list, **kw) -> tuple[list, set[str]]:
-    """支援対象者 withheld unless the caller holds juki:shien_sochi:read (j160, j440); audited."""
-    h = hub(request)
-    return withhold(h.queries.engine, h.audit, client_id=caller.client.client_id, allowed=caller.can(SHIEN_SCOPE),
-                    interface="rest", operation=operation, rows=rows, **kw)
+def _guard(request: Request, caller: Caller, operation: str, rows: list, atena_of=lambda r: r["atena_no"]):
+    """支援対象者 withheld unless the caller holds juki:shien_sochi:read (j160, j440); audited (deliver.py)."""
+    return deliver.guard(hub(request), caller, "rest", operation, rows, atena_of=atena_of)
 
 
 def _strip(rows: list[dict], caller: Caller) -> list[dict]:
-    if caller.can("juki:kojin_bango:read"):
-        return rows
-    return [{**r, "kojin_bango": None} for r in rows]
+    """個人番号 only with juki:kojin_bango:read (deliver.py, as for every table)."""
+    return deliver.strip(rows, caller.can, "juki_jumin", "juki")
 
 
 # --- token endpoint ---------------------------------------------------------------------
@@ -157,10 +154,7 @@ def resident(request: Request, atena_no: ATENA, history: bool = Query(False, des
     lookup_allowed(h, caller)
     rows, _ = _guard(request, caller, "residents.get", h.queries.resident_by_atena(atena_no, include_history=history))
     rows = _strip(rows, caller)
-    h.audit.record(client_id=caller.client.client_id, interface="rest", operation="residents.get",
-                   outcome="ok" if rows else "not_found", atena_nos=[r["atena_no"] for r in rows])
-    if not rows:
-        h.throttle.not_found(caller.client.client_id)
+    deliver.audit(h, caller, "residents.get", rows, atena_nos=[r["atena_no"] for r in rows])
     return {"count": len(rows), "items": rows}
 
 
@@ -187,8 +181,8 @@ def resident_search(request: Request, q: m.ResidentSearch, caller: Caller = Depe
         raise HTTPException(422, "kojin_bango か shimei_kana＋birth_date を指定してください")
     rows, _ = _guard(request, caller, "residents.search", rows)
     rows = _strip(rows, caller)
-    h.audit.record(client_id=caller.client.client_id, interface="rest", operation="residents.search",
-                   outcome="ok" if rows else "not_found", atena_nos=[r["atena_no"] for r in rows], detail=f"by {how}")
+    deliver.audit(h, caller, "residents.search", rows, atena_nos=[r["atena_no"] for r in rows], detail=f"by {how}",
+                  count_not_found=False)
     return {"count": len(rows), "items": rows}
 
 
@@ -199,14 +193,14 @@ def household(request: Request, setai_no: SETAI,
     """世帯構成照会: 基準日現在の世帯と世帯員。"""
     h = hub(request)
     day = as_of or dt.date.today()
-    setai, members = h.queries.household_as_of(setai_no, day)
-    _, hidden = _guard(request, caller, "households.get", members)
+    view = asof.household(h.engine, setai_no, day)   # the one as-of rule (docs/interfaces.md)
+    _, hidden = _guard(request, caller, "households.get", view.members)
     if hidden:   # the household's address is the 支援対象者's: the whole household is withheld
-        setai, members = None, []
-    members = _strip(members, caller)
-    h.audit.record(client_id=caller.client.client_id, interface="rest", operation="households.get",
-                   outcome="ok" if (members or setai) else "not_found", atena_nos=[x["atena_no"] for x in members])
-    return {"setai_no": setai_no, "as_of": day, "setai": setai, "count": len(members), "members": members}
+        view = asof.HouseholdView(setai_no, day, None, [], [])
+    members = _strip(view.members, caller)
+    deliver.audit(h, caller, "households.get", members, found=bool(members or view.setai),
+                  atena_nos=[x["atena_no"] for x in members], count_not_found=False)
+    return {**view.as_dict(), "members": members}
 
 
 @router.get("/juki/changes", response_model=m.ChangePage, tags=["juki"], responses=ERRORS)
@@ -220,8 +214,7 @@ def changes(request: Request,
     rows, nxt, more = h.queries.changes(since_serial, since_date, limit)
     rows, _ = _guard(request, caller, "changes.get", rows, atena_of=lambda sr: sr[1]["atena_no"])
     items = [{"serial": s, "resident": r} for s, r in zip([s for s, _ in rows], _strip([r for _, r in rows], caller))]
-    h.audit.record(client_id=caller.client.client_id, interface="rest", operation="changes.get", outcome="ok",
-                   atena_nos=[r["atena_no"] for _, r in rows])
+    deliver.audit(h, caller, "changes.get", rows, found=True, atena_nos=[r["atena_no"] for _, r in rows])
     return {"count": len(items), "items": items, "next_serial": nxt, "has_more": more}
 
 
@@ -274,29 +267,3 @@ async def linkage_csv(request: Request, body: m.LinkageRequest, caller: Caller =
                             operation="linkage.csv", outcome="ok", atena_nos=atena, detail=path.name)
     # The file's place under the linkage root (never the server's absolute path).
     return {"file": f"{body.dir}/{path.name}", "count": n, "from_serial": body.since_serial, "next_serial": nxt}
-
-
-# --- other 業務, by scope -------------------------------------------------------------------
-@router.get("/kojin_juminzei/nozeigimusha/{atena_no}", response_model=m.NozeigimushaList, tags=["kojin_juminzei"],
-            responses=ERRORS)
-def nozeigimusha(request: Request, atena_no: ATENA,
-                 caller: Caller = Depends(require("kojin_juminzei:nozeigimusha:read"))):
-    """個人住民税 納税義務者 (宛名番号、全課税年度)。"""
-    h = hub(request)
-    lookup_allowed(h, caller)
-    rows = h.queries.rows_by_atena("zei_kojin_nozeigimusha", atena_no) or []
-    rows, _ = _guard(request, caller, "kojin_juminzei.nozeigimusha", rows)
-    h.audit.record(client_id=caller.client.client_id, interface="rest", operation="kojin_juminzei.nozeigimusha",
-                   outcome="ok" if rows else "not_found", atena_nos=[atena_no] if rows else [])
-    if not rows:
-        h.throttle.not_found(caller.client.client_id)
-    return {"count": len(rows), "items": rows}
-
-
-@router.get("/kokuho/hihokensha/{atena_no}", tags=["kokuho"],
-            responses={**ERRORS, 404: {"model": m.Problem, "description": "国保のデータはまだありません"}})
-def kokuho_hihokensha(request: Request, atena_no: ATENA, caller: Caller = Depends(require("kokuho:hihokensha:read"))):
-    """国民健康保険 被保険者 (国保の ISL 定義はまだ無いので、権限のある呼出しにも 404 を返す)。"""
-    hub(request).audit.record(client_id=caller.client.client_id, interface="rest", operation="kokuho.hihokensha",
-                              outcome="not_found")
-    raise HTTPException(404, "国民健康保険のデータはこのハブにまだありません")

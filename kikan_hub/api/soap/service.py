@@ -27,7 +27,12 @@ from kikan_hub.api.auth.throttle import Throttle, Throttled
 from kikan_hub.api.auth.wsse import WSSE, UsernameTokenVerifier, WsseFault
 from kikan_hub.api.shien_guard import SCOPE as SHIEN_SCOPE, withhold
 from kikan_hub.api.rest.queries import QueryService
-from kikan_hub.api.soap.xsd_gen import ATENA_ITEMS, TYPES_NS, XSD_DIR, record_columns
+from kikan_hub.modules import asof
+from kikan_hub.api.soap.xsd_gen import (ATENA_ITEMS, TABLE_TYPES, TABLES_NS, TYPES_NS, XSD_DIR,
+                                        generate_table_types_xsd, record_columns)
+from kikan_hub.api.rest import deliver
+from kikan_hub.api.rest.tables import KeyError_, TableReader, TableSpec, parse_key_value, table_specs
+from kikan_hub.api.rest_modules import disclosed_atena_nos
 
 log = logging.getLogger("kikan_hub.api.soap")
 
@@ -45,8 +50,23 @@ def safe_parser() -> etree.XMLParser:
                            dtd_validation=False, remove_comments=True, remove_pis=True, collect_ids=False)
 
 
-def _load_schema() -> etree.XMLSchema:
-    doc = etree.parse(str(XSD_DIR / "platform-messages.xsd"), safe_parser())
+class _TableTypes(etree.Resolver):
+    """Serves the generated table-types.xsd (in memory) to the import in platform-messages.xsd."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def resolve(self, url, pubid, context):
+        if url and url.rsplit("/", 1)[-1] == TABLE_TYPES:
+            return self.resolve_string(self.text, context)
+        return None
+
+
+def _load_schema(table_types: str | None = None) -> etree.XMLSchema:
+    parser = safe_parser()
+    parser.resolvers.add(_TableTypes(table_types if table_types is not None else generate_table_types_xsd()))
+    doc = etree.parse(str(XSD_DIR / "platform-messages.xsd"), parser)
     return etree.XMLSchema(doc)
 
 
@@ -128,8 +148,12 @@ class SoapService:
     throttle: Throttle | None = None
 
     def __post_init__(self):
-        self.schema = _load_schema()
+        # Every table loaded now (shipped and KIKAN_DEFINITIONS_PATH): its XSD type and KirokuShokai
+        self.specs: dict[str, TableSpec] = table_specs()
+        self.table_types_xsd = generate_table_types_xsd({k: s.table for k, s in self.specs.items()})
+        self.schema = _load_schema(self.table_types_xsd)
         self.ops: dict[str, tuple[str, Callable]] = {
+            "KirokuShokaiRequest": ("KirokuShokai", self.op_kiroku),
             "JuminJohoShokaiRequest": ("JuminJohoShokai", self.op_jumin),
             "SetaiKoseiShokaiRequest": ("SetaiKoseiShokai", self.op_setai),
             "IdouJohoShutokuRequest": ("IdouJohoShutoku", self.op_idou),
@@ -261,6 +285,7 @@ class SoapService:
         self._need(client, "juki:jumin:read")
         can_mynumber = client.allows("juki:kojin_bango:read")
         history = (self._f(req, "IncludeHistory") or "").strip() in ("true", "1")
+        kijun = _date(self._f(req, "KijunDate"))
         if self._f(req, "AtenaNo"):
             rows = self.queries.resident_by_atena(self._f(req, "AtenaNo").strip(), include_history=history)
         elif self._f(req, "KojinBango"):
@@ -269,21 +294,33 @@ class SoapService:
         else:
             rows = self.queries.residents_by_kana_birth(self._f(req, "ShimeiKana").strip(),
                                                         _date(self._f(req, "BirthDate")))
+        uncertain: list[str] = []
+        if kijun is not None:   # the row in effect on KijunDate (the one as-of rule), history up to it
+            views = {v.atena_no: v for v in asof.persons(self.queries.engine, [r["atena_no"] for r in rows], kijun)}
+            rows = [r for r in rows if r["atena_no"] in views
+                    and (r["rireki_no"] <= views[r["atena_no"]].row["rireki_no"] if history else True)]
+            if not history:
+                rows = [views[a].row for a in dict.fromkeys(r["atena_no"] for r in rows)]
+            uncertain = sorted(a for a, v in views.items() if v.date_uncertain)
         rows, _ = self._guard(client, "JuminJohoShokai", rows)
+        uncertain = [a for a in uncertain if any(r["atena_no"] == a for r in rows)]
         resp = etree.Element(f"{{{NS}}}JuminJohoShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(rows))
         hide = set() if can_mynumber else {"kojin_bango"}
         for r in rows:
             _record(resp, "Jumin", "Jumin", r, hide)
+        for a in uncertain:
+            etree.SubElement(resp, f"{{{NS}}}DateUncertain").text = a
         return resp, [r["atena_no"] for r in rows], "ok" if rows else "not_found"
 
     def op_setai(self, client: Client, req):
         self._need(client, "juki:setai:read")
         setai_no = self._f(req, "SetaiNo").strip()
         as_of = _date(self._f(req, "KijunDate")) or dt.date.today()
-        setai, members = self.queries.household_as_of(setai_no, as_of)
+        view = asof.household(self.queries.engine, setai_no, as_of)   # the one as-of rule (docs/interfaces.md)
+        setai, members, uncertain = view.setai, view.members, view.date_uncertain
         if self._guard(client, "SetaiKoseiShokai", members)[1]:   # the household's address is theirs: withhold it
-            setai, members = None, []
+            setai, members, uncertain = None, [], []
         hide = set() if client.allows("juki:kojin_bango:read") else {"kojin_bango"}
         resp = etree.Element(f"{{{NS}}}SetaiKoseiShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}SetaiNo").text = setai_no
@@ -293,6 +330,8 @@ class SoapService:
         etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(members))
         for m in members:
             _record(resp, "Member", "Jumin", m, hide)
+        for a in uncertain:
+            etree.SubElement(resp, f"{{{NS}}}DateUncertain").text = a
         return resp, [m["atena_no"] for m in members], "ok" if (members or setai) else "not_found"
 
     def op_idou(self, client: Client, req):
@@ -321,6 +360,63 @@ class SoapService:
         for r in rows:
             _record(resp, "Atena", "Atena", r)
         return resp, [r["atena_no"] for r in rows], "ok" if rows else "not_found"
+
+
+    # --- 記録照会: any table by 宛名番号 or primary key (the REST generated routes' rules) ---------
+    def op_kiroku(self, client: Client, req):
+        tid = (self._f(req, "TableId") or "").strip()
+        spec = self.specs.get(tid)
+        if spec is None:
+            raise SoapFault("soap:Client", "CLIENT-VALUE", f"テーブル {tid} はありません", status_log="invalid")
+        self._need(client, spec.scope)
+        for extra in spec.extra_scopes:
+            self._need(client, extra)
+        reader = TableReader(self.queries.engine, spec)
+        atena = self._f(req, "AtenaNo")
+        if atena:
+            if not spec.has_atena:
+                raise SoapFault("soap:Client", "CLIENT-VALUE", f"{tid} に宛名番号はありません (Key で照会してください)",
+                                status_log="invalid")
+            rows = reader.by_atena(atena.strip())
+        else:
+            rows = reader.by_key(self._key_values(spec, req))
+        if spec.has_atena:
+            rows, _ = deliver.guard_rows(self.queries.engine, self.audit, client.client_id, client.allows(SHIEN_SCOPE),
+                                         "soap", "KirokuShokai", rows, atena_of=lambda r: r["atena_no"])
+        elif "setai_no" in spec.column_names:
+            rows, _ = deliver.guard_rows(self.queries.engine, self.audit, client.client_id, client.allows(SHIEN_SCOPE),
+                                         "soap", "KirokuShokai", rows, setai_of=lambda r: r["setai_no"])
+        rows = deliver.strip(rows, client.allows, spec.id, spec.table.gyomu_id)
+        resp = etree.Element(f"{{{NS}}}KirokuShokaiResponse", nsmap={"p": NS, "tt": TABLES_NS})
+        etree.SubElement(resp, f"{{{NS}}}TableId").text = tid
+        etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(rows))
+        for r in rows:
+            rec = etree.SubElement(etree.SubElement(resp, f"{{{NS}}}Record"), f"{{{TABLES_NS}}}{tid}")
+            for name in spec.column_names:
+                if r.get(name) is not None:
+                    etree.SubElement(rec, f"{{{TABLES_NS}}}{name}").text = _text(r[name])
+        return resp, disclosed_atena_nos(rows), "ok" if rows else "not_found"
+
+    def _key_values(self, spec: TableSpec, req) -> dict:
+        """Key items in key order, a leading part of the primary key (as the REST by-key route)."""
+        given: dict[str, str] = {}
+        for k in req.findall(f"{{{NS}}}Key"):
+            given[(k.findtext(f"{{{NS}}}Item") or "").strip()] = k.findtext(f"{{{NS}}}Value") or ""
+        pk = list(spec.table.primary_key)
+        unknown = sorted(set(given) - set(pk))
+        if unknown:
+            raise SoapFault("soap:Client", "CLIENT-VALUE", f"主キーの項目ではありません: {unknown} (主キー: {pk})",
+                            status_log="invalid")
+        values = {}
+        for c in spec.key_columns[:len(given)]:
+            if c.name not in given:
+                raise SoapFault("soap:Client", "CLIENT-VALUE", f"主キーは先頭から指定してください (主キー: {pk})",
+                                status_log="invalid")
+            try:
+                values[c.name] = parse_key_value(c, given[c.name].strip())
+            except KeyError_ as e:
+                raise SoapFault("soap:Client", "CLIENT-VALUE", str(e), status_log="invalid") from None
+        return values
 
 
 def _attr(url: str) -> str:
