@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kikan_hub.layouts import legacy
+from kikan_hub.layouts import definition_models as models
 from kikan_hub.layouts.legacy import parse_legacy_layout
-from kikan_hub.mapping import spec
 from kikan_hub.mapping.spec import load_mapping
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "onboarding.md"
@@ -52,7 +51,12 @@ def test_manifest_example_names_every_key():
     assert {"name", "source_system", "mapping", "gaiji_register", "unresolved_gaiji", "files"} <= set(data)
 
 
-@pytest.mark.parametrize("keys", [legacy._TOP_KEYS, legacy._RT_KEYS, legacy._FIELD_KEYS, spec.COLUMN_KEYS],
+def _keys(model) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+@pytest.mark.parametrize("keys", [_keys(models.LegacyLayoutFile), _keys(models.RecordTypeModel),
+                                  _keys(models.LayoutField), _keys(models.MappingColumn)],
                          ids=["layout", "record type", "field", "mapping column"])
 def test_every_accepted_key_is_documented(keys):
     missing = sorted(k for k in keys if f"`{k}`" not in TEXT)

@@ -279,7 +279,7 @@ def euc_define(path: Path = typer.Argument(..., help="抽出定義ファイル�
     except OSError as exc:
         fail(f"{path}: {exc.strerror}")
     try:
-        d = euc.parse_definition(text, name=name)
+        d = euc.parse_definition(text, name=name, source=path)
         ver = euc.save_definition(_engine(store), d, _who(who))
     except _user_errors() as exc:
         fail(str(exc))

@@ -35,6 +35,7 @@ SUBCOMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("atena", "kikan_hub.api.cli_modules", "atena_app", "group"),
     ("euc", "kikan_hub.api.cli_modules", "euc_app", "group"),
     ("roster", "kikan_hub.api.cli_rosters", "roster_command", "command"),
+    ("schema", "kikan_hub.api.cli_schema", "schema_command", "command"),
 )
 
 
@@ -46,8 +47,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def definition_error(path, message: str) -> str:
     """An engineer's error in a definition file, in both languages: a Japanese lead names what is
     wrong, the loader's detail (English for layouts and mappings) follows with the file."""
-    has_japanese = any("\u3040" <= ch <= "\u9fff" for ch in message)
-    lead = "" if has_japanese else "定義ファイルの誤り (definition error) — "
+    # a message that opens in Japanese speaks for itself; one that opens with a path inside the
+    # file (targets[0]: …) or in English gets the Japanese lead
+    opens_japanese = bool(message) and "\u3040" <= message.lstrip()[0] <= "\u9fff"
+    lead = "" if opens_japanese else "定義ファイルの誤り (definition error) — "
     return f"{lead}{path}: {message}" if path else f"{lead}{message}"
 
 

@@ -30,7 +30,7 @@ FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", descriptio
 Positive = Annotated[int, Field(ge=1)]
 Level = Literal["warn", "error", "critical"]
 # int = a count of failed records, a float below 1 = a share of the records checked (catalogue.level_for)
-Thresholds = dict[Level, Union[int, float]]
+Thresholds = dict[Level, Annotated[Union[int, float], Field(ge=0)]]
 
 
 def _text_or_number(value: Any) -> Any:
@@ -38,7 +38,7 @@ def _text_or_number(value: Any) -> Any:
     return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
-Text = Annotated[str, BeforeValidator(_text_or_number)]
+Text = Annotated[str, BeforeValidator(_text_or_number, json_schema_input_type=Union[str, int, float])]
 
 
 def _unique(values: list[str], what: str) -> None:
@@ -51,7 +51,8 @@ def _unique(values: list[str], what: str) -> None:
 
 ItemType = Literal["text", "kana", "digits", "integer", "decimal", "date", "wareki_date", "code", "flag"]
 # Which personal data an item holds (masking, EUC, REST/SOAP stripping, reports read it).
-PersonalKind = Literal["kojin_bango", "name", "address", "birth", "contact", "mynumber", "identifier"]
+# (mynumber: the name of kojin_bango before the personal kinds were settled; kept so older files load)
+PersonalKind = Literal["kojin_bango", "identifier", "name", "address", "address_detail", "birth", "contact", "mynumber"]
 
 
 class IslItem(Strict):
@@ -162,6 +163,9 @@ class CodeTableFile(Strict):
     juka: Any = None
     green: Any = None
     kazei: Any = None
+    standard_rate_note: Any = None
+    gyomu_id: Any = Field(None, description="業務コード表: コード → 業務 id")
+    tantoka: Any = Field(None, description="業務コード表: コード → 担当課")
 
     @property
     def extra(self) -> dict[str, Any]:
@@ -176,6 +180,9 @@ FieldType = Literal["text", "kana", "digits", "integer", "zoned", "packed", "bin
 def _code_text(value: Any) -> Any:
     """A record-type code written as a number (code: 1) is the text "1" (the discriminator's bytes)."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+CodeText = Annotated[str, BeforeValidator(_code_text, json_schema_input_type=Union[str, int])]
 
 
 class LayoutField(Strict):
@@ -215,7 +222,7 @@ class Control(Strict):
 
 class RecordTypeModel(Strict):
     name: FieldName
-    code: Annotated[str | None, BeforeValidator(_code_text)] = Field(None, description="識別項目の値")
+    code: CodeText | None = Field(None, description="識別項目の値")
     role: Literal["header", "data", "trailer"] = "data"
     description: Text = ""
     label: Text = ""
@@ -255,15 +262,17 @@ class LegacyLayoutFile(Strict):
     encoding: str = Field("cp932", min_length=1)
     record_length: Positive | None = Field(None, description="fixed: レコード長 (バイト、改行を除く)")
     terminator: Literal["crlf", "lf", "none"] = "crlf"
-    eof_marker: Annotated[str | None, BeforeValidator(lambda v: None if v is False else v)] = Field(
+    eof_marker: Annotated[str | None, BeforeValidator(lambda v: None if v is False else v,
+                                                      json_schema_input_type=Union[str, bool, None])] = Field(
         None, pattern=r"^(0[xX])?[0-9A-Fa-f]{2}$", description="ファイル末尾の 1 バイト (16 進、例 \"1A\")")
     delimiter: str | None = Field(None, min_length=1, max_length=1)
     quote: str | None = Field(None, min_length=1, max_length=1)
-    header: Annotated[list[Annotated[str, BeforeValidator(_code_text)]] | None, BeforeValidator(_header_list)] = Field(
+    header: Annotated[list[CodeText] | None, BeforeValidator(
+        _header_list, json_schema_input_type=Union[list[CodeText], bool, None])] = Field(
         None, min_length=1, description="delimited: 1 行目の列名 (照合する; 読み飛ばしはしない)")
     discriminator: Discriminator | None = None
-    era_codes: dict[Annotated[str, BeforeValidator(_code_text)], Text] = Field(default_factory=dict)
-    code_tables: dict[str, dict[Annotated[str, BeforeValidator(_code_text)], Text]] = Field(
+    era_codes: dict[CodeText, Text] = Field(default_factory=dict)
+    code_tables: dict[str, dict[CodeText, Text]] = Field(
         default_factory=dict, description="レイアウトに書かれた値の意味 (COBOL level-88 など)")
     record_types: list[RecordTypeModel] = Field(min_length=1)
 
@@ -290,7 +299,8 @@ class MappingColumn(Strict):
     @model_validator(mode="before")
     @classmethod
     def _one_source(cls, data: Any) -> Any:
-        if isinstance(data, dict):
+        known = {f.alias or name for name, f in cls.model_fields.items()}
+        if isinstance(data, dict) and set(data) <= known:  # an unknown key is reported as such first
             given = [k for k in ("from", "const", "from_header", "from_trailer") if k in data]
             if len(given) != 1:
                 raise ValueError("needs exactly one of from, const, from_header, from_trailer"
@@ -308,7 +318,8 @@ class MappingSource(Strict):
 class MappingTarget(Strict):
     table: Identifier = Field(description="ISL テーブル id")
     source: MappingSource
-    columns: dict[str, Annotated[MappingColumn, BeforeValidator(_column_shorthand)]] = Field(
+    columns: dict[str, Annotated[MappingColumn, BeforeValidator(
+        _column_shorthand, json_schema_input_type=Union[str, MappingColumn])]] = Field(
         default_factory=dict, description="{ISL 項目 id: {from: 旧項目} または 旧項目}")
 
 
@@ -316,7 +327,7 @@ class MappingFile(Strict):
     """旧レコード種別 → ISL テーブルの変換定義."""
 
     targets: list[MappingTarget] = Field(min_length=1)
-    code_maps: dict[str, dict[Annotated[str, BeforeValidator(_code_text)], Annotated[str, BeforeValidator(_code_text)]]] = Field(
+    code_maps: dict[str, dict[CodeText, CodeText]] = Field(
         default_factory=dict, description="名前付きのコード変換表 {名前: {旧コード: 標準コード}}")
 
     @model_validator(mode="after")
@@ -441,8 +452,10 @@ class EucDefinitionFile(Strict):
     table: Identifier = Field(description="ISL テーブル id")
     items: list[Text] = Field(min_length=1, description="出力する項目 id (列名)")
     filters: list[EucFilter] = Field(default_factory=list)
-    sort: list[Annotated[EucSort, BeforeValidator(_sort_shorthand)]] = Field(default_factory=list)
-    as_of: Annotated[str | None, BeforeValidator(lambda v: v.isoformat() if isinstance(v, dt.date) else v)] = Field(
+    sort: list[Annotated[EucSort, BeforeValidator(_sort_shorthand, json_schema_input_type=Union[str, EucSort])]] = Field(
+        default_factory=list, description="項目 id (降順は -id) または {item, desc}")
+    as_of: Annotated[str | None, BeforeValidator(lambda v: v.isoformat() if isinstance(v, dt.date) else v,
+                                                 json_schema_input_type=Union[str, None])] = Field(
         None, description="latest | all | 日付 (和暦可)")
     header: Literal["name", "id"] = "name"
     description: Text = ""

@@ -255,5 +255,7 @@ def load_code_table(code_id: str, directory: str | None = None) -> CodeTable:
 @lru_cache(maxsize=256)
 def _load_code_table(path: Path) -> CodeTable:
     model = strict_yaml.load(CodeTableFile, path, what="コード表")
+    if model.id != path.stem:  # items name a code table by its file: the two must agree
+        raise LayoutError(path, f"id: {model.id!r} differs from the file name {path.name!r} (id と同じ名前のファイルに)")
     return CodeTable(id=model.id, name=model.name, codes=dict(model.codes), provenance=model.provenance,
                      extra=model.extra)

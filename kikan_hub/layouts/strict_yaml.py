@@ -83,6 +83,8 @@ def read_yaml(path: Path | str, error: ErrorFactory = LayoutError, what: str = "
 
 def validate(model: type[M], data: Any, path: Path | str, error: ErrorFactory = LayoutError) -> M:
     """``model`` judging ``data`` (read from ``path``); any problem → ``error(path, message)``."""
+    if data is None:
+        raise error(Path(path), "ファイルが空です (the file is empty)")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -95,46 +97,63 @@ def load(model: type[M], path: Path | str, error: ErrorFactory = LayoutError, wh
 
 
 def describe(model: type[BaseModel], data: Any, exc: ValidationError) -> str:
-    errors = _dedupe(exc.errors(include_url=False))
+    errors = _dedupe(data, exc.errors(include_url=False))
     lines = [_one(model, data, e) for e in errors[:MAX_ERRORS]]
     if len(errors) > MAX_ERRORS:
         lines.append(f"… 他 {len(errors) - MAX_ERRORS} 件 ({len(errors) - MAX_ERRORS} more)")
     return lines[0] if len(lines) == 1 else "\n  ".join([f"{len(errors)} problems:"] + lines)
 
 
-def _dedupe(errors: list[dict]) -> list[dict]:
-    """One message per place: a union reports each member's failure at the same path."""
-    seen: set[tuple] = set()
-    out = []
+def _dedupe(data: Any, errors: list[dict]) -> list[dict]:
+    """One message per place (a union reports each member's failure at the same path)."""
+    out: dict[tuple, dict] = {}
     for e in errors:
-        loc = tuple(p for p in e["loc"] if isinstance(p, (str, int)) and not _is_tag(p))
-        if loc in seen:
-            continue
-        seen.add(loc)
-        out.append({**e, "loc": loc})
-    return out
+        loc = _clean_loc(data, e["loc"], e["type"])
+        if loc not in out:
+            out[loc] = {**e, "loc": loc}
+        elif e["type"] in ("float_type", "float_parsing"):  # int | float: say "a number", not "an integer"
+            out[loc] = {**e, "loc": loc}
+    return list(out.values())
 
 
-def _is_tag(part: Any) -> bool:
-    """pydantic's names for union members and validators inside a location ('str', 'function-before[…]')."""
-    return isinstance(part, str) and part != "[key]" and (
-        part in {"str", "int", "float", "bool", "none"} or "[" in part or part.startswith("function-"))
+def _clean_loc(data: Any, loc: tuple, kind: str) -> tuple:
+    """The path in the document: pydantic's location with its own steps (union members such as
+    'str', validators such as 'function-before[…]') left out, told apart by walking the data."""
+    out: list = []
+    node = data
+    for i, part in enumerate(loc):
+        if part == "[key]":
+            out.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif i == len(loc) - 1 and kind == "missing":
+            out.append(part)  # a key that is not there
+    return tuple(out)
 
 
 def _one(model: type[BaseModel], data: Any, e: dict) -> str:
     loc = list(e["loc"])
     kind = e["type"]
     got = _show(e.get("input"))
-    if (loc and loc[-1] == "[key]") or kind == "invalid_key":  # a key written as a number (a code, 1,000 …)
-        loc = loc[:-1] if loc[-1] == "[key]" else loc
-        msg = f"key {_show(loc.pop())} must be text (write it in quotes)"
-    elif kind == "extra_forbidden":
+    if kind == "invalid_key" or (loc and loc[-1] == "[key]" and kind in ("string_type", "string_sub_type")):
+        loc = loc[:-1] if loc and loc[-1] == "[key]" else loc  # a key written as a number (a code, 1,000 …)
+        key = loc.pop() if loc else e.get("input")
+        msg = f"key {_show(key)} must be text (write it in quotes)"
+    elif loc and loc[-1] == "[key]" and kind == "literal_error":
+        loc = loc[:-2]
+        msg = f"unknown key {got} — 使えるキー (allowed keys): {e['ctx']['expected'].replace(' or ', ', ')}"
+    elif kind == "extra_forbidden" and loc:
         key = loc.pop()
         allowed = allowed_keys(model, loc)
         msg = f"unknown key {key!r} — 使えるキー (allowed keys): {', '.join(allowed)}"
-    elif kind == "missing":
+    elif kind == "missing" and loc:
         key = loc.pop()
-        msg = f"missing key {key!r} (必須の項目がありません)"
+        about = field_description(model, loc, key)
+        msg = f"missing key {key!r} (必須の項目がありません" + (f": {about})" if about else ")")
     elif kind in ("model_type", "dict_type", "model_attributes_type"):
         msg = f"expected a mapping, got {got}"
     elif kind in ("list_type", "tuple_type"):
@@ -173,7 +192,7 @@ def location(data: Any, loc: list) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             node = node[part] if isinstance(node, list) and part < len(node) else None
-            label = node.get("id", node.get("name")) if isinstance(node, dict) else None
+            label = next((node[k] for k in ("id", "name", "table") if k in node), None) if isinstance(node, dict) else None
             if isinstance(label, (str, int)) and not isinstance(label, bool):
                 out += f"({label})"
         else:
@@ -184,6 +203,17 @@ def location(data: Any, loc: list) -> str:
 
 def allowed_keys(model: type[BaseModel], loc: list) -> list[str]:
     """The keys the model allows at ``loc`` (walking fields, list elements and dict values)."""
+    ann = _strip(_annotation_at(model, loc))
+    return [f.alias or name for name, f in ann.model_fields.items()] if _is_model(ann) else []
+
+
+def field_description(model: type[BaseModel], loc: list, key: str) -> str:
+    ann = _strip(_annotation_at(model, loc))
+    field = _is_model(ann) and next((f for name, f in ann.model_fields.items() if key in (name, f.alias)), None)
+    return (field.description or "") if field else ""
+
+
+def _annotation_at(model: type[BaseModel], loc: list) -> Any:
     ann: Any = model
     for part in loc:
         ann = _strip(ann)
@@ -196,9 +226,8 @@ def allowed_keys(model: type[BaseModel], loc: list) -> list[str]:
             field = next((f for name, f in ann.model_fields.items() if part in (name, f.alias)), None)
             ann = field.annotation if field is not None else None
         else:
-            return []
-    ann = _strip(ann)
-    return [f.alias or name for name, f in ann.model_fields.items()] if _is_model(ann) else []
+            return None
+    return ann
 
 
 def _is_model(t: Any) -> bool:

@@ -162,18 +162,15 @@ def _parse_mark(raw: Any) -> bool | None:
 
 
 def known_item_ids(directory: Path | None = None) -> dict[str, str]:
-    """Japanese item name → item id, from the hub's own definitions, for names that mean one id only."""
-    base = directory or DEFINITIONS_DIR
+    """Japanese item name → item id, from the hub's own definitions (and KIKAN_DEFINITIONS_PATH),
+    for names that mean one id only."""
+    from kikan_hub.layouts.isl import load_definitions
+
     seen: dict[str, set[str]] = {}
-    for path in sorted(base.glob("*.yaml")):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
-            continue
-        for table in data.get("tables") or []:
-            for item in table.get("items") or []:
-                if isinstance(item, dict) and item.get("name") and item.get("id"):
-                    seen.setdefault(_norm(item["name"]), set()).add(str(item["id"]))
+    for d in load_definitions(str(directory) if directory else None).values():
+        for table in d.tables:
+            for item in table.items:
+                seen.setdefault(_norm(item.name), set()).add(item.id)
     return {name: next(iter(ids)) for name, ids in seen.items() if len(ids) == 1}
 
 

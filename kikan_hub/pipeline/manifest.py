@@ -1,16 +1,17 @@
 """The rehearsal manifest: which legacy files, in which declared encoding, through which layout
-and mapping. Everything is checked here, before a single record is read."""
+and mapping. Everything is checked here, before a single record is read. The file format is the
+model definition_models.RehearsalManifest (``kikan schema manifest``)."""
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from kikan_hub.adapters.codecs import get_codec
 from kikan_hub.adapters.encoding_alarm import check_declared_encoding
 from kikan_hub.adapters.reader import check_header
+from kikan_hub.layouts import strict_yaml
+from kikan_hub.layouts.definition_models import RehearsalManifest
 from kikan_hub.layouts.errors import LayoutError
 from kikan_hub.layouts.isl import all_tables, load_code_table
 from kikan_hub.layouts.legacy import LegacyLayout, load_legacy_layout
@@ -20,17 +21,11 @@ from kikan_hub.pipeline.errors import ConfigError
 from kikan_hub.pipeline.register_setup import prepare_register
 from kikan_hub.validation.overrides import OverrideError, RuleOverride, parse_overrides
 
-POLICIES = {"quarantine", "flag"}
-MANIFEST_KEYS = ("name", "source_system", "mapping", "gaiji_register", "mj_index", "unresolved_gaiji", "rules", "files")
-FILE_KEYS = ("id", "path", "layout", "encoding")
-
-
-def unknown_keys(data: dict, allowed: tuple[str, ...] | set[str], where: str) -> str | None:
-    """The message for keys a configuration file does not know (a typo is never ignored), or None."""
-    unknown = sorted(str(k) for k in data if k not in allowed)
-    if not unknown:
-        return None
-    return f"{where}: unknown key(s) {', '.join(unknown)} — 使えるキー (allowed keys): {', '.join(allowed)}"
+def _utf8(raw: bytes, path: Path) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(path, "マニフェストは UTF-8 の YAML で書いてください") from None
 
 
 @dataclass(frozen=True)
@@ -89,78 +84,55 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
     if not path.is_file():
         raise ConfigError(path, "マニフェストが見つかりません (manifest not found)")
     raw = path.read_bytes()
-    try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(path, "マニフェストは UTF-8 の YAML で書いてください") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(path, f"YAML として読めません (line {mark.line + 1 if mark else '?'}): {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("files"), list) or not data["files"]:
-        raise ConfigError(path, "a manifest needs name, source_system, mapping and a non-empty list of files")
-    problem = unknown_keys(data, MANIFEST_KEYS, "manifest")
-    if problem:
-        raise ConfigError(path, problem)
+    data = strict_yaml.validate(RehearsalManifest, strict_yaml.parse_yaml(_utf8(raw, path), path, ConfigError),
+                                path, ConfigError)
     base = path.parent
     try:
-        overrides = parse_overrides(data.get("rules"))
+        overrides = parse_overrides({k: v.model_dump(exclude_none=True) for k, v in data.rules.items()}
+                                    if data.rules is not None else None)
     except OverrideError as exc:
         raise ConfigError(path, str(exc)) from None
-    policy = data.get("unresolved_gaiji", "quarantine")
-    if policy not in POLICIES:
-        raise ConfigError(path, f"unresolved_gaiji must be one of {sorted(POLICIES)}, got {policy!r}")
     try:
-        mapping = load_mapping(_resolve(base, data.get("mapping"), "mapping", path))
-        register = data.get("gaiji_register")
-        register_path = _resolve(base, register, "gaiji_register", path) if register else None
+        mapping = load_mapping(_resolve(base, data.mapping, "mapping", path))
+        register_path = _resolve(base, data.gaiji_register, "gaiji_register", path) if data.gaiji_register else None
         if register_path and not register_path.is_file():
             raise ConfigError(register_path, "外字台帳が見つかりません (gaiji register not found)")
         files = []
-        seen: set[str] = set()
-        for i, f in enumerate(data["files"], 1):
-            if not isinstance(f, dict) or not f.get("id") or not f.get("path") or not f.get("layout"):
-                raise ConfigError(path, f"files[{i}]: needs id, path, layout and encoding")
-            problem = unknown_keys(f, FILE_KEYS, f"files[{i}] ({f['id']})")
-            if problem:
-                raise ConfigError(path, problem)
-            if f["id"] in seen:
-                raise ConfigError(path, f"files[{i}]: duplicate id {f['id']!r}")
-            seen.add(f["id"])
-            if not f.get("encoding"):
-                raise ConfigError(path, f"files[{i}] ({f['id']}): the encoding must be declared (e.g. encoding: cp932); it is never guessed")
-            fpath = _resolve(base, f["path"], "path", path)
+        for i, f in enumerate(data.files):
+            fpath = _resolve(base, f.path, "path", path)
             if not fpath.is_file():
-                raise ConfigError(fpath, f"入力ファイルが見つかりません (file {f['id']} not found)")
-            layout_path = _resolve(base, f["layout"], "layout", path)
+                raise ConfigError(fpath, f"入力ファイルが見つかりません (file {f.id} not found)")
+            layout_path = _resolve(base, f.layout, "layout", path)
             layout = load_legacy_layout(layout_path)
             try:
                 # the codec's own name: canonical, with the vendor options that differ from the defaults,
                 # so the run records exactly what was read (jef → jef-ebcdik, "JEF-EBCDIK:IVS=HD" → …:ivs=hd)
-                codec_name = get_codec(f["encoding"]).name
+                codec_name = get_codec(f.encoding).name
             except Exception as exc:  # unknown codec name: the registry's message lists the known ones
-                raise ConfigError(path, f"files[{i}] ({f['id']}): {exc}") from None
+                raise ConfigError(path, f"files[{i}]({f.id}).encoding: {exc}") from None
             if check_encoding:
-                alarm = check_declared_encoding(fpath, f["encoding"])
+                alarm = check_declared_encoding(fpath, f.encoding)
                 if alarm:
                     raise ConfigError(fpath, alarm)
-            problem = check_header(fpath, layout, f["encoding"])
+            problem = check_header(fpath, layout, f.encoding)
             if problem:
                 raise ConfigError(fpath, problem)
             digest, size = sha256_of(fpath)
-            files.append(ManifestFile(id=str(f["id"]), path=fpath, layout_path=layout_path, layout=layout,
+            files.append(ManifestFile(id=f.id, path=fpath, layout_path=layout_path, layout=layout,
                                       encoding=codec_name, sha256=digest, size=size))
         _check_mapping(path, mapping, files)
     except LayoutError as exc:
         raise ConfigError(exc.path, exc.message) from None
-    source_system = str(data.get("source_system", "legacy"))
+    source_system = data.source_system
     prepared = None
     if register_path:
         from kikan_hub.gaiji.paths import default_mj_index_path
 
-        idx = _resolve(base, data["mj_index"], "mj_index", path) if data.get("mj_index") else default_mj_index_path()
+        idx = _resolve(base, data.mj_index, "mj_index", path) if data.mj_index else default_mj_index_path()
         prepared = prepare_register(register_path, source_system, [f.encoding for f in files], idx)
-    return Manifest(path=path, name=str(data.get("name", path.stem)), source_system=source_system,
-                    mapping=mapping, register_path=register_path, unresolved_gaiji=policy, files=tuple(files),
+    return Manifest(path=path, name=data.name or path.stem, source_system=source_system,
+                    mapping=mapping, register_path=register_path, unresolved_gaiji=data.unresolved_gaiji,
+                    files=tuple(files),
                     sha256=hashlib.sha256(raw).hexdigest(), register=prepared.register if prepared else None,
                     mj_index_path=prepared.mj_index_path if prepared else None,
                     mj_index_digest=prepared.mj_index_digest if prepared else "", rule_overrides=overrides)
@@ -169,29 +141,30 @@ def load_manifest(path: Path, check_encoding: bool = True) -> Manifest:
 def _check_mapping(manifest_path: Path, mapping: MappingSpec, files: list[ManifestFile]) -> None:
     tables = all_tables()
     by_id = {f.id: f for f in files}
-    for t in mapping.targets:
+    for i, t in enumerate(mapping.targets):
+        where = f"targets[{i}]({t.table})"  # the path inside mapping.yaml, as the model's errors name it
         if t.table not in tables:
-            raise ConfigError(mapping.path, f"target table {t.table!r} is not an ISL table ({', '.join(sorted(tables))})")
+            raise ConfigError(mapping.path, f"{where}.table: {t.table!r} is not an ISL table ({', '.join(sorted(tables))})")
         f = by_id.get(t.file)
         if f is None:
-            raise ConfigError(mapping.path, f"target {t.table}: file {t.file!r} is not in the manifest")
+            raise ConfigError(mapping.path, f"{where}.source.file: {t.file!r} is not a file id of the manifest")
         rts = {rt.name: rt for rt in f.layout.record_types}
         if t.record_type not in rts:
-            raise ConfigError(mapping.path, f"target {t.table}: record type {t.record_type!r} is not in {f.layout_path.name}")
+            raise ConfigError(mapping.path, f"{where}.source.record_type: {t.record_type!r} is not in {f.layout_path.name}")
         fields = {fl.name for fl in rts[t.record_type].fields}
         cols = {c.name for c in tables[t.table].columns}
         for c in t.columns:
             if c.target not in cols:
-                raise ConfigError(mapping.path, f"target {t.table}: column {c.target!r} is not an item of {t.table}")
+                raise ConfigError(mapping.path, f"{where}.columns.{c.target}: not an item of {t.table}")
             for src in (c.source, c.unknown_from):
                 if src and src not in fields:
-                    raise ConfigError(mapping.path, f"target {t.table}.{c.target}: source field {src!r} is not in record type {t.record_type}")
+                    raise ConfigError(mapping.path, f"{where}.columns.{c.target}: source field {src!r} is not in record type {t.record_type}")
             for role, src in (("header", c.from_header), ("trailer", c.from_trailer)):
                 have = {fl.name for rt in f.layout.record_types if rt.role == role for fl in rt.fields}
                 if src and src not in have:
-                    raise ConfigError(mapping.path, f"target {t.table}.{c.target}: from_{role} {src!r} is not a field of a "
+                    raise ConfigError(mapping.path, f"{where}.columns.{c.target}: from_{role} {src!r} is not a field of a "
                                                     f"{role} record type of {f.layout_path.name} ({', '.join(sorted(have)) or 'none'})")
-            _check_column_value(mapping, t.table, tables[t.table], c, f)
+            _check_column_value(mapping, f"{where}.columns.{c.target}", tables[t.table], c, f)
         for it in tables[t.table].items:
             if it.code:
                 load_code_table(it.code)
@@ -202,14 +175,13 @@ def _check_mapping(manifest_path: Path, mapping: MappingSpec, files: list[Manife
                                                 "every data record must go somewhere")
 
 
-def _check_column_value(mapping: MappingSpec, table_id: str, table, c, f: ManifestFile) -> None:
+def _check_column_value(mapping: MappingSpec, where: str, table, c, f: ManifestFile) -> None:
     """A date item needs a declared date form; a constant is checked once, here, like a value read."""
     import pyarrow as pa
 
     from kikan_hub.mapping.era_dates import compile_pattern, parse_dates
 
     item = next((it for it in table.items if it.id == c.target), None)
-    where = f"target {table_id}.{c.target}"
     if item is not None and item.type in ("date", "wareki_date") and not c.date:
         raise ConfigError(mapping.path, f"{where}: {item.name} is a date: say how it is written "
                                         f"(date: western | era_code | era_letter)")

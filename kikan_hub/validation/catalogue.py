@@ -19,8 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from kikan_hub.layouts import strict_yaml
+from kikan_hub.layouts.definition_models import RuleCatalogueFile
 from kikan_hub.layouts.definitions_path import clash, extra_folders
 from kikan_hub.layouts.isl import definition_folders
 
@@ -64,11 +64,17 @@ def rule_files() -> tuple[tuple[Path, dict], ...]:
 
 @lru_cache(maxsize=4)
 def _rule_files(folders: tuple[Path, ...]) -> tuple[tuple[Path, dict], ...]:
-    files = tuple((p, yaml.safe_load(p.read_text(encoding="utf-8")) or {})
-                  for folder in folders for p in sorted(folder.glob("*.yaml")))
+    files = tuple((p, _read_rule_file(p)) for folder in folders for p in sorted(folder.glob("*.yaml")))
     for section in ("rules", "templates", "divisions"):
         _merged(files, section)  # an id defined in two files is an error naming both
     return files
+
+
+def _read_rule_file(path: Path) -> dict:
+    """A rule catalogue file, its shape checked by the model (definition_models.RuleCatalogueFile)."""
+    data = strict_yaml.read_yaml(path, what="ルールカタログ") or {}
+    strict_yaml.validate(RuleCatalogueFile, data, path)
+    return data
 
 
 def _merged(files: tuple[tuple[Path, dict], ...], section: str) -> dict[str, Any]:

@@ -87,4 +87,4 @@ def test_engineers_definition_errors_speak_both_languages(tmp_path):
     (tmp_path / "f.dat").write_bytes(b"x")
     proc = kikan("preview", str(tmp_path / "layout.yaml"), str(tmp_path / "f.dat"))
     assert proc.returncode == 2
-    assert "定義ファイルの誤り" in proc.stderr and "record_length is required" in proc.stderr
+    assert "定義ファイルの誤り" in proc.stderr and "layout.yaml: missing key 'record_types'" in proc.stderr

@@ -66,12 +66,12 @@ def test_failed_mj_import_leaves_nothing(tmp_path):
 
 
 @pytest.mark.parametrize("targets, where", [
-    ("targets: [x]\n", "target 1"),
-    ("targets:\n  - {table: juki_setai, source: [SETAI], columns: {}}\n", "target 1: source"),
+    ("targets: [x]\n", "targets[0]: expected a mapping, got 'x'"),
+    ("targets:\n  - {table: juki_setai, source: [SETAI], columns: {}}\n", "targets[0](juki_setai).source: expected a mapping, got ['SETAI']"),
     ("targets:\n  - {table: juki_setai, source: {file: SETAI, record_type: household}, columns: [a]}\n",
-     "columns"),
+     "targets[0](juki_setai).columns: expected a mapping, got ['a']"),
     ("targets:\n  - {table: juki_setai, source: {file: SETAI, record_type: household}, columns: {setai_no: [a]}}\n",
-     "column setai_no"),
+     "targets[0](juki_setai).columns.setai_no: expected a mapping, got ['a']"),
 ])
 def test_mapping_of_the_wrong_shape_is_a_usage_error(tmp_path, targets, where):
     (tmp_path / "mapping.yaml").write_text(targets, encoding="utf-8")
@@ -89,4 +89,4 @@ def test_mapping_targets_list_of_names_exits_2_through_rehearse(tmp_path):
     (tmp_path / "ex" / "mapping.yaml").write_text("targets: [x]\n", encoding="utf-8")
     proc = kikan("rehearse", "ex/manifest.yaml", "--store", "sqlite:///k.db", "--quiet", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert "mapping.yaml" in proc.stderr and "target 1" in proc.stderr
+    assert "mapping.yaml: targets[0]: expected a mapping, got 'x'" in proc.stderr

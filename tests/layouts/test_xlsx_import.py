@@ -53,14 +53,18 @@ def known_defs(tmp_path) -> Path:
     """A small stand-in for the hub's definitions: the name → id dictionary comes from here."""
     base = tmp_path / "defs"
     base.mkdir()
-    (base / "a.yaml").write_text(yaml.safe_dump({"gyomu_id": "a", "tables": [{"id": "a_t", "items": [
-        {"id": "atena_no", "name": "宛名番号"}, {"id": "shimei", "name": "氏名"}, {"id": "seibetsu", "name": "性別"},
-        {"id": "jumin_date", "name": "住民となった年月日"}, {"id": "kazei_hyojungaku", "name": "課税標準額"},
-        {"id": "birth_date", "name": "生年月日"}]}]}, allow_unicode=True), encoding="utf-8")
+
+    def definition(gyomu_id: str, items: list[tuple[str, str]]) -> str:
+        return yaml.safe_dump({"gyomu": gyomu_id, "gyomu_id": gyomu_id, "version": "test", "tables": [
+            {"id": f"{gyomu_id}_t", "name": "表", "items": [
+                {"id": i, "name": n, "type": "text", "length": 10} for i, n in items]}]}, allow_unicode=True)
+
+    (base / "a.yaml").write_text(definition("a", [
+        ("atena_no", "宛名番号"), ("shimei", "氏名"), ("seibetsu", "性別"), ("jumin_date", "住民となった年月日"),
+        ("kazei_hyojungaku", "課税標準額"), ("birth_date", "生年月日")]), encoding="utf-8")
     # 課税標準額 means two different ids → ambiguous → not used
-    (base / "b.yaml").write_text(yaml.safe_dump({"gyomu_id": "b", "tables": [{"id": "b_t", "items": [
-        {"id": "kazei_hyojun", "name": "課税標準額"}, {"id": "birth_date", "name": "生年月日"}]}]},
-        allow_unicode=True), encoding="utf-8")
+    (base / "b.yaml").write_text(definition("b", [("kazei_hyojun", "課税標準額"), ("birth_date", "生年月日")]),
+                                 encoding="utf-8")
     return base
 
 

@@ -75,7 +75,7 @@ def test_unknown_column_keys_list_the_allowed_ones(tmp_path):
     write_vendor(tmp_path, columns={"jusho_code": {"value": "123456789"}})
     with pytest.raises(ConfigError) as e:
         load_manifest(tmp_path / "manifest.yaml")
-    assert "unknown keys ['value']" in e.value.message
+    assert "targets[0](juki_setai).columns.jusho_code: unknown key 'value'" in e.value.message
     for k in ("from", "const", "from_header", "from_trailer", "code_map", "date"):
         assert k in e.value.message.split("allowed keys")[1]
 

@@ -109,10 +109,10 @@ def test_family_override_reaches_every_generated_rule(sample):
 
 @pytest.mark.parametrize("rules, words", [
     ({"JUKI-SETAINUSI": {"severity": "warn", "reason": "x"}}, ["JUKI-SETAINUSI", "JUKI-SETAINUSHI"]),
-    ({"JUKI-SETAINUSHI": {"severity": "warn"}}, ["reason is required"]),
+    ({"JUKI-SETAINUSHI": {"severity": "warn"}}, ["rules.JUKI-SETAINUSHI: missing key 'reason'", "変更の理由"]),
     ({"JUKI-SETAINUSHI": {"severity": "warn", "reason": "  "}}, ["reason is required"]),
     ({"JUKI-SETAINUSHI": {"threshold": {"warn": 1}, "reason": "x"}}, ["threshold", "allowed keys", "thresholds"]),
-    ({"JUKI-SETAINUSHI": {"thresholds": {"fatal": 1}, "reason": "x"}}, ["fatal", "warn, error, critical"]),
+    ({"JUKI-SETAINUSHI": {"thresholds": {"fatal": 1}, "reason": "x"}}, ["rules.JUKI-SETAINUSHI.thresholds: unknown key 'fatal'", "'warn', 'error', 'critical'"]),
     ({"JUKI-SETAINUSHI": {"severity": "low", "reason": "x"}}, ["severity"]),
     ({"JUKI-SETAINUSHI": {"reason": "x"}}, ["nothing to override"]),
 ])
@@ -139,7 +139,7 @@ def test_unknown_file_entry_key(sample):
     p = sample / "manifest.yaml"
     p.write_text(p.read_text(encoding="utf-8").replace("encoding: cp932}", "encoding: cp932, skip: 1}", 1),
                  encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) skip .*id, path, layout, encoding"):
+    with pytest.raises(ConfigError, match=r"files\[0\]\(JUMIN\): unknown key 'skip' .*: id, path, layout, encoding$"):
         load_manifest(p)
 
 

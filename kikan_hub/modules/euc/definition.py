@@ -5,23 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import Engine, insert, select, update
 
+from kikan_hub.layouts import strict_yaml
+from kikan_hub.layouts.definition_models import EucDefinitionFile, EucOp, EucOutput
 from kikan_hub.layouts.isl import Column, Table, all_tables
 from kikan_hub.mapping.typed_date import TypedDateError, parse_typed_date
 from kikan_hub.store.module_tables import EUC_DEFINITION
 from kikan_hub.store.schema import build_metadata
 
-OPS = {"eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "between", "like", "startswith", "contains",
-       "is_null", "not_null"}
-FORMATS = ("csv", "xlsx", "parquet")
-ENCODINGS = ("utf-8", "utf-8-sig", "cp932")
-FOLD_POLICIES = ("mj", "geta", "strict")
+OPS = set(typing.get_args(EucOp))
+FORMATS = typing.get_args(EucOutput.model_fields["format"].annotation)
+ENCODINGS = typing.get_args(EucOutput.model_fields["encoding"].annotation)
+FOLD_POLICIES = typing.get_args(EucOutput.model_fields["fold_policy"].annotation)
 
 
 class EucError(ValueError):
@@ -110,77 +111,55 @@ def _coerce(col: Column, v: Any) -> Any:
     return str(v)
 
 
-def parse_definition(data: dict | str, name: str | None = None) -> ExtractionDefinition:
-    """Build and validate a definition from a dict, or YAML/JSON text."""
+def _euc_error(where: Path, message: str) -> EucError:
+    return EucError(f"{where}: {message}")
+
+
+def parse_definition(data: dict | str, name: str | None = None, source: str | Path = "抽出定義") -> ExtractionDefinition:
+    """Build and validate a definition from a dict, or YAML/JSON text. Its shape is the model
+    definition_models.EucDefinitionFile (``kikan schema euc-definition``); here what needs the ISL table."""
     if isinstance(data, str):
-        try:
-            data = yaml.safe_load(data)
-        except yaml.YAMLError as exc:
-            raise EucError(f"定義を YAML/JSON として読めません: {exc}") from None
-    if not isinstance(data, dict):
-        raise EucError("定義は name, table, items を持つ辞書です")
-    name = name or data.get("name")
+        data = strict_yaml.parse_yaml(data, source, _euc_error)
+    m = strict_yaml.validate(EucDefinitionFile, data, source, _euc_error)
+    name = name or m.name
     if not name:
-        raise EucError("定義に name がありません")
+        raise EucError(f"{source}: 定義に name がありません (missing key 'name')")
     tables = all_tables()
-    table = data.get("table")
-    if table not in tables:
-        raise EucError(f"table {table!r} は中間標準レイアウトの定義にありません ({', '.join(sorted(tables))})")
-    isl = tables[table]
+    if m.table not in tables:
+        raise EucError(f"{source}: table {m.table!r} は中間標準レイアウトの定義にありません ({', '.join(sorted(tables))})")
+    isl = tables[m.table]
     cols = {c.name: c for c in isl.columns if c.role != "lineage"}
-    items = data.get("items") or []
-    if not isinstance(items, list) or not items:
-        raise EucError("items (出力する項目 id の一覧) が必要です")
-    bad = [i for i in items if i not in cols]
+    bad = [i for i in m.items if i not in cols]
     if bad:
-        raise EucError(f"{table} に無い項目 id: {bad} (使える id: {', '.join(cols)})")
+        raise EucError(f"{source}: items: {m.table} に無い項目 id: {bad} (使える id: {', '.join(cols)})")
     filters = []
-    for f in data.get("filters") or []:
-        if not isinstance(f, dict) or "item" not in f or "op" not in f:
-            raise EucError(f"filter は {{item, op, value}}: {f!r}")
-        if f["item"] not in cols:
-            raise EucError(f"filter の項目 id が {table} にありません: {f['item']!r}")
-        if f["op"] not in OPS:
-            raise EucError(f"filter の演算子 {f['op']!r} は使えません ({', '.join(sorted(OPS))})")
-        col = cols[f["item"]]
-        v = f.get("value")
-        if f["op"] in ("in", "not_in", "between"):
-            if not isinstance(v, list) or (f["op"] == "between" and len(v) != 2):
-                raise EucError(f"filter {f['item']} {f['op']}: value はリスト{'(2要素)' if f['op'] == 'between' else ''}")
+    for i, f in enumerate(m.filters):
+        where = f"{source}: filters[{i}]({f.item})"
+        if f.item not in cols:
+            raise EucError(f"{where}: 項目 id が {m.table} にありません")
+        col = cols[f.item]
+        v = f.value
+        if f.op in ("in", "not_in", "between"):
+            if not isinstance(v, list) or (f.op == "between" and len(v) != 2):
+                raise EucError(f"{where}: {f.op} の value はリスト{'(2要素)' if f.op == 'between' else ''}")
             v = [_coerce(col, x) for x in v]
-        elif f["op"] not in ("is_null", "not_null"):
-            v = _coerce(col, v) if f["op"] not in ("like", "startswith", "contains") else str(v)
-        filters.append(Filter(f["item"], f["op"], v))
-    sort = []
-    for s in data.get("sort") or []:
-        if isinstance(s, str):
-            s = {"item": s.lstrip("-"), "desc": s.startswith("-")}
-        if s.get("item") not in cols:
-            raise EucError(f"sort の項目 id が {table} にありません: {s.get('item')!r}")
-        sort.append(SortKey(s["item"], bool(s.get("desc", False))))
-    as_of = data.get("as_of")
-    if isinstance(as_of, dt.date):
-        as_of = as_of.isoformat()
+        elif f.op not in ("is_null", "not_null"):
+            v = _coerce(col, v) if f.op not in ("like", "startswith", "contains") else str(v)
+        filters.append(Filter(f.item, f.op, v))
+    for i, k in enumerate(m.sort):
+        if k.item not in cols:
+            raise EucError(f"{source}: sort[{i}]: 項目 id が {m.table} にありません: {k.item!r}")
+    as_of = m.as_of
     if as_of not in (None, "latest", "all"):
         try:
             as_of = parse_typed_date(str(as_of)).isoformat()  # 和暦 too (令和6年4月1日); kept as ISO
         except TypedDateError as exc:
-            raise EucError(f"as_of は latest, all か日付: {exc}") from None
+            raise EucError(f"{source}: as_of は latest, all か日付: {exc}") from None
     if as_of is not None and as_of != "all" and "rireki_no" not in isl.primary_key:
-        raise EucError(f"{table} は履歴テーブルではないので as_of は指定できません")
-    header = data.get("header", "name")
-    if header not in ("name", "id"):
-        raise EucError("header は name (データ項目名称) か id")
-    output = dict(data.get("output") or {})
-    if output.get("format", "csv") not in FORMATS:
-        raise EucError(f"output.format は {FORMATS}")
-    if output.get("encoding", "utf-8") not in ENCODINGS:
-        raise EucError(f"output.encoding は {ENCODINGS}")
-    if output.get("fold_policy", "mj") not in FOLD_POLICIES:
-        raise EucError(f"output.fold_policy は {FOLD_POLICIES}")
-    return ExtractionDefinition(name=str(name), table=table, items=list(items), filters=filters, sort=sort,
-                                as_of=as_of, header=header, description=str(data.get("description", "")),
-                                output=output)
+        raise EucError(f"{source}: {m.table} は履歴テーブルではないので as_of は指定できません")
+    return ExtractionDefinition(name=str(name), table=m.table, items=list(m.items), filters=filters,
+                                sort=[SortKey(k.item, k.desc) for k in m.sort], as_of=as_of, header=m.header,
+                                description=m.description, output=m.output.model_dump(exclude_unset=True))
 
 
 def load_definition_file(path: Path) -> ExtractionDefinition:
@@ -188,7 +167,7 @@ def load_definition_file(path: Path) -> ExtractionDefinition:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise EucError(f"{path}: {exc.strerror}") from None
-    return parse_definition(text, name=None)
+    return parse_definition(text, name=None, source=path)
 
 
 def _table():
