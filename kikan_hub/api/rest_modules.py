@@ -235,9 +235,8 @@ def build_router(principal: Callable | None = None, engine: Callable | None = No
         def run():
             principal_name(p)
             view = juki.household_view(e, setai_no, as_of)
-            if withheld_shien(p, e, "juki.households.get", [m["atena_no"] for m in view.members]):
-                view = juki.HouseholdView(setai_no, view.as_of, None, [], [])  # the address is the 支援対象者's
-            return view.as_dict()
+            # a 支援対象者's household is withheld whole (its address is theirs)
+            return view.withheld(withheld_shien(p, e, "juki.households.get", view.people())).as_dict()
         return serve("juki.households.get", p, run)
 
     @r.get("/juki/removed", summary="除票")

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from kikan_hub.handover.errors import HandoverError
-from kikan_hub.handover.spec import FileColumn, arrow_schema, arrow_type
+from kikan_hub.handover.spec import FileColumn, arrow_schema, file_arrow_type
 
 READ_RECORDS = 20_000
 
@@ -19,6 +19,7 @@ def columns_of(entry: dict) -> list[FileColumn]:
     cols = []
     for c in entry["columns"]:
         cols.append(FileColumn(id=c["id"], name=c.get("name", c["id"]), type=c["type"], scale=int(c.get("scale", 0) or 0),
+                               precision=int(c.get("precision", 0) or 0),
                                width=int(c.get("width", 0) or 0), start=int(c.get("start", 0) or 0)))
     return cols
 
@@ -33,13 +34,14 @@ def _cast(name: str, arr: pa.Array, col: FileColumn, first_record: int, fixed: b
             if len(ok) and not pc.all(ok).as_py():
                 raise ValueError("flag must be 0 or 1")
             return pc.equal(arr, "1")
+        typ = file_arrow_type(col)
         if col.type == "date":
             if fixed:
-                return pc.cast(pc.strptime(arr, format="%Y%m%d", unit="s"), pa.date32())
-            return arr.cast(pa.date32())
+                return pc.cast(pc.strptime(arr, format="%Y%m%d", unit="s"), typ)
+            return arr.cast(typ)
         if col.type == "integer":
-            return pc.utf8_trim_whitespace(arr).cast(pa.int64()) if fixed else arr.cast(pa.int64())
-        return pc.utf8_trim_whitespace(arr).cast(arrow_type(col))
+            return pc.utf8_trim_whitespace(arr).cast(typ) if fixed else arr.cast(typ)
+        return pc.utf8_trim_whitespace(arr).cast(typ)
     except (pa.ArrowInvalid, ValueError) as exc:
         bad = _first_bad(arr, col, fixed)
         where = f"レコード{first_record + bad[0]}" if bad else f"レコード{first_record}〜"

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from kikan_hub.handover.errors import HandoverError
 from kikan_hub.layouts.isl import Column, Table
+from kikan_hub.layouts.types import arrow_type, arrow_type_of
 
 FORMATS = ("csv", "fixed")
 ENCODINGS = ("utf-8", "cp932")
@@ -40,6 +41,7 @@ class FileColumn:
     name: str          # Japanese item name
     type: str          # text | integer | decimal | date | flag
     scale: int = 0
+    precision: int = 0  # decimal: total digits of its Arrow/SQL type (layouts/types.py); 0 for the others
     width: int = 0     # fixed-length: bytes in the file's encoding
     start: int = 0     # fixed-length: 1-based byte position in the record
     chars: bool = False  # may hold characters outside ASCII (the character policy applies)
@@ -51,6 +53,8 @@ class FileColumn:
     def as_dict(self) -> dict:
         d = asdict(self)
         d.pop("chars")
+        if self.type != "decimal":
+            d.pop("precision")
         return d
 
 
@@ -102,19 +106,21 @@ def file_columns(table: Table, encoding: str = "utf-8") -> list[FileColumn]:
             name = c.item.name
         chars = c.type == "text" and not (c.item is not None and c.role == "value" and c.item.type in ("digits", "code"))
         w = _width(c, encoding)
+        at = arrow_type(c)
         out.append(FileColumn(id=c.name, name=name, type=c.type, scale=(c.item.scale if c.item else 0),
+                              precision=(at.precision if pa.types.is_decimal(at) else 0),
                               width=w, start=pos, chars=chars))
         pos += w
     return out
 
 
-def arrow_type(fc: FileColumn) -> pa.DataType:
-    return {"text": pa.string(), "integer": pa.int64(), "date": pa.date32(), "flag": pa.bool_()}.get(
-        fc.type) or pa.decimal128(18, fc.scale)
+def file_arrow_type(fc: FileColumn) -> pa.DataType:
+    """A file column's type: the one of layouts/types.py, from the spec's type name, precision and scale."""
+    return arrow_type_of(fc.type, fc.precision, fc.scale, where=f"column {fc.id}")
 
 
 def arrow_schema(cols: list[FileColumn]) -> pa.Schema:
-    return pa.schema([(c.id, arrow_type(c)) for c in cols])
+    return pa.schema([(c.id, file_arrow_type(c)) for c in cols])
 
 
 def record_length(cols: list[FileColumn]) -> int:

@@ -57,18 +57,25 @@ def decimal_spec(col: Column) -> tuple[int, int]:
 
 def arrow_type(col: Column) -> pa.DataType:
     """The one Arrow type of a physical column; every other type below derives from this one."""
-    t = col.type
-    if t == "text":
+    precision, scale = decimal_spec(col) if col.type == "decimal" else (0, 0)
+    return arrow_type_of(col.type, precision, scale, where=f"column {col.name}")
+
+
+def arrow_type_of(physical: str, precision: int = 0, scale: int = 0, where: str = "") -> pa.DataType:
+    """The same, from a physical type name (a handover file spec names its columns' types, not ISL items);
+    a decimal without a precision gets the store's."""
+    if physical == "text":
         return pa.string()
-    if t == "integer":
+    if physical == "integer":
         return pa.int64()
-    if t == "decimal":
-        return pa.decimal128(*decimal_spec(col))
-    if t == "date":
+    if physical == "decimal":
+        return pa.decimal128(precision or DECIMAL_PRECISION, scale)
+    if physical == "date":
         return pa.date32()
-    if t == "flag":
+    if physical == "flag":
         return pa.bool_()
-    raise TypeSystemError(f"column {col.name}: unknown physical type {t!r} (one of {', '.join(PHYSICAL_TYPES)})")
+    raise TypeSystemError(f"{where or 'a column'}: unknown physical type {physical!r} "
+                          f"(one of {', '.join(PHYSICAL_TYPES)})")
 
 
 def arrow_schema(columns: list[Column]) -> pa.Schema:
@@ -102,6 +109,12 @@ def polars_of(at: pa.DataType) -> pl.DataType:
 
 def polars_type(col: Column) -> pl.DataType:
     return polars_of(arrow_type(col))
+
+
+def polars_sum_type(*columns: Column) -> pl.DataType:
+    """An exact type for sums and comparisons of number columns: Decimal(38, the largest scale)."""
+    scales = [decimal_spec(c)[1] if c.type == "decimal" else 0 for c in columns]
+    return pl.Decimal(MAX_DECIMAL_PRECISION, max(scales, default=0))
 
 
 def polars_schema(columns: list[Column]) -> dict[str, pl.DataType]:

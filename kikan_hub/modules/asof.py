@@ -190,6 +190,20 @@ class HouseholdView:
     members: list[dict]             # residents whose snapshot in effect is in this household, 世帯主 first
     date_uncertain: list[str]       # everyone ever in it whose state on the day rests on an unknown date
 
+    def people(self) -> list[str]:
+        """Every 宛名番号 the answer names (members, then the date-uncertain ones): what a guard must check."""
+        return list(dict.fromkeys([m["atena_no"] for m in self.members] + self.date_uncertain))
+
+    def withheld(self, hidden: set[str]) -> "HouseholdView":
+        """Without the 支援対象者 in ``hidden`` (j160): a household with one among its members is withheld
+        whole (its address is theirs); one only named as date-uncertain is left out of that list."""
+        if not hidden:
+            return self
+        if any(m["atena_no"] in hidden for m in self.members):
+            return HouseholdView(self.setai_no, self.as_of, None, [], [])
+        return HouseholdView(self.setai_no, self.as_of, self.setai, self.members,
+                             [a for a in self.date_uncertain if a not in hidden])
+
     def as_dict(self) -> dict:
         return {"setai_no": self.setai_no, "as_of": self.as_of, "setai": self.setai, "count": len(self.members),
                 "members": self.members, "date_uncertain": self.date_uncertain}

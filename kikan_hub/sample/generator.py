@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
+from kikan_hub.layouts.types import arrow_type
 from kikan_hub.sample import cp932w, juki_extras
 from kikan_hub.sample.assets_loader import (
     ASSETS, FULLWIDTH_DIGITS, UNIDENTIFIED_ORDER, Assets, field_positions, load_assets, register, resolved_text,
@@ -759,10 +760,7 @@ def _truth_schema(table) -> pa.Schema:
     for col in table.columns:
         if col.role in ("lineage", "wareki", "unknown_day", "non_calendar"):  # derived by the mapping, not truth
             continue
-        typ = {"text": pa.string(), "integer": pa.int64(), "date": pa.date32(), "flag": pa.bool_()}.get(col.type)
-        if typ is None:
-            typ = pa.decimal128(18, col.item.scale if col.item else 0)
-        fields.append((col.name, typ))
+        fields.append((col.name, arrow_type(col)))
     fields += [("_source_file", pa.string()), ("_source_offset", pa.int64()), ("_record_no", pa.int64())]
     return pa.schema(fields)
 

@@ -1,26 +1,19 @@
 """SQLAlchemy tables derived from the ISL definitions — never written by hand a second time."""
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Integer, LargeBinary, MetaData, Numeric,
+from sqlalchemy import (BigInteger, Column, DateTime, Integer, LargeBinary, MetaData,
                         PrimaryKeyConstraint, String, Table, Text)
 
 from kikan_hub.layouts.isl import Table as IslTable
 from kikan_hub.layouts.isl import all_tables
-
-_SQL_TYPES = {
-    "text": lambda c: Text(),
-    "integer": lambda c: BigInteger(),
-    "decimal": lambda c: Numeric(18, c.item.scale if c.item else 0),
-    "date": lambda c: Date(),
-    "flag": lambda c: Boolean(),
-}
+from kikan_hub.layouts.types import sql_type
 
 LEDGER = "kikan_runs"
 CONTROL = "kikan_control_records"
 
 
 def canonical_table(md: MetaData, t: IslTable) -> Table:
-    cols = [Column(c.name, _SQL_TYPES[c.type](c), nullable=True, comment=(c.item.name if c.item else None))
+    cols = [Column(c.name, sql_type(c), nullable=True, comment=(c.item.name if c.item else None))
             for c in t.columns]
     return Table(t.id, md, *cols, PrimaryKeyConstraint(*t.primary_key, name=f"pk_{t.id}"), comment=t.name)
 

@@ -22,6 +22,7 @@ from typing import Callable
 import polars as pl
 
 from kikan_hub.layouts.isl import Item, Table, all_tables, load_code_table
+from kikan_hub.layouts.types import polars_type
 
 IVS = r"[\x{E0100}-\x{E01EF}\x{FE00}-\x{FE0F}]"
 KANA_RE = r"^[\x{30A0}-\x{30FF}\x{3000} \x{FF65}-\x{FF9F}]+$"
@@ -127,6 +128,11 @@ def _isl_required(table: Table, cols: set[str], check: dict) -> list[RowCheck]:
             for it in _items(table, check) if it.id in cols]
 
 
+def _column(table: Table, it: Item):
+    """The item's value column (its physical type: layouts/types.py)."""
+    return next(c for c in table.columns if c.item is it and c.role == "value")
+
+
 @row_check("isl_type")
 def _isl_type(table: Table, cols: set[str], check: dict) -> list[RowCheck]:
     out = []
@@ -142,12 +148,12 @@ def _isl_type(table: Table, cols: set[str], check: dict) -> list[RowCheck]:
         elif it.type == "code":
             out.append(RowCheck(it.id, it.name, _f(present & ~s.str.contains(r"^[0-9A-Za-z]+$")), "コードに英数字以外の文字があります"))
         elif it.type == "integer":
-            v = pl.col(it.id).cast(pl.Int64, strict=False)
+            v = pl.col(it.id).cast(polars_type(_column(table, it)), strict=False)
             bad = (pl.col(it.id).is_not_null() & v.is_null()) | (v < 0) | (v >= 10 ** it.length)
             out.append(RowCheck(it.id, it.name, _f(bad), f"{it.length}桁の0以上の整数ではありません"))
         elif it.type == "decimal":
-            v = pl.col(it.id).cast(pl.Float64, strict=False)
-            bad = (pl.col(it.id).is_not_null() & v.is_null()) | (v.abs() >= 10.0 ** (it.length - it.scale))
+            v = pl.col(it.id).cast(polars_type(_column(table, it)), strict=False)   # exact: never a float
+            bad = (pl.col(it.id).is_not_null() & v.is_null()) | (v.abs() >= 10 ** (it.length - it.scale))
             out.append(RowCheck(it.id, it.name, _f(bad), f"{it.length}桁（小数{it.scale}桁）に収まりません"))
         elif it.type == "flag":
             bad = pl.col(it.id).is_not_null() & ~s.str.to_lowercase().is_in(["true", "false", "0", "1"])

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kikan_hub.layouts.isl import all_tables
+from kikan_hub.layouts.types import polars_schema
 from kikan_hub.validation.catalogue import LEVEL_ORDER, Rule, gate_rules, gyomu_name, level_for, worst
 from kikan_hub.validation import group_checks  # noqa: F401 — registers the group checks
 from kikan_hub.validation import tax_checks  # noqa: F401 — registers the tax rules' checks
@@ -432,8 +433,7 @@ def read_store_tables(engine, table_ids: list[str] | None = None) -> dict[str, p
 
 
 def _polars_schema(table_id: str) -> dict[str, pl.DataType]:
-    typ = {"text": pl.Utf8, "integer": pl.Int64, "date": pl.Date, "flag": pl.Boolean, "decimal": pl.Float64}
-    return {c.name: typ[c.type] for c in all_tables()[table_id].columns}
+    return polars_schema(all_tables()[table_id].columns)   # decimals stay decimal (layouts/types.py)
 
 
 def validate_store(engine, gyomu: str | None = None, tables: list[str] | None = None) -> ValidationResult:

@@ -15,11 +15,9 @@ import polars as pl
 import pandera.polars as pa
 
 from kikan_hub.layouts.isl import all_tables
+from kikan_hub.layouts.types import polars_type
 from kikan_hub.validation.catalogue import Rule, gate_rules
 from kikan_hub.validation.checks import ROW_CHECKS
-
-POLARS_TYPES = {"text": pl.Utf8, "integer": pl.Int64, "date": pl.Date, "flag": pl.Boolean, "decimal": pl.Float64}
-
 
 def _ok_check(expr: pl.Expr, name: str) -> pa.Check:
     ok = (~expr).alias("ok")
@@ -34,7 +32,7 @@ def pandera_schema(table_id: str, columns, rules: list[Rule] | None = None) -> p
     for rule in rules:
         for rc in ROW_CHECKS[rule.check["kind"]](table, cols, rule.check):
             checks.append(_ok_check(rc.expr, f"{rule.id}|{rc.item}"))
-    pcols = {c.name: pa.Column(POLARS_TYPES[c.type], nullable=True, required=False,
+    pcols = {c.name: pa.Column(polars_type(c), nullable=True, required=False,
                                description=(c.item.name if c.item else c.name))
              for c in table.columns if c.name in cols}
     return pa.DataFrameSchema(columns=pcols, checks=checks, name=f"{table_id}（{table.name}）", strict=False)

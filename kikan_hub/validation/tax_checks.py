@@ -37,6 +37,7 @@ from typing import Any
 import polars as pl
 
 from kikan_hub.layouts.isl import Table, all_tables, load_code_table
+from kikan_hub.layouts.types import polars_sum_type
 from kikan_hub.validation.checks import GroupOutcome, RowCheck, group_check, row_check
 from kikan_hub.validation.group_checks import _lazy
 
@@ -222,6 +223,10 @@ def _keyed_match(frames: dict, table: Table, check: dict) -> GroupOutcome | None
                          ",".join(a for a, _ in pairs))
 
 
+def _columns(table: Table, name: str) -> list:
+    return [c for c in table.columns if c.name == name]
+
+
 @group_check("sum_equals")
 def _sum_equals(frames: dict, table: Table, check: dict) -> GroupOutcome | None:
     lf, other = _lazy(frames, table.id), _lazy(frames, check["other"])
@@ -231,13 +236,15 @@ def _sum_equals(frames: dict, table: Table, check: dict) -> GroupOutcome | None:
     where = sql(check["where"], table) if check.get("where") else pl.lit(True)
     if not (set(keys) | {value} | _columns_of(where)) <= _names(lf) or not (set(keys) | {target}) <= _names(other):
         return None
-    sums = (lf.filter(where.fill_null(False)).group_by(keys).agg(_sum=pl.col(value).cast(pl.Float64).sum())
+    # amounts are summed and compared exactly (Decimal), never through a float
+    exact = polars_sum_type(*_columns(table, value), *_columns(all_tables()[check["other"]], target))
+    sums = (lf.filter(where.fill_null(False)).group_by(keys).agg(_sum=pl.col(value).cast(exact).sum())
             .with_columns([pl.col(k).cast(pl.Utf8) for k in keys]))
-    goal = other.select([pl.col(k).cast(pl.Utf8) for k in keys] + [pl.col(target).cast(pl.Float64).alias("_goal")])
+    goal = other.select([pl.col(k).cast(pl.Utf8) for k in keys] + [pl.col(target).cast(exact).alias("_goal")])
     cmp = (goal.join(sums, on=keys, how="full", coalesce=True)
-           .with_columns(pl.col("_sum").fill_null(0.0), pl.col("_goal").fill_null(0.0))
+           .with_columns(pl.col("_sum").cast(exact).fill_null(0), pl.col("_goal").fill_null(0))
            .collect())
-    bad = cmp.filter((pl.col("_sum") - pl.col("_goal")).abs() > 0.5)
+    bad = cmp.filter(pl.col("_sum") != pl.col("_goal"))
     failures = bad.select(*keys, pl.col("_sum").alias("_sum"), pl.col("_goal").alias("_expected"),
                           pl.format(check.get("message", "合計 {} が {} と一致しません"), pl.col("_sum"), pl.col("_goal"))
                           .alias("_reason"))

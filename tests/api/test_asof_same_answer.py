@@ -80,3 +80,22 @@ def test_unknown_idou_date_same_person_over_soap_rest_and_cli(hub_server, store_
     assert soap.Count == 1 and soap.Jumin[0].rireki_no == r.json()["row"]["rireki_no"] == cli["row"]["rireki_no"] == 2
     assert soap.DateUncertain == [A6] and r.json()["date_uncertain"] is cli["date_uncertain"] is True
     assert r.json()["resident"] is cli["resident"] is False
+
+
+def test_a_shien_taisho_is_not_named_as_date_uncertain(hub_server):
+    """支援措置 (j160): the date-uncertain list must not tell that a 支援対象者 was in this household."""
+    from kikan_hub.store.schema import build_metadata
+    srv, issued = hub_server
+    _add_person_with_unknown_idou_date(srv.hub.engine)
+    with srv.hub.engine.begin() as conn:
+        conn.execute(insert(build_metadata().tables["juki_shien_sochi"]), [{"atena_no": A6, "sochi_renban": 1}])
+    basic = issued["basic"]
+    soap = zeep_client(srv.base, "vendor-basic", basic.soap_password).service.SetaiKoseiShokai(
+        SetaiNo=S1, KijunDate=ASKED)
+    tok = rest_token(srv.base, "vendor-basic", basic.client_secret)
+    r = httpx.get(f"{srv.base}/api/v1/juki/households/{S1}", params={"as_of": ASKED.isoformat()},
+                  headers={"Authorization": f"Bearer {tok}"}, timeout=30).json()
+    assert [m.atena_no for m in soap.Member] == [m["atena_no"] for m in r["members"]] == [A1, A2]
+    assert not soap.DateUncertain and r["date_uncertain"] == []
+    withheld = [a for a in srv.hub.audit.query(limit=1000) if a.outcome == "shien_withheld"]
+    assert {a.interface for a in withheld} == {"soap", "rest"} and all(a.atena_nos == [A6] for a in withheld)

@@ -194,12 +194,11 @@ def household(request: Request, setai_no: SETAI,
     h = hub(request)
     day = as_of or dt.date.today()
     view = asof.household(h.engine, setai_no, day)   # the one as-of rule (docs/interfaces.md)
-    _, hidden = _guard(request, caller, "households.get", view.members)
-    if hidden:   # the household's address is the 支援対象者's: the whole household is withheld
-        view = asof.HouseholdView(setai_no, day, None, [], [])
+    _, hidden = _guard(request, caller, "households.get", view.people(), atena_of=lambda a: a)
+    view = view.withheld(hidden)   # a 支援対象者's household is withheld whole (its address is theirs)
     members = _strip(view.members, caller)
     deliver.audit(h, caller, "households.get", members, found=bool(members or view.setai),
-                  atena_nos=[x["atena_no"] for x in members], count_not_found=False)
+                  atena_nos=view.people(), count_not_found=False)
     return {**view.as_dict(), "members": members}
 
 

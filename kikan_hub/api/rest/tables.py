@@ -104,7 +104,7 @@ def record_model(spec: TableSpec, name: str | None = None) -> type[BaseModel]:
     if key not in _MODELS:
         fields: dict[str, Any] = {}
         for c in spec.columns:
-            desc = f"{c.item.name}{c.suffix} [{c.item.type} {c.item.length}]"
+            desc = f"{c.item.name}{c.suffix}"
             if c.role == "value" and c.item.code:
                 desc += f" コード表 {c.item.code}"
             if c.name in spec.hidden_without_grant:

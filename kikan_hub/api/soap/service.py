@@ -318,9 +318,9 @@ class SoapService:
         setai_no = self._f(req, "SetaiNo").strip()
         as_of = _date(self._f(req, "KijunDate")) or dt.date.today()
         view = asof.household(self.queries.engine, setai_no, as_of)   # the one as-of rule (docs/interfaces.md)
+        # a 支援対象者's household is withheld whole (its address is theirs)
+        view = view.withheld(self._guard(client, "SetaiKoseiShokai", view.people(), atena_of=lambda a: a)[1])
         setai, members, uncertain = view.setai, view.members, view.date_uncertain
-        if self._guard(client, "SetaiKoseiShokai", members)[1]:   # the household's address is theirs: withhold it
-            setai, members, uncertain = None, [], []
         hide = set() if client.allows("juki:kojin_bango:read") else {"kojin_bango"}
         resp = etree.Element(f"{{{NS}}}SetaiKoseiShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}SetaiNo").text = setai_no
@@ -332,7 +332,7 @@ class SoapService:
             _record(resp, "Member", "Jumin", m, hide)
         for a in uncertain:
             etree.SubElement(resp, f"{{{NS}}}DateUncertain").text = a
-        return resp, [m["atena_no"] for m in members], "ok" if (members or setai) else "not_found"
+        return resp, view.people(), "ok" if (members or setai) else "not_found"
 
     def op_idou(self, client: Client, req):
         self._need(client, "juki:idou:read")

@@ -10,6 +10,7 @@ its Japanese name as documentation. A 和暦 item gives three elements like the 
 
     python -m kikan_hub.api.soap.xsd_gen          # rewrite the committed file
     python -m kikan_hub.api.soap.xsd_gen --check  # exit 1 when it is out of date
+    python -m kikan_hub.api.soap.xsd_gen --tables # print table-types.xsd (every loaded table) to stdout
 """
 from __future__ import annotations
 
@@ -44,11 +45,10 @@ def _simple(col: Column) -> tuple[str | None, str]:
     it = col.item
     if col.role in ("literal", "wareki"):
         return None, f'<xs:restriction base="xs:string"><xs:maxLength value="{col.length}"/></xs:restriction>'
-    base = xsd_type(col)   # the one type system (layouts/types.py)
-    if base in ("xs:date", "xs:boolean"):
-        return base, ""
-    if base in ("xs:long", "xs:decimal"):
-        return None, f'<xs:restriction base="{base}">{xsd_facets(col)}</xs:restriction>'
+    base = xsd_type(col)   # layouts/types.py: date, boolean, long, decimal (+ its digits) or string
+    if base != "xs:string":
+        facets = xsd_facets(col)
+        return (None, f'<xs:restriction base="{base}">{facets}</xs:restriction>') if facets else (base, "")
     if it.type == "digits":
         return None, f'<xs:restriction base="xs:string"><xs:pattern value="[0-9]{{1,{it.length}}}"/></xs:restriction>'
     if it.type == "code" and it.code:
@@ -129,6 +129,9 @@ def generate_table_types_xsd(tables: dict[str, Table] | None = None) -> str:
 
 
 def main(argv: list[str]) -> int:
+    if "--tables" in argv:   # what the server serves as table-types.xsd for the definitions loaded now
+        sys.stdout.write(generate_table_types_xsd())
+        return 0
     text = generate_types_xsd()
     if "--check" in argv:
         current = TYPES_FILE.read_text(encoding="utf-8") if TYPES_FILE.exists() else ""

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 from sqlalchemy import Engine, and_, func, insert, select
 
+from kikan_hub.layouts.types import arrow_type
 from kikan_hub.modules.euc.definition import (ENCODINGS, FOLD_POLICIES, FORMATS, EucError, ExtractionDefinition,
                                               get_definition)
 from kikan_hub.modules.euc.masking import MaskingRules, load_rules
@@ -236,6 +237,8 @@ def _write_xlsx(rows, d: ExtractionDefinition, path: Path) -> int:
                 ws.write_boolean(r, c, v)
             elif isinstance(v, (dt.date, dt.datetime)):
                 ws.write_datetime(r, c, dt.datetime(v.year, v.month, v.day) if not isinstance(v, dt.datetime) else v, datef)
+            elif isinstance(v, decimal.Decimal) and len(v.as_tuple().digits) > 15:
+                ws.write_string(r, c, str(v))   # an Excel number is a double (15 digits): never round an amount
             elif isinstance(v, (int, float, decimal.Decimal)):
                 ws.write_number(r, c, float(v) if isinstance(v, decimal.Decimal) else v)
             else:
@@ -252,19 +255,13 @@ def _write_xlsx(rows, d: ExtractionDefinition, path: Path) -> int:
     return n
 
 
-def _arrow_type(col):
-    import pyarrow as pa
-    return {"text": pa.string(), "integer": pa.int64(), "date": pa.date32(), "flag": pa.bool_(),
-            "decimal": pa.decimal128(18, col.item.scale if col.item else 0)}[col.type]
-
-
 def _write_parquet(rows, d: ExtractionDefinition, path: Path, masked: set[str]) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     cols = d.columns()
     schema = pa.schema([pa.field(h if d.header == "name" else c.name,
-                                 pa.string() if c.name in masked else _arrow_type(c)) for h, c in zip(d.headers(), cols)])
+                                 pa.string() if c.name in masked else arrow_type(c)) for h, c in zip(d.headers(), cols)])
     n = 0
     with pq.ParquetWriter(str(path), schema) as w:
         buf: list[tuple] = []

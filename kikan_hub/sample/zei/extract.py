@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from kikan_hub.layouts.isl import Table, get_table
+from kikan_hub.layouts.types import arrow_type
 from kikan_hub.sample.cp932w import encode as cp932_encode
 
 ERA_CODES = {"1": "明治", "2": "大正", "3": "昭和", "4": "平成", "5": "令和"}
@@ -85,15 +86,17 @@ def _csv_bytes(table: Table, rows: list[dict]) -> bytes:
 
 def _truth(table: Table, rows: list[dict]) -> pa.Table:
     cols = {}
-    for it in table.items:
+    for col in table.columns:
+        if col.role != "value":
+            continue
+        it = col.item
         vals = [r.get(it.id) for r in rows]
         if it.type == "wareki_date":
             typ = pa.string()                # the literal as written; the ISO date comes from the mapping
-        elif it.type == "decimal":
-            typ = pa.decimal128(18, it.scale)
-            vals = [None if v is None else Decimal(str(v)) for v in vals]
         else:
-            typ = {"integer": pa.int64(), "date": pa.date32(), "flag": pa.bool_()}.get(it.type, pa.string())
+            typ = arrow_type(col)
+            if it.type == "decimal":
+                vals = [None if v is None else Decimal(str(v)) for v in vals]
         cols[it.id] = pa.array(vals, type=typ)
     return pa.table(cols)
 
