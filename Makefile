@@ -27,10 +27,13 @@ demo: $(VENV)/.installed
 
 # PostgreSQL (a throwaway cluster when installed) and Chromium are found by tests/kikan_testenv.py;
 # -rs lists every skip with its one-line reason (none under CI=true: a missing part fails there).
+# lint-imports checks the arrow of dependencies ([tool.importlinter] in pyproject.toml) first.
 test: $(VENV)/.installed-test
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -rfEs -n 2
 
 test-fast: $(VENV)/.installed-test
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -n 2 -m "not slow"
 
 bench: $(VENV)/.installed-test

@@ -71,7 +71,7 @@ def purge(run_id: str = typer.Argument(..., help="run_id (kikan runs で確認)"
     from sqlalchemy import insert, select
 
     from kikan_hub.store.schema import LEDGER, build_metadata
-    from kikan_hub.store.security_tables import RUN_PURGES
+    from kikan_hub.api.tables import RUN_PURGES
     if not signed_off_by.strip() or not division.strip():
         fail("--signed-off-by と --division を指定してください")
     engine = _engine(store, migrate=True)

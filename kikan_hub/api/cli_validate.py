@@ -33,7 +33,8 @@ def validate_command(
 ) -> None:
     """検証ゲート: run the rule catalogue on the store and write report/ (HTML, Excel, JSON). Exit 1 on a critical rule."""
     from kikan_hub.store.engine import StoreError, open_existing_engine
-    from kikan_hub.validation.engine import read_store_tables, validate_tables
+    from kikan_hub.store.frames import read_store_tables
+    from kikan_hub.validation.engine import validate_tables
     from kikan_hub.validation.reports import write_reports
 
     try:

@@ -50,15 +50,10 @@ class Hub:
 
 
 def prepare_store(engine: Engine) -> None:
-    """Create missing tables (Alembic) and the interface look-up indexes on juki_jumin."""
+    """Bring the store to the latest Alembic revision (tables, and the interface look-up indexes on
+    juki_jumin: revision 0002)."""
     from kikan_hub.store.migrate import upgrade
-    from kikan_hub.store.schema import build_metadata
-    from kikan_hub.store.security_tables import interface_indexes
     upgrade(engine)
-    jumin = build_metadata().tables["juki_jumin"]
-    with engine.begin() as conn:
-        for idx in interface_indexes(jumin):
-            idx.create(conn, checkfirst=True)
 
 
 def build_hub(engine: Engine, master: bytes | None = None, *, max_body: int = DEFAULT_MAX_BODY,
@@ -79,7 +74,7 @@ def build_hub(engine: Engine, master: bytes | None = None, *, max_body: int = DE
                audit, soap, Path(linkage_dir or Path("var") / "linkage"), limiter, public_url, rest_max_body)
 
 
-# EUC masking roles (modules/euc/masking.yaml) granted by scopes euc:<role id>:read (scopes are ASCII).
+# EUC masking roles (layouts/personal.yaml euc_roles) granted by scopes euc:<role id>:read (scopes are ASCII).
 EUC_ROLE_SCOPES = {"euc:etsuran:read": "閲覧", "euc:tanto:read": "担当", "euc:mynumber:read": "個人番号事務"}
 
 

@@ -12,8 +12,10 @@ has them. This module imports nothing of the hub: it sits at the bottom of the d
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
+import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 # --------------------------------------------------------------------------- shared pieces
@@ -50,9 +52,10 @@ def _unique(values: list[str], what: str) -> None:
 # --------------------------------------------------------------------------- ISL definitions
 
 ItemType = Literal["text", "kana", "digits", "integer", "decimal", "date", "wareki_date", "code", "flag"]
-# Which personal data an item holds (masking, EUC, REST/SOAP stripping, reports read it).
-# (mynumber: the name of kojin_bango before the personal kinds were settled; kept so older files load)
-PersonalKind = Literal["kojin_bango", "identifier", "name", "address", "address_detail", "birth", "contact", "mynumber"]
+# Which personal data an item holds: the kinds of layouts/personal.yaml, the one policy that masking,
+# EUC, REST/SOAP stripping, reports and log scrubbing read.
+PERSONAL_FILE = Path(__file__).with_name("personal.yaml")
+PersonalKind = Literal[tuple(yaml.safe_load(PERSONAL_FILE.read_text(encoding="utf-8"))["kinds"])]  # type: ignore[valid-type]
 
 
 class IslItem(Strict):

@@ -11,6 +11,8 @@ manifest, EucError for an EUC definition): ``error(path, message)``.
 """
 from __future__ import annotations
 
+import collections
+import threading
 import types
 import typing
 from pathlib import Path
@@ -43,19 +45,63 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
                 raise yaml.constructor.ConstructorError(
                     "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
-    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
+    out = yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
+    if len(node.value) <= LINE_KEYS_LIMIT:
+        loader.lines[id(out)] = {str(k.value): k.start_mark.line + 1 for k, _ in node.value
+                                 if isinstance(k, yaml.ScalarNode)}
+    return out
+
+
+def _construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> list:
+    out = loader.construct_sequence(node)
+    loader.lines[id(out)] = [n.start_mark.line + 1 for n in node.value]
+    return out
 
 
 class UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The safe loader (libyaml's parser when present: code tables are large) refusing duplicate keys."""
+    """The safe loader (libyaml's parser when present: code tables are large) refusing duplicate keys,
+    and keeping the line of every key and list item so that an error can say where it is."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.lines: dict[int, Any] = {}   # id(dict) → {key text: line}; id(list) → [line of item]
 
 
 UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+LINE_KEYS_LIMIT = 2000  # a 16k-code table's keys need no line each (their errors name the key)
+
+# Documents recently parsed → their lines, for validate() (the document object is kept with them, so
+# its id cannot be reused while the entry lives; a few entries: a loader validates what it just read).
+_RECENT: "collections.OrderedDict[int, tuple[Any, dict[int, Any]]]" = collections.OrderedDict()
+
+
+def _remember(data: Any, lines: dict[int, Any]) -> None:
+    if isinstance(data, (dict, list)):
+        with _RECENT_LOCK:
+            _RECENT[id(data)] = (data, lines)
+            while len(_RECENT) > 8:
+                _RECENT.popitem(last=False)
+
+
+def _lines_of(data: Any) -> dict[int, Any]:
+    with _RECENT_LOCK:
+        entry = _RECENT.get(id(data))
+    return entry[1] if entry is not None and entry[0] is data else {}
+
+
+_RECENT_LOCK = threading.Lock()
 
 
 def parse_yaml(text: str, path: Path | str, error: ErrorFactory = LayoutError) -> Any:
     try:
-        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        loader = UniqueKeyLoader(text)
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
+        _remember(data, loader.lines)
+        return data
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
@@ -137,6 +183,7 @@ def _clean_loc(data: Any, loc: tuple, kind: str) -> tuple:
 
 def _one(model: type[BaseModel], data: Any, e: dict) -> str:
     loc = list(e["loc"])
+    _, line = location(data, [p for p in loc if p != "[key]"], _lines_of(data))  # the innermost line known
     kind = e["type"]
     got = _show(e.get("input"))
     if kind == "invalid_key" or (loc and loc[-1] == "[key]" and kind in ("string_type", "string_sub_type")):
@@ -180,15 +227,24 @@ def _one(model: type[BaseModel], data: Any, e: dict) -> str:
         msg = str(e["ctx"]["error"]) if e.get("ctx", {}).get("error") else e["msg"]
     else:
         msg = f"{e['msg']}, got {got}"
-    where = location(data, loc)
-    return f"{where}: {msg}" if where else msg
+    where, _ = location(data, loc)
+    at = f" (line {line})" if line else ""
+    return f"{where}: {msg}{at}" if where else f"{msg}{at}"
 
 
-def location(data: Any, loc: list) -> str:
-    """``record_types[1](resident).fields[5](pad).type``: list positions carry the element's id or name."""
+def location(data: Any, loc: list, lines: dict[int, Any] | None = None) -> tuple[str, int | None]:
+    """``record_types[1](resident).fields[5](pad).type``: list positions carry the element's id or name;
+    with the document's ``lines``, `` (line N)`` of the innermost key or list item follows."""
     out = ""
     node = data
+    line = None
+    lines = lines or {}
     for part in loc:
+        known = lines.get(id(node))
+        if isinstance(part, int) and isinstance(known, list) and part < len(known):
+            line = known[part]
+        elif isinstance(known, dict) and str(part) in known:
+            line = known[str(part)]
         if isinstance(part, int):
             out += f"[{part}]"
             node = node[part] if isinstance(node, list) and part < len(node) else None
@@ -198,7 +254,7 @@ def location(data: Any, loc: list) -> str:
         else:
             out += f".{part}" if out else str(part)
             node = node.get(part) if isinstance(node, dict) else None
-    return out
+    return out, line
 
 
 def allowed_keys(model: type[BaseModel], loc: list) -> list[str]:

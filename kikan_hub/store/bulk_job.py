@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kikan_hub.pipeline.faults import checkpoint  # a leaf module (imports nothing of the hub)
+from kikan_hub.faults import checkpoint
 
 
 def _q(name: str) -> str:

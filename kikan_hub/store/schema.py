@@ -1,57 +1,59 @@
-"""SQLAlchemy tables derived from the ISL definitions — never written by hand a second time."""
+"""SQLAlchemy tables derived from the ISL definitions — never written by hand a second time.
+
+store/ builds the canonical tables (one per ISL table of every loaded definition, shipped or on
+KIKAN_DEFINITIONS_PATH) and its own ledger tables. Packages above store/ own their tables: they
+call ``register_tables`` when imported (modules/tables.py, api/tables.py), and every metadata built
+afterwards carries them. store/ never imports them (the arrow: store ← modules ← api).
+"""
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Column, DateTime, Integer, LargeBinary, MetaData,
-                        PrimaryKeyConstraint, String, Table, Text)
+from typing import Callable
+
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, Table
 
 from kikan_hub.layouts.isl import Table as IslTable
 from kikan_hub.layouts.isl import all_tables
 from kikan_hub.layouts.types import sql_type
+from kikan_hub.store.system_tables import CONTROL, LEDGER, system_tables
 
-LEDGER = "kikan_runs"
-CONTROL = "kikan_control_records"
+__all__ = ["CONTROL", "LEDGER", "build_metadata", "canonical_metadata", "canonical_table", "register_tables",
+           "registered_owners"]
+
+
+TableDefiner = Callable[[MetaData], None]
+_OWNERS: dict[str, TableDefiner] = {}
+
+
+def register_tables(owner: str, define: TableDefiner) -> None:
+    """``define(md)`` adds the tables (and indexes) ``owner`` keeps in the store to every metadata
+    ``build_metadata()`` makes from now on. Registering the same owner again replaces its definer."""
+    _OWNERS[owner] = define
+
+
+def registered_owners() -> list[str]:
+    return sorted(_OWNERS)
 
 
 def canonical_table(md: MetaData, t: IslTable) -> Table:
-    cols = [Column(c.name, sql_type(c), nullable=True, comment=(c.item.name if c.item else None))
+    # Key columns are NOT NULL (PostgreSQL makes them so anyway; SQLite would accept a NULL key).
+    key = set(t.primary_key)
+    cols = [Column(c.name, sql_type(c), nullable=c.name not in key, comment=(c.item.name if c.item else None))
             for c in t.columns]
     return Table(t.id, md, *cols, PrimaryKeyConstraint(*t.primary_key, name=f"pk_{t.id}"), comment=t.name)
 
 
-def system_tables(md: MetaData) -> None:
-    Table(LEDGER, md,
-          Column("run_id", String(40), nullable=False),
-          Column("attempt", Integer, nullable=False),
-          Column("source_system", Text),
-          Column("manifest_path", Text),
-          Column("manifest_sha256", String(64)),
-          Column("started_at", DateTime(timezone=True)),
-          Column("finished_at", DateTime(timezone=True)),
-          Column("status", String(20)),
-          Column("records_read", BigInteger),
-          Column("records_loaded", BigInteger),
-          Column("records_quarantined", BigInteger),
-          Column("summary_json", Text),
-          PrimaryKeyConstraint("run_id", "attempt", name="pk_kikan_runs"),
-          comment="移行リハーサル実行台帳")
-    Table(CONTROL, md,
-          Column("source_key", Text, nullable=False),
-          Column("record_no", BigInteger, nullable=False),
-          Column("record_type", Text),
-          Column("source_offset", BigInteger),
-          Column("source_sha256", String(64)),
-          Column("raw", LargeBinary),
-          Column("fields_json", Text),
-          Column("_run_id", String(40)),
-          PrimaryKeyConstraint("source_key", "record_no", name="pk_kikan_control_records"),
-          comment="ヘッダ・トレーラ等の制御レコード")
-
-
-def build_metadata() -> MetaData:
+def canonical_metadata() -> MetaData:
+    """The tables derived from the definitions alone (what a new 業務 adds), without any owner's."""
     md = MetaData()
     for t in all_tables().values():
         canonical_table(md, t)
+    return md
+
+
+def build_metadata() -> MetaData:
+    """Canonical tables, the store's ledger tables, then every registered owner's tables."""
+    md = canonical_metadata()
     system_tables(md)
-    from kikan_hub.store.module_tables import module_tables; module_tables(md)  # modules/ own these
-    from kikan_hub.store.security_tables import security_tables; security_tables(md)  # api/ owns these
+    for owner in sorted(_OWNERS):
+        _OWNERS[owner](md)
     return md

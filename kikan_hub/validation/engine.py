@@ -1,7 +1,7 @@
 """The gate engine: run the catalogue's rules on canonical tables, count exactly, keep every failure.
 
     validate_tables({"juki_jumin": arrow_or_polars_or_parquet_path, ...}, gyomu="juki")
-    validate_store(engine, gyomu=None, tables=None)
+    (a store's tables: kikan_hub.store.frames.validate_store — store/ sits above validation/)
     validate_run(run_dir)          # RUN_DIR/staging/*.parquet (+ summary.json and quarantine)
 
 Row rules of one table are evaluated together in one polars ``select`` per batch of rows (a
@@ -409,35 +409,8 @@ def validate_tables(tables: Mapping[str, TableLike], gyomu: str | None = None,
     return ValidationResult(results, {t: s.height for t, s in sources.items()}, spill)
 
 
-def read_store_tables(engine, table_ids: list[str] | None = None) -> dict[str, pl.DataFrame]:
-    """Canonical tables of a store as polars frames (only the tables that exist and have rows)."""
-    import sqlalchemy as sa
-
-    from kikan_hub.store.schema import build_metadata
-
-    md = build_metadata()
-    insp = sa.inspect(engine)
-    existing = set(insp.get_table_names())
-    out: dict[str, pl.DataFrame] = {}
-    for tid in table_ids or sorted(all_tables()):
-        if tid not in existing:
-            continue
-        t = md.tables[tid]
-        with engine.connect() as conn:
-            rows = conn.execute(sa.select(t)).mappings().all()
-        if not rows:
-            continue
-        schema = _polars_schema(tid)
-        out[tid] = pl.DataFrame([dict(r) for r in rows], schema=schema, orient="row", strict=False)
-    return out
-
-
 def _polars_schema(table_id: str) -> dict[str, pl.DataType]:
     return polars_schema(all_tables()[table_id].columns)   # decimals stay decimal (layouts/types.py)
-
-
-def validate_store(engine, gyomu: str | None = None, tables: list[str] | None = None) -> ValidationResult:
-    return validate_tables(read_store_tables(engine, tables), gyomu=gyomu)
 
 
 def validate_run(run_dir: Path, gyomu: str | None = None) -> tuple[ValidationResult, dict]:
@@ -451,6 +424,8 @@ def validate_run(run_dir: Path, gyomu: str | None = None) -> tuple[ValidationRes
     # The rehearsal's own rule overrides (manifest rules:) judge its staged rows again the same way.
     overrides = parse_overrides({o["rule_id"]: {k: o[k] for k in ("thresholds", "severity", "reason") if k in o}
                                  for o in summary.get("rule_overrides") or []} or None)
+    # Every gate rule, the item rules a rehearsal judged per record (stage: record) included: this is
+    # a judgement of the staged rows again (those rules then find only what the record stage loaded).
     result = validate_tables(staging, gyomu=gyomu, rules=apply_overrides(gate_rules(gyomu), overrides))
     summary.setdefault("quarantine_counts", quarantine_counts(run_dir))
     return result, summary
@@ -468,5 +443,5 @@ def quarantine_counts(run_dir: Path) -> dict[str, dict[str, int]]:
     return out
 
 
-__all__ = ["RuleResult", "ValidationResult", "validate_tables", "validate_store", "validate_run",
+__all__ = ["RuleResult", "ValidationResult", "validate_tables", "validate_run",
            "quarantine_counts", "as_frame", "LEVEL_ORDER"]

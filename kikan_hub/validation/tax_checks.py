@@ -258,8 +258,7 @@ def _share_sum(frames: dict, table: Table, check: dict) -> GroupOutcome | None:
     if lf is None or not (set(keys) | {num, den, rep}) <= _names(lf):
         return None
     g = (lf.group_by(keys).agg(_num=pl.col(num).cast(pl.Int64), _den=pl.col(den).cast(pl.Int64),
-                               _reps=pl.col(rep).cast(pl.Boolean).fill_null(False).sum(),
-                               _float=(pl.col(num).cast(pl.Float64) / pl.col(den).cast(pl.Float64)).sum())
+                               _reps=pl.col(rep).cast(pl.Boolean).fill_null(False).sum())
          .collect())
     reasons = []
     for row in g.iter_rows(named=True):
@@ -269,8 +268,7 @@ def _share_sum(frames: dict, table: Table, check: dict) -> GroupOutcome | None:
         nums, dens = row["_num"], row["_den"]
         if any(n is None or d is None or d <= 0 or n <= 0 for n, d in zip(nums, dens)):
             why.append("持分が空か0以下です")
-        elif abs((row["_float"] or 0) - 1) > 1e-6 or sum(Fraction(n, d) for n, d in zip(nums, dens)) != 1:
-            total = sum(Fraction(n, d) for n, d in zip(nums, dens))
+        elif (total := sum(Fraction(n, d) for n, d in zip(nums, dens))) != 1:   # exact: never a float
             why.append(f"持分の合計が {total} です（1 でない）")
         if why:
             reasons.append({**{k: row[k] for k in keys}, "_reason": "、".join(why)})

@@ -6,7 +6,8 @@ import pyarrow as pa
 import pytest
 
 from kikan_hub.adapters.numbers import encode_packed, encode_zoned
-from kikan_hub.adapters.reader import META_COLUMNS, UNKNOWN_RECORD_TYPE, read_file, reconcile_trailer
+from kikan_hub.adapters.reader import META_COLUMNS, UNKNOWN_RECORD_TYPE, read_file
+from kikan_hub.adapters.trailer import reconcile_trailer
 from kikan_hub.layouts.legacy import parse_legacy_layout
 
 L = 48

@@ -17,7 +17,7 @@ from kikan_hub.store.engine import open_engine
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parents[1]
 
-# Named kill points (KIKAN_FAULT_AT syntax, see kikan_hub/pipeline/faults.py). With
+# Named kill points (KIKAN_FAULT_AT syntax, see kikan_hub/faults.py). With
 # KIKAN_BATCH_ROWS=100 the 300-resident sample reads in ~10 batches. The load's child opens its
 # transaction as the read begins and inserts each staged batch as it is made, so the `load:`
 # points inside the child (connected … ingest_batch) fall during the read; `after_table` fires

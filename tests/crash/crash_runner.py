@@ -31,7 +31,7 @@ def _child(req: dict) -> None:
     os.environ["KIKAN_BATCH_ROWS"] = str(req.get("batch_rows") or 65536)
     code = 3
     try:
-        from kikan_hub.pipeline import faults
+        from kikan_hub import faults
         from kikan_hub.pipeline.errors import ConfigError
         from kikan_hub.pipeline.manifest import load_manifest
         from kikan_hub.pipeline.rehearsal import rehearse

@@ -199,7 +199,8 @@ def test_a_wrong_type_names_the_path_inside_the_file(kind, tmp_path, monkeypatch
     good, _, _, fname = KINDS[kind]
     assert old in good
     exc = _fail(kind, tmp_path, good.replace(old, new), monkeypatch)
-    assert str(exc).endswith(f"{fname}: {expected}"), str(exc)
+    line = next(i for i, text in enumerate(good.replace(old, new).splitlines(), 1) if new.splitlines()[0] in text)
+    assert str(exc).endswith(f"{fname}: {expected} (line {line})"), str(exc)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -305,3 +306,14 @@ def test_checks_across_files_name_the_same_paths(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match=r"targets\[0\]\(juki_setai\).columns.setai_no: source field 'keiyaku' is not "
                                           r"in record type keiyaku"):
         load_manifest(manifest)
+
+
+def test_personal_kinds_come_from_the_one_policy_file(tmp_path):
+    kinds = yaml.safe_load((isl.DEFINITIONS_DIR.parent / "personal.yaml").read_text(encoding="utf-8"))["kinds"]
+    text = ISL.replace("required: true}", "required: true, personal: mynumber}")
+    with pytest.raises(LayoutError) as err:
+        isl.load_definition(_write(tmp_path, "suido.yaml", text))
+    assert "items[0](keiyaku_no).personal: 'mynumber' is not allowed" in err.value.message
+    assert all(repr(k) in err.value.message for k in kinds)
+    good = ISL.replace("required: true}", "required: true, personal: identifier}")
+    assert isl.load_definition(_write(tmp_path, "suido.yaml", good)).tables[0].items[0].personal == "identifier"

@@ -2,19 +2,32 @@
 merge / split / undo recorded and reversible."""
 import pytest
 
-from kikan_hub.modules import atena
+from kikan_hub.modules import atena, atena_match
 from kikan_hub.store.content import store_content_hashes
 from modhelpers import D, insert_rows, jumin_row, jutogai_row, m11, planted_population
 
 
 def test_normalisation():
-    assert atena.normalize_kana("ｻﾄｳ ｼﾞﾛｳ") == atena.normalize_kana("さとう　じろう") == "サトウジロウ"
-    assert atena.tolerant_kana("キャッスル") == atena.tolerant_kana("キヤツスル")
-    assert atena.tolerant_kana("サトウ　ジロー") == atena.tolerant_kana("サトウ ジロウ") == atena.tolerant_kana("サトウ シロウ")
+    assert atena_match.normalize_kana("ｻﾄｳ ｼﾞﾛｳ") == atena_match.normalize_kana("さとう　じろう") == "サトウジロウ"
+    assert atena_match.tolerant_kana("キャッスル") == atena_match.tolerant_kana("キヤツスル")
+    assert atena_match.tolerant_kana("サトウ　ジロー") == atena_match.tolerant_kana("サトウ ジロウ") == atena_match.tolerant_kana("サトウ シロウ")
     for a in ("霞野市松町一丁目2番地3", "霞野市松町1-2-3", "霞野市 松町１丁目２番３号", "霞野市松町1－2－3"):
-        assert atena.normalize_address(a) == "霞野市松町1-2-3", a
-    assert atena.normalize_address("霞野市松町二十三番地") == "霞野市松町23"
-    assert atena.kanji_number("百五") == 105 and atena.kanji_number("一〇五") == 105
+        assert atena_match.normalize_address(a) == "霞野市松町1-2-3", a
+    assert atena_match.normalize_address("霞野市松町二十三番地") == "霞野市松町23"
+    assert atena_match.kanji_number("百五") == 105 and atena_match.kanji_number("一〇五") == 105
+
+
+def test_scoring_needs_no_store():
+    # atena_match is pure: records in, candidates out; decisions so far (links, distinct) filter them.
+    R = atena_match.AtenaRecord
+    x = R("000000000019", "住民", "住民", "渡邊　太郎", "ワタナベ　タロウ", D(1960, 5, 5), None, "1", "霞野市松町1-2-3")
+    y = R("000000000027", "住登外", "住登外", "渡辺　太郎", "ﾜﾀﾅﾍﾞ ﾀﾛｳ", D(1960, 5, 5), None, "1", "霞野市松町一丁目2番地3")
+    z = R("000000000035", "住民", "住民", "渡辺　花子", "ワタナベ　ハナコ", D(1960, 5, 5), None, "2", "霞野市竹町9")
+    found = atena_match.candidate_pairs([x, y, z])
+    assert [(c.a, c.b) for c in found] == [("000000000019", "000000000027")]
+    assert found[0].reasons["sources"] == "住民/住登外" and found[0].score == pytest.approx(0.9)  # 渡邊 ≠ 渡辺
+    assert atena_match.candidate_pairs([x, y, z], links={"000000000027": "000000000019"}) == []
+    assert atena_match.candidate_pairs([x, y, z], distinct={("000000000019", "000000000027")}) == []
 
 
 def test_precision_recall_on_planted_duplicates(sqlite_engine, record_property):
@@ -26,7 +39,7 @@ def test_precision_recall_on_planted_duplicates(sqlite_engine, record_property):
     t0 = time.perf_counter()
     found = atena.find_candidates(sqlite_engine)
     secs = time.perf_counter() - t0
-    pr = atena.precision_recall(found, planted)
+    pr = atena_match.precision_recall(found, planted)
     record_property("atena_precision_recall", pr)
     print(f"\nplanted={pr['planted']} found={pr['found']} tp={pr['true_positives']} "
           f"precision={pr['precision']:.3f} recall={pr['recall']:.3f} ({secs:.2f}s, {len(jumin) + len(jutogai)} records)")

@@ -17,7 +17,7 @@ from sample_copy import rehearse_in_process  # noqa: E402
 from kikan_hub.layouts.isl import get_table  # noqa: E402
 from kikan_hub.mapping.engine import map_batch  # noqa: E402
 from kikan_hub.mapping.spec import ColumnSpec, TargetSpec  # noqa: E402
-from kikan_hub.sample.generator import m11  # noqa: E402
+from kikan_hub.validation.check_digits import m11_check_digit as m11  # noqa: E402
 
 TABLE = "zei_kei_kazei_meisai"   # 税率・減免額・税額: decimal, 8 桁, scale 0
 

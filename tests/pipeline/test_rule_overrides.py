@@ -139,7 +139,7 @@ def test_unknown_file_entry_key(sample):
     p = sample / "manifest.yaml"
     p.write_text(p.read_text(encoding="utf-8").replace("encoding: cp932}", "encoding: cp932, skip: 1}", 1),
                  encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"files\[0\]\(JUMIN\): unknown key 'skip' .*: id, path, layout, encoding$"):
+    with pytest.raises(ConfigError, match=r"files\[0\]\(JUMIN\): unknown key 'skip' .*: id, path, layout, encoding \(line \d+\)$"):
         load_manifest(p)
 
 

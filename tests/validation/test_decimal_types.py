@@ -16,7 +16,7 @@ from kikan_hub.store.engine import open_engine
 from kikan_hub.store.migrate import upgrade
 from kikan_hub.store.schema import build_metadata
 from kikan_hub.validation.checks import GROUP_CHECKS
-from kikan_hub.validation.engine import read_store_tables
+from kikan_hub.store.frames import read_store_tables
 from kikan_hub.validation.schemas import pandera_schema
 
 TABLE = "zei_kei_sharyo"   # 定格出力・最高出力 (kW): decimal, 6 桁, scale 2

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from kikan_hub.store.engine import open_engine
 from kikan_hub.store.migrate import upgrade
 from kikan_hub.store.schema import build_metadata
-from kikan_hub.validation.engine import validate_store, validate_tables
+from kikan_hub.store.frames import validate_store
+from kikan_hub.validation.engine import validate_tables
 from kikan_hub.validation.synthetic import build
 
 

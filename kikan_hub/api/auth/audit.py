@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select
 
-from kikan_hub.store.security_tables import AUDIT, AUDIT_SUBJECT
+from kikan_hub.api.tables import AUDIT, AUDIT_SUBJECT
 
 log = logging.getLogger("kikan_hub.audit")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, insert, select, update
 
 from kikan_hub.api.auth import keys, scopes as sc
-from kikan_hub.store.security_tables import CLIENTS
+from kikan_hub.api.tables import CLIENTS
 
 SCOPE_RE = sc.SCOPE_RE
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$")

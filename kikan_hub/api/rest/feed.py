@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, String, and_, cast, delete, exists, func, insert, literal, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
-from kikan_hub.store.security_tables import CHANGE_LOG, ROW_LOG
+from kikan_hub.api.tables import CHANGE_LOG, ROW_LOG
 
 SEP = "\x1f"
 JUMIN = "juki_jumin"

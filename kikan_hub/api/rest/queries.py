@@ -22,7 +22,7 @@ from sqlalchemy import Engine, and_, func, select
 
 from kikan_hub.api.rest.feed import ChangeFeed
 from kikan_hub.layouts.isl import get_table
-from kikan_hub.store.security_tables import CHANGE_LOG
+from kikan_hub.api.tables import CHANGE_LOG
 
 @lru_cache(maxsize=1)
 def _md():

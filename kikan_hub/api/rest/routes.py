@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kikan_hub.api.auth.clients import Client
 from kikan_hub.api.auth.oauth import JWT_BEARER, OAuthError, TokenService, scope_allows
+from kikan_hub.api.auth.scopes import mynumber_columns
 from kikan_hub.api.auth.throttle import Throttled
 from kikan_hub.api.rest import deliver, models as m
 from kikan_hub.modules import asof
@@ -225,7 +226,7 @@ def write_changes_csv(queries, root: Path, subdir: str, since_serial: int, since
     The file is written under a temporary name and renamed, so a reader never sees half a file.
     """
     from kikan_hub.api.rest.queries import value_columns
-    cols = [c for c in value_columns("juki_jumin") if with_mynumber or c != "kojin_bango"]
+    cols = [c for c in value_columns("juki_jumin") if with_mynumber or c not in mynumber_columns("juki_jumin")]
     target = (root / subdir).resolve()
     if root.resolve() not in target.parents and target != root.resolve():
         raise ValueError("dir must stay under the linkage root")

@@ -23,6 +23,7 @@ from lxml import etree
 from kikan_hub.api.auth.audit import AuditLog
 from kikan_hub.api.auth.clients import CLIENT_ID_RE, Client
 from kikan_hub.api.auth.redact import mask
+from kikan_hub.api.auth.scopes import mynumber_columns
 from kikan_hub.api.auth.throttle import Throttle, Throttled
 from kikan_hub.api.auth.wsse import WSSE, UsernameTokenVerifier, WsseFault
 from kikan_hub.api.shien_guard import SCOPE as SHIEN_SCOPE, withhold
@@ -306,7 +307,7 @@ class SoapService:
         uncertain = [a for a in uncertain if any(r["atena_no"] == a for r in rows)]
         resp = etree.Element(f"{{{NS}}}JuminJohoShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(rows))
-        hide = set() if can_mynumber else {"kojin_bango"}
+        hide = set() if can_mynumber else set(mynumber_columns("juki_jumin"))
         for r in rows:
             _record(resp, "Jumin", "Jumin", r, hide)
         for a in uncertain:
@@ -321,7 +322,7 @@ class SoapService:
         # a 支援対象者's household is withheld whole (its address is theirs)
         view = view.withheld(self._guard(client, "SetaiKoseiShokai", view.people(), atena_of=lambda a: a)[1])
         setai, members, uncertain = view.setai, view.members, view.date_uncertain
-        hide = set() if client.allows("juki:kojin_bango:read") else {"kojin_bango"}
+        hide = set() if client.allows("juki:kojin_bango:read") else set(mynumber_columns("juki_jumin"))
         resp = etree.Element(f"{{{NS}}}SetaiKoseiShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}SetaiNo").text = setai_no
         etree.SubElement(resp, f"{{{NS}}}KijunDate").text = as_of.isoformat()
@@ -340,7 +341,7 @@ class SoapService:
         size = int(self._f(req, "PageSize") or 100)
         rows, next_serial, more = self.queries.changes(after, _date(self._f(req, "SinceDate")), size)
         rows, _ = self._guard(client, "IdouJohoShutoku", rows, atena_of=lambda sr: sr[1]["atena_no"])
-        hide = set() if client.allows("juki:kojin_bango:read") else {"kojin_bango"}
+        hide = set() if client.allows("juki:kojin_bango:read") else set(mynumber_columns("juki_jumin"))
         resp = etree.Element(f"{{{NS}}}IdouJohoShutokuResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(rows))
         for serial, r in rows:

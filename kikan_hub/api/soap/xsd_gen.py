@@ -67,7 +67,7 @@ def _doc(col: Column, kojin_scope: str = "juki:kojin_bango:read") -> str:
     it = col.item
     name = it.name + col.suffix
     extra = f" コード表: {it.code}" if it.code and col.role == "value" else ""
-    extra += f" 個人番号: 権限 {kojin_scope} がある場合だけ返す" if it.personal in ("mynumber", "kojin_bango") else ""
+    extra += f" 個人番号: 権限 {kojin_scope} がある場合だけ返す" if it.personal == "kojin_bango" else ""
     return f"{name} [{it.type} {it.length}]{extra}"
 
 

@@ -16,7 +16,7 @@ from kikan_hub.layouts import strict_yaml
 from kikan_hub.layouts.definition_models import EucDefinitionFile, EucOp, EucOutput
 from kikan_hub.layouts.isl import Column, Table, all_tables
 from kikan_hub.mapping.typed_date import TypedDateError, parse_typed_date
-from kikan_hub.store.module_tables import EUC_DEFINITION
+from kikan_hub.modules.tables import EUC_DEFINITION
 from kikan_hub.store.schema import build_metadata
 
 OPS = set(typing.get_args(EucOp))

@@ -3,11 +3,15 @@
 
 They are not derived from the ISL definitions (they are not migration data) and are not part
 of ``store_content_hashes``: the canonical tables stay exactly as the rehearsal loaded them.
+Importing this module registers them with the store's metadata (store/schema.py
+``register_tables``); their DDL is in the committed Alembic revisions (store/migrations/versions/).
 """
 from __future__ import annotations
 
 from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, PrimaryKeyConstraint, String, Table,
                         Text)
+
+from kikan_hub.store.schema import register_tables
 
 ATENA_LINK = "mod_atena_link"
 ATENA_DISTINCT = "mod_atena_distinct"
@@ -77,3 +81,6 @@ def module_tables(md: MetaData) -> None:
           Column("status", String(16), nullable=False),           # ok | failed
           Column("message", Text),
           comment="EUC 抽出の監査記録 (誰が・いつ・どの定義で・何件・出力ファイルの SHA-256)")
+
+
+register_tables("modules", module_tables)

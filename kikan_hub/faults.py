@@ -9,7 +9,7 @@
 
 Unset (the normal case) a checkpoint costs one dictionary lookup. The variable is inherited
 by the bulk-load child (``python -m kikan_hub.store.bulk_job``), so checkpoints inside the
-load fire there too. This module imports nothing of the hub (store/ may use it).
+load fire there too. A leaf module: it imports nothing of the hub, so every layer (store/, pipeline/) may use it.
 """
 from __future__ import annotations
 

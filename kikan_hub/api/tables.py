@@ -1,13 +1,17 @@
-"""Interface tables: API clients, the read audit, the change log, and lookup indexes.
+"""Interface tables owned by api/: API clients, the read audit, the change log, run purges, and
+the look-up indexes the interfaces need on juki_jumin (個人番号, カナ氏名＋生年月日, 世帯番号).
 
-Called from ``build_metadata()`` so Alembic's ``create_all`` makes them with the canonical
-tables. The canonical tables themselves stay derived from the ISL definitions; this module
-only adds indexes on them for the interface look-ups (個人番号, カナ氏名＋生年月日, 世帯番号).
+Importing this module registers them with the store's metadata (store/schema.py
+``register_tables``); their DDL is in the committed Alembic revisions (0002 adds the look-up
+indexes, which the server used to create at start). The canonical tables themselves stay derived
+from the ISL definitions; api/ only adds indexes on them.
 """
 from __future__ import annotations
 
 from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, PrimaryKeyConstraint, String, Table,
                         Text, UniqueConstraint)
+
+from kikan_hub.store.schema import register_tables
 
 CLIENTS = "kikan_api_clients"
 AUDIT = "kikan_audit"
@@ -82,8 +86,7 @@ def security_tables(md: MetaData) -> None:
           comment="リハーサル出力 (staging・quarantine) の消去記録")
     jumin = md.tables.get("juki_jumin")
     if jumin is not None:
-        for idx in interface_indexes(jumin):
-            pass  # constructing an Index with Column objects attaches it to the table
+        interface_indexes(jumin)  # constructing an Index with Column objects attaches it to the table
 
 
 def interface_indexes(jumin: Table) -> list[Index]:
@@ -98,3 +101,6 @@ def interface_indexes(jumin: Table) -> list[Index]:
         else:
             out.append(Index(name, *(jumin.c[c] for c in cols)))
     return out
+
+
+register_tables("api", security_tables)
