@@ -117,7 +117,7 @@ def _accounting(summary: dict) -> dict:
 
 
 def _quarantine_rules(summary: dict) -> list[dict]:
-    """One row per record rule; a rule without a division of its own (MAP-*, CHK-*) gives one row per 業務
+    """One row per record rule; a rule without a division of its own (MAP-DATE, MAP-CODE) gives one row per 業務
     whose records it stopped (``by_gyomu`` of the rehearsal), each routed to that 業務's division."""
     cat = full_catalogue()
     out = []

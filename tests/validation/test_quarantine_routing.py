@@ -1,7 +1,7 @@
 """Quarantine rules in the reports go to the division of the 業務 whose records they stopped.
 
 The rehearsal attributes each record rule's failures to 業務 (summary gate rules' ``by_gyomu``,
-see pipeline/accounting.py). A rule the catalogue gives no division (MAP-*, CHK-*) is reported to
+see pipeline/accounting.py). A rule the catalogue gives no division (MAP-DATE, MAP-CODE) is reported to
 each 業務's division; a rule with a division of its own (READ-*: 情報政策課) keeps it, and a
 per-業務 report counts only that 業務's records.
 """
