@@ -75,7 +75,8 @@ def export_isl_command(
     if fmt.strip().lower() in ("kihon-data-list", "kihon"):
         from kikan_hub.handover.kihon import export_kihon_data_list
 
-        m = _run(lambda: export_kihon_data_list(engine, out, encoding=encoding, fold=fold))
+        m = _run(lambda: export_kihon_data_list(engine, out, encoding=encoding, fold=fold,
+                                                  gyomu=tuple(gyomu or ())))
     else:
         from kikan_hub.handover.export import ExportOptions, export_isl
 

@@ -312,6 +312,25 @@ def euc_list(store: Optional[str] = STORE_OPT, as_json: bool = JSON_OPT,
                [[r["name"], r["title"], r["division"], ", ".join(r["columns"])] for r in catalogue()])
 
 
+@euc_app.command("tables")
+def euc_tables(gyomu: Optional[str] = typer.Option(None, "--gyomu", help="業務 id か業務名（省略するとすべて）"),
+               as_json: bool = JSON_OPT) -> None:
+    """抽出できるテーブルと項目の一覧（中間標準レイアウト定義から。KIKAN_DEFINITIONS_PATH の業務も含む）。"""
+    from kikan_hub.modules.euc.catalogue import catalogue
+    try:
+        rows = catalogue(gyomu)
+    except _user_errors() as exc:
+        fail(str(exc))
+    if gyomu and not rows:
+        fail(f"業務 {gyomu!r} の定義はありません")
+    if as_json:
+        _print_json(rows)
+        return
+    _table("抽出できるテーブル", ["業務", "テーブル", "名称", "履歴", "項目"],
+           [[r["gyomu"], r["table"], r["name"], "○" if r["history"] else "",
+             ", ".join(f"{i['id']}({i['name']})" for i in r["items"])] for r in rows])
+
+
 @euc_app.command("run")
 def euc_run(name: str = typer.Argument(..., help="保存した抽出定義の名前（--file のときは定義ファイル）"),
             out_path: Path = typer.Option(..., "--out", "-o", help="出力ファイル（.csv・.xlsx・.parquet）"),

@@ -21,7 +21,7 @@ from kikan_hub.handover.errors import HandoverError
 from kikan_hub.handover.manifest import CHUNK_RECORDS, FOLDS_FILE, FOLDS_HEADER, FORMAT_ID, MANIFEST, write_manifest
 from kikan_hub.handover.render import RowRenderer
 from kikan_hub.handover.spec import ENCODINGS, FOLDS, FORMATS, FileColumn, file_columns, norm_encoding, record_length
-from kikan_hub.layouts.isl import Table, all_tables, load_definitions
+from kikan_hub.layouts.isl import DEFINITIONS_DIR, Table, all_tables, load_definitions
 from kikan_hub.store.schema import build_metadata
 
 FETCH_ROWS = 5_000
@@ -66,10 +66,11 @@ def layout_info(tables: list[Table]) -> dict:
     out = {}
     for d in load_definitions().values():
         if any(t.gyomu_id == d.gyomu_id and t.id in {x.id for x in d.tables} for t in tables):
-            out[d.path.stem] = {"gyomu": d.gyomu, "gyomu_id": d.gyomu_id, "version": d.version,
-                                "definition": d.path.name,
-                                "sha256": hashlib.sha256(d.path.read_bytes()).hexdigest(),
-                                "tables": [t.id for t in d.tables]}
+            # keyed by 業務 id: an extra folder's file may share a file name with a shipped one
+            out[d.gyomu_id] = {"gyomu": d.gyomu, "gyomu_id": d.gyomu_id, "version": d.version,
+                               "definition": d.path.name, "shipped": d.path.parent == DEFINITIONS_DIR,
+                               "sha256": hashlib.sha256(d.path.read_bytes()).hexdigest(),
+                               "tables": [t.id for t in d.tables]}
     return out
 
 

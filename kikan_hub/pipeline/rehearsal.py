@@ -29,6 +29,8 @@ from kikan_hub.layouts.isl import all_tables
 from kikan_hub.layouts.types import arrow_type
 from kikan_hub.mapping.engine import map_batch
 from kikan_hub.mapping.row_errors import RowErrors
+from kikan_hub.pipeline.accounting import (RuleKey, gyomu_accounting, record_gyomu, rule_division, rule_parts,
+                                           rule_totals, table_accounting)
 from kikan_hub.pipeline.characters import CharacterStage
 from kikan_hub.pipeline.duplicates import KeyIndex
 from kikan_hub.faults import checkpoint
@@ -103,6 +105,7 @@ class _Writers:
         self.quarantine: dict[str, pq.ParquetWriter] = {}
         self.paths: dict[str, Path] = {}
         self.quarantine_paths: dict[str, Path] = {}
+        self.rows: dict[str, int] = defaultdict(int)   # staged rows per canonical table
 
     def stage(self, table_id: str, tbl: pa.Table) -> None:
         if table_id not in self.staging:
@@ -110,6 +113,7 @@ class _Writers:
             self.staging[table_id] = pq.ParquetWriter(path, tbl.schema)
             self.paths[table_id] = path
         self.staging[table_id].write_table(tbl)
+        self.rows[table_id] += tbl.num_rows
         self.load.ingest(table_id, tbl)
 
     def quarantine_rows(self, file_id: str, tbl: pa.Table) -> None:
@@ -161,13 +165,15 @@ def _reader_errors(batch: pa.RecordBatch) -> RowErrors:
 
 
 def _account(run_id: str, f: ManifestFile, rtype: str, batch: pa.RecordBatch, bad: np.ndarray, errors: RowErrors,
-             writers: _Writers, counts: Counts, rule_counts: dict[str, int]) -> None:
-    """Quarantine the failed rows of a batch and count: read = loaded + quarantined, always."""
+             writers: _Writers, counts: Counts, rule_counts: dict[RuleKey, int], gyomu: str) -> None:
+    """Quarantine the failed rows of a batch and count: read = loaded + quarantined, always.
+
+    Each failure counts for its rule and for the 業務 the record belongs to (``gyomu``)."""
     if bad.any():
         writers.quarantine_rows(f.id, _quarantine_table(run_id, f, rtype, batch, bad, errors))
         for r in errors.rules[bad]:
             for rid in r.split(","):
-                rule_counts[rid] += 1
+                rule_counts[(rid, gyomu)] += 1
     counts.read += batch.num_rows
     counts.staged += int((~bad).sum())
     counts.quarantined += int(bad.sum())
@@ -183,8 +189,8 @@ def declared_check_digits(f: ManifestFile, rtype: str, target) -> dict[str, str]
 
 
 def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype: str, batch: pa.RecordBatch,
-                        chars: CharacterStage, writers: _Writers, counts: Counts, rule_counts: dict[str, int],
-                        controls: dict | None = None, keys: KeyIndex | None = None) -> None:
+                        chars: CharacterStage, writers: _Writers, counts: Counts, rule_counts: dict[RuleKey, int],
+                        gyomu: str, controls: dict | None = None, keys: KeyIndex | None = None) -> None:
     errors = _reader_errors(batch)
     reader_bad = errors.failed
     clean_idx = np.flatnonzero(~reader_bad)
@@ -200,7 +206,7 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
             mapped = map_batch(clean, target, table, f.layout.era_codes, sub_errors, controls)
             flags = chars.apply(mapped.columns, table, sub_errors, clean.column("_record_no"), f.id, f.encoding)
             for rid, k in run_record_checks(mapped.columns, table, sub_errors, declared_check_digits(f, rtype, target)).items():
-                rule_counts[rid] += k   # warnings: the rows load
+                rule_counts[(rid, table.gyomu_id)] += k   # warnings: the rows load
             ok = ~sub_errors.failed
             if ok.any():
                 every = bool(ok.all())  # the usual case: no copy of the batch
@@ -236,11 +242,12 @@ def _process_data_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype:
         errors.fields[at] = sub_errors.fields[failed_j]
         errors.messages[at] = sub_errors.messages[failed_j]
         good_mask = ~errors.failed
-    _account(run_id, f, rtype, batch, ~good_mask, errors, writers, counts, rule_counts)
+    _account(run_id, f, rtype, batch, ~good_mask, errors, writers, counts, rule_counts, gyomu)
 
 
 def _process_control_batch(run_id: str, manifest: Manifest, f: ManifestFile, rtype: str, batch: pa.RecordBatch,
-                           writers: _Writers, state: _FileState, counts: Counts, rule_counts: dict[str, int]) -> None:
+                           writers: _Writers, state: _FileState, counts: Counts, rule_counts: dict[RuleKey, int],
+                           gyomu: str) -> None:
     errors = _reader_errors(batch)
     bad = errors.failed
     field_names = [c for c in batch.schema.names if not c.startswith("_")]
@@ -256,7 +263,7 @@ def _process_control_batch(run_id: str, manifest: Manifest, f: ManifestFile, rty
             "fields_json": json.dumps(fields, ensure_ascii=False, sort_keys=True), "_run_id": run_id,
             "_fields": fields,
         })
-    _account(run_id, f, rtype, batch, bad, errors, writers, counts, rule_counts)
+    _account(run_id, f, rtype, batch, bad, errors, writers, counts, rule_counts, gyomu)
 
 
 def _control_values(manifest: Manifest, f: ManifestFile, batch_rows: int) -> dict[str, dict]:
@@ -335,7 +342,9 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
                    timings: dict, chars: CharacterStage, progress: Progress | None, batch_rows: int) -> RunResult:
     writers = _Writers(run_dir, load)
     keys = KeyIndex()
-    rule_counts: dict[str, int] = defaultdict(int)
+    rule_counts: dict[RuleKey, int] = defaultdict(int)   # (rule id, 業務) → failures
+    tables = all_tables()
+    gyomu_of = record_gyomu(manifest, tables)
     states: dict[str, _FileState] = {}
     controls: list[dict] = []
     t0 = time.perf_counter()
@@ -351,12 +360,14 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
                         release_free_memory()  # memory stays flat in the input size
                     role = roles.get(rtype, "data")
                     counts = state.counts[rtype]
+                    gyomu = gyomu_of.get((f.id, rtype), gyomu_of[(f.id, "")])
                     if role == "data" and rtype in roles:
                         _process_data_batch(run_id, manifest, f, rtype, batch, chars, writers, counts, rule_counts,
-                                            header_values, keys)
+                                            gyomu, header_values, keys)
                         _collect_control_values(f, rtype, batch, state)
                     else:
-                        _process_control_batch(run_id, manifest, f, rtype, batch, writers, state, counts, rule_counts)
+                        _process_control_batch(run_id, manifest, f, rtype, batch, writers, state, counts, rule_counts,
+                                               gyomu)
                     if progress and batch.num_rows:
                         done = max(done, int(batch.column("_offset")[batch.num_rows - 1].as_py()))
                         progress(f.id, done, f.size)
@@ -390,7 +401,7 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
             control_results.append(res)
             if not res.get("ok", True):
                 rule = "CTL-COUNT" if res.get("kind") == "count" else "CTL-HASH"
-                rule_counts[rule] += 1
+                rule_counts[(rule, gyomu_of[(f.id, "")])] += 1
         for r in state.control_rows:
             controls.append({k: v for k, v in r.items() if k != "_fields"})
 
@@ -405,11 +416,13 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
     overrides = manifest.rule_overrides
     gate_rules = []
     outcome = "ok"
-    for rid, count in sorted(rule_counts.items()):
+    for rid, count in sorted(rule_totals(rule_counts).items()):
         rule = apply_override(catalogue[rid], overrides) if rid in catalogue else None
         level = level_for(rule, count, totals.read) if rule else "error"
+        parts = rule_parts(rule_counts, rid)
         gate_rules.append({"rule_id": rid, "title": rule.title if rule else rid,
-                           "division": rule.division if rule else "", "failed": count, "level": level,
+                           "division": rule_division(rule.division if rule else "", parts), "failed": count,
+                           "level": level, "by_gyomu": parts,
                            **({"override": rule.override["reason"]} if rule and rule.override else {})})
         if LEVEL_ORDER[level] > LEVEL_ORDER[outcome]:
             outcome = level
@@ -469,6 +482,13 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
     summary["records_loaded"] = totals.staged if status == "loaded" else 0
     summary["files"] = {f.id: {rt: c.as_dict(status == "loaded") for rt, c in sorted(states[f.id].counts.items())}
                         for f in manifest.files}
+    # The same accounting per canonical table and per 業務 (derived from the loaded definitions).
+    quarantined_by_gyomu: dict[str, int] = defaultdict(int)
+    for f in manifest.files:
+        for rt, c in states[f.id].counts.items():
+            quarantined_by_gyomu[gyomu_of.get((f.id, rt), gyomu_of[(f.id, "")])] += c.quarantined
+    summary["tables"] = table_accounting(tables, writers.rows, status == "loaded")
+    summary["gyomu"] = gyomu_accounting(summary["tables"], quarantined_by_gyomu)
     summary["status"] = status
     t0 = time.perf_counter()
     ledger = {"run_id": run_id, "source_system": manifest.source_system, "manifest_path": str(manifest.path),

@@ -24,7 +24,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kikan_hub.layouts.isl import all_tables
-from kikan_hub.validation.catalogue import LEVEL_ORDER, full_catalogue, gyomu_name, level_for, worst
+from kikan_hub.validation.catalogue import LEVEL_ORDER, division_for, full_catalogue, gyomu_name, level_for, worst
 from kikan_hub.validation.masking import mask_value
 
 SAMPLE_ROWS = 20
@@ -117,16 +117,39 @@ def _accounting(summary: dict) -> dict:
 
 
 def _quarantine_rules(summary: dict) -> list[dict]:
+    """One row per record rule; a rule without a division of its own (MAP-DATE, MAP-CODE) gives one row per 業務
+    whose records it stopped (``by_gyomu`` of the rehearsal), each routed to that 業務's division."""
     cat = full_catalogue()
     out = []
     for g in (summary.get("gate") or {}).get("rules", []):
         rid = g.get("rule_id") or g.get("id")
         rule = cat.get(rid)
-        out.append({"id": rid, "title": g.get("title") or (rule.title if rule else rid),
-                    "division": g.get("division") or (rule.division if rule else ""),
-                    "failed": int(g.get("failed", 0)), "level": g.get("level", "error"),
-                    "level_label": LEVEL_LABELS.get(g.get("level", "error"), g.get("level")),
-                    "description": rule.description if rule else ""})
+        parts = {k: int(v) for k, v in (g.get("by_gyomu") or {}).items()}
+        failed = int(g.get("failed", 0))
+        base = {"id": rid, "title": g.get("title") or (rule.title if rule else rid), "gyomu": "", "by_gyomu": parts,
+                "division": g.get("division") or (rule.division if rule else ""), "failed": failed,
+                "level": g.get("level", "error"), "level_label": LEVEL_LABELS.get(g.get("level", "error"), g.get("level")),
+                "description": rule.description if rule else ""}
+        if parts and rule is not None and not rule.division:
+            out += [{**base, "gyomu": gid, "division": division_for(gid), "failed": n} for gid, n in parts.items()]
+            if failed > sum(parts.values()):
+                out.append({**base, "division": division_for("default"), "failed": failed - sum(parts.values())})
+        else:
+            out.append(base)
+    return out
+
+
+def _quarantine_of_gyomu(rows: list[dict], gyomu: str) -> list[dict]:
+    """The record rules' rows that concern one 業務, counting only its records where the rehearsal knows them."""
+    out = []
+    for q in rows:
+        if q["gyomu"] not in ("", gyomu) or _rule_gyomu(q["id"]) not in ("", gyomu):
+            continue
+        if q["gyomu"] == "" and q["by_gyomu"]:
+            q = {**q, "failed": q["by_gyomu"].get(gyomu, 0)}
+            if not q["failed"]:
+                continue
+        out.append(q)
     return out
 
 
@@ -154,7 +177,7 @@ def build_report(result, summary: dict | None = None, division: str | None = Non
         rules.append(d)
     quarantine = [q for q in _quarantine_rules(summary) if not division or q["division"] == division]
     if gyomu:
-        quarantine = [q for q in quarantine if _rule_gyomu(q["id"]) in ("", gyomu)]
+        quarantine = _quarantine_of_gyomu(quarantine, gyomu)
     by_level = {lv: sum(1 for r in rules if r["level"] == lv) for lv in LEVEL_LABELS}
     gate_rehearsal = (summary.get("gate") or {}).get("outcome", "ok")
     outcome = worst([r["level"] for r in rules] + [q["level"] for q in quarantine])

@@ -58,9 +58,10 @@ def _add_table(r: APIRouter, spec: TableSpec) -> None:
     tag = spec.gyomu
     name = f"{spec.table.name} ({spec.id})"
     who = _caller(spec)
+    need = f"スコープ {' と '.join((spec.scope, *spec.extra_scopes))} が必要です"   # told in /openapi.json
 
     @r.get(f"{base}/changes", response_model=feed_model(spec), tags=[tag], responses=ERRORS,
-           summary=f"{name}: 変更の差分取得", operation_id=f"{spec.id}_changes")
+           summary=f"{name}: 変更の差分取得", operation_id=f"{spec.id}_changes", description=need)
     def changes(request: Request,
                 since_serial: int = Query(0, ge=0, le=2 ** 62, description="この連番より後"),
                 since_date: Optional[dt.date] = Query(None, description="処理日がこの日以降 (処理日のある表)"),
@@ -78,7 +79,7 @@ def _add_table(r: APIRouter, spec: TableSpec) -> None:
 
     if spec.has_atena:
         @r.get(f"{base}/{{atena_no}}", response_model=list_model(spec), tags=[tag], responses=ERRORS,
-               summary=f"{name}: 宛名番号で照会", operation_id=f"{spec.id}_by_atena")
+               summary=f"{name}: 宛名番号で照会", operation_id=f"{spec.id}_by_atena", description=need)
         def by_atena(request: Request, atena_no: ATENA, caller: Caller = Depends(who)):
             h = hub(request)
             lookup_allowed(h, caller)
@@ -91,7 +92,7 @@ def _add_table(r: APIRouter, spec: TableSpec) -> None:
                    "schema": openapi_schema(c)} for i, c in enumerate(spec.key_columns)]
 
     @r.get(base, response_model=list_model(spec), tags=[tag], responses={**ERRORS, 422: {"model": Problem}},
-           summary=f"{name}: 主キーで照会", operation_id=f"{spec.id}_by_key",
+           summary=f"{name}: 主キーで照会", operation_id=f"{spec.id}_by_key", description=need,
            openapi_extra={"parameters": key_params})
     def by_key(request: Request, caller: Caller = Depends(who)):
         h = hub(request)

@@ -12,14 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from sqlalchemy import Engine, select
 
 from kikan_hub.api.auth import scopes as sc
-from kikan_hub.layouts.isl import Column, Table, all_tables
-from kikan_hub.layouts.types import pydantic_type, python_type
+from kikan_hub.api.soap.xsd_gen import MAX_ENUM
+from kikan_hub.layouts.isl import Column, Table, all_tables, load_code_table
+from kikan_hub.layouts.types import openapi_schema, pydantic_type, python_type
 from kikan_hub.modules import shien
 from kikan_hub.store.schema import build_metadata
 
@@ -88,6 +89,15 @@ def table_specs() -> dict[str, TableSpec]:
 _MODELS: dict[tuple, type[BaseModel]] = {}
 
 
+def _value_type(c: Column) -> Any:
+    """A code item's values are its code table's: an enumeration, as in the XSD (tables up to MAX_ENUM codes)."""
+    if c.role == "value" and c.item.code:
+        codes = load_code_table(c.item.code).codes
+        if len(codes) <= MAX_ENUM:
+            return Annotated[python_type(c), WithJsonSchema({**openapi_schema(c), "enum": list(codes)})]
+    return pydantic_type(c)
+
+
 def record_model(spec: TableSpec, name: str | None = None) -> type[BaseModel]:
     """One optional field per column, typed by layouts/types.py, described by the item's name and 桁数."""
     key = (spec.table, name)
@@ -95,9 +105,11 @@ def record_model(spec: TableSpec, name: str | None = None) -> type[BaseModel]:
         fields: dict[str, Any] = {}
         for c in spec.columns:
             desc = f"{c.item.name}{c.suffix}"
+            if c.role == "value" and c.item.code:
+                desc += f" コード表 {c.item.code}"
             if c.name in spec.hidden_without_grant:
                 desc += f" 個人番号: スコープ {spec.kojin_bango_scope} がある場合だけ返す (他は null)"
-            fields[c.name] = (Optional[pydantic_type(c)], Field(None, description=desc))
+            fields[c.name] = (Optional[_value_type(c)], Field(None, description=desc))
         _MODELS[key] = create_model(name or spec.model_name(), __config__=ConfigDict(
             title=f"{spec.table.name} ({spec.id})"), **fields)
     return _MODELS[key]
