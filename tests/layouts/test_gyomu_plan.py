@@ -59,7 +59,9 @@ DIVISIONS = {"市民税課", "資産税課", "納税課", "市民課", "国民�
 # the 業務 the hub had before issue 13 (their personal marks belong to the redesign of issue 12)
 EARLIER = {"juki", "jutogai", "inkan", "zei_kojin", "zei_kotei", "zei_kei"}
 NEW = [p for p in PLAN if p[1] not in EARLIER]
-PERSONAL = {"kojin_bango", "name", "address", "birth", "contact"}
+# the kinds of personal data of issue 12 (layouts/personal.yaml on issue-12c: 個人番号, other identifying numbers,
+# names, addresses, 方書, birth dates, contacts)
+PERSONAL = {"kojin_bango", "identifier", "name", "address", "address_detail", "birth", "contact"}
 # tables that are about a thing, not a person (a dwelling; the tax lines of one 差押)
 NOT_ABOUT_A_PERSON = {"jutaku_jukko", "tainou_sashiosae_zei"}
 ATENA = re.compile(r"^(?:\w+_)?atena_no$")
