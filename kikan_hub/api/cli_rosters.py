@@ -17,7 +17,7 @@ def roster_command(
         fmt: Optional[str] = typer.Option(None, "--format", help="csv | xlsx | parquet (default from --out)"),
         encoding: str = typer.Option("utf-8", "--encoding", help="utf-8 | utf-8-sig | cp932 (CSV)"),
         fold_policy: str = typer.Option("mj", "--fold", help="mj | geta | strict (CP932: every fold in OUT.folds.csv)"),
-        role: str = typer.Option("閲覧", "--role", help="masking role (modules/euc/masking.yaml)"),
+        role: str = typer.Option("閲覧", "--role", help="masking role (layouts/personal.yaml euc_roles)"),
         everyone: bool = typer.Option(False, "--all", help="also the persons not listed, with the reason (対象外)"),
         who: Optional[str] = typer.Option(None, "--who"), store: Optional[str] = STORE_OPT,
         as_json: bool = typer.Option(False, "--json", help="summary as JSON on stdout")) -> None:

@@ -11,7 +11,7 @@ the caller (a dict or object with ``sub`` / ``client_id`` / ``name``, ``role`` o
 masking, and ``scopes`` or a ``can(scope)`` method). A caller that carries no scope information
 (``principal=`` embeddings without OAuth2, as in the modules' own tests) is trusted with everything.
 
-個人番号 (items marked ``personal: mynumber``) is removed from every answer unless the caller holds
+個人番号 (items marked ``personal: kojin_bango``) is removed from every answer unless the caller holds
 ``<業務>:kojin_bango:read``. ``audit(caller, operation, outcome, atena_nos, subject_count, detail)``
 is called after the outcome is known, with every 宛名番号 the answer disclosed (or the row count of
 a bulk extraction); path parameters that were never found are not recorded as subjects.
@@ -125,7 +125,7 @@ def disclosed_atena_nos(*values: Any) -> list[str]:
 
 
 def strip_mynumber(value: Any, keep: bool) -> Any:
-    """Null every item marked ``personal: mynumber`` (at any depth) unless ``keep`` (as the REST routes do)."""
+    """Null every item marked ``personal: kojin_bango`` (at any depth) unless ``keep`` (as the REST routes do)."""
     if keep:
         return value
     cols = sc.mynumber_columns()

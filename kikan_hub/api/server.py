@@ -78,7 +78,7 @@ def build_hub(engine: Engine, master: bytes | None = None, *, max_body: int = DE
                audit, soap, Path(linkage_dir or Path("var") / "linkage"), limiter, public_url, rest_max_body)
 
 
-# EUC masking roles (modules/euc/masking.yaml) granted by scopes euc:<role id>:read (scopes are ASCII).
+# EUC masking roles (layouts/personal.yaml euc_roles) granted by scopes euc:<role id>:read (scopes are ASCII).
 EUC_ROLE_SCOPES = {"euc:etsuran:read": "閲覧", "euc:tanto:read": "担当", "euc:mynumber:read": "個人番号事務"}
 
 

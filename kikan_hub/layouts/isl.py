@@ -147,6 +147,13 @@ def _load_yaml(path: Path) -> Any:
         raise LayoutError(path, f"ファイルを開けません: {exc.strerror}") from None
 
 
+@lru_cache(maxsize=1)
+def personal_kinds() -> frozenset[str]:
+    """The kinds an item's ``personal:`` may name (layouts/personal.yaml; masking reads the same file)."""
+    data = yaml.safe_load((Path(__file__).with_name("personal.yaml")).read_text(encoding="utf-8"))
+    return frozenset(data["kinds"])
+
+
 def _parse_item(path: Path, table_id: str, raw: Any) -> Item:
     if not isinstance(raw, dict) or "id" not in raw:
         raise LayoutError(path, f"table {table_id}: item without id: {raw!r}")
@@ -163,12 +170,16 @@ def _parse_item(path: Path, table_id: str, raw: Any) -> Item:
     except_ = raw.get("required_except")
     if except_ not in (None, "johyo"):
         raise LayoutError(path, f"table {table_id}, item {iid}: required_except must be johyo, got {except_!r}")
+    personal = raw.get("personal")
+    if personal is not None and personal not in personal_kinds():
+        raise LayoutError(path, f"table {table_id}, item {iid}: personal must be one of {sorted(personal_kinds())} "
+                                f"(layouts/personal.yaml), got {personal!r}")
     return Item(
         id=str(iid), name=str(raw.get("name", iid)), type=typ, length=length,
         gaiji=bool(raw.get("gaiji", False)), code=raw.get("code"), required=bool(raw.get("required", False)),
         provenance=str(raw.get("provenance", "")), scale=int(raw.get("scale", 0) or 0),
         check=raw.get("check"), unknown_allowed=bool(raw.get("unknown_allowed", False)),
-        personal=raw.get("personal"),
+        personal=personal,
         required_when=tuple((str(k), tuple(str(x) for x in v)) for k, v in when.items()),
         required_except=except_,
     )

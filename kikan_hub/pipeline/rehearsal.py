@@ -36,9 +36,9 @@ from kikan_hub.pipeline.errors import ConfigError, RunOutputError
 from kikan_hub.pipeline.manifest import Manifest, ManifestFile
 from kikan_hub.pipeline.private import private_dir, private_file
 from kikan_hub.store.loader import LoadSession, record_attempt, source_deletes
-from kikan_hub.validation.catalogue import LEVEL_ORDER, gate_rules as all_gate_rules, level_for, load_catalogue
+from kikan_hub.validation.catalogue import LEVEL_ORDER, full_catalogue, gate_rules as all_gate_rules, level_for
 from kikan_hub.validation.overrides import applied, apply_override, apply_overrides
-from kikan_hub.validation.record_checks import run_record_checks
+from kikan_hub.validation.record_checks import is_record_rule, run_record_checks
 
 QUARANTINE_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("file_id", pa.string()), ("source_file", pa.string()),
@@ -399,7 +399,7 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
             totals.staged += c.staged
             totals.quarantined += c.quarantined
 
-    catalogue = load_catalogue()
+    catalogue = full_catalogue()   # read/map rules and the item rules judged per record (stage: record)
     overrides = manifest.rule_overrides
     gate_rules = []
     outcome = "ok"
@@ -444,7 +444,9 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
     t0 = time.perf_counter()
     from kikan_hub.validation.engine import validate_tables
 
-    validation = (validate_tables(dict(writers.paths), rules=apply_overrides(all_gate_rules(), overrides))
+    # Rules judged per record above (stage: record) are not judged a second time on the staged rows.
+    validation = (validate_tables(dict(writers.paths), rules=apply_overrides(
+                      [r for r in all_gate_rules() if not is_record_rule(r)], overrides))
                   if writers.paths else None)
     timings["validate"] = time.perf_counter() - t0
     if validation is not None:

@@ -29,11 +29,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
+from kikan_hub.mapping.era_dates import load_eras
 from kikan_hub.sample import cp932w, juki_extras
 from kikan_hub.sample.assets_loader import (
     ASSETS, FULLWIDTH_DIGITS, UNIDENTIFIED_ORDER, Assets, field_positions, load_assets, register, resolved_text,
     source_text,
 )
+from kikan_hub.validation.check_digits import m11_check_digits
 
 GENERATOR_VERSION = "kikan-sample/1"
 
@@ -44,11 +46,12 @@ def _day(y: int, m: int, d: int) -> int:
     return (dt.date(y, m, d) - dt.date(1970, 1, 1)).days
 
 
-ERA_NAMES = ["明治", "大正", "昭和", "平成", "令和"]
-ERA_LETTERS = np.frombuffer(b"MTSHR", dtype=np.uint8)
-ERA_START_DAYS = np.array([_day(1868, 10, 23), _day(1912, 7, 30), _day(1926, 12, 25), _day(1989, 1, 8),
-                           _day(2019, 5, 1)], dtype=np.int64)
-ERA_YEAR0 = np.array([1868, 1912, 1926, 1989, 2019], dtype=np.int64)
+# The era table is mapping/eras.yaml (the one copy); numpy views of it for the vectorised writers.
+_ERAS = load_eras()[0]
+ERA_NAMES = [e.name for e in _ERAS]
+ERA_LETTERS = np.frombuffer("".join(e.letter for e in _ERAS).encode("ascii"), dtype=np.uint8)
+ERA_START_DAYS = np.array([_day(e.start.year, e.start.month, e.start.day) for e in _ERAS], dtype=np.int64)
+ERA_YEAR0 = np.array([e.start.year for e in _ERAS], dtype=np.int64)
 
 KAISEI_DAY = _day(2000, 1, 4)          # 旧住記への改製 (system start): history begins here
 MYNUMBER_DAY = _day(2015, 10, 5)       # 個人番号の職権記載
@@ -72,8 +75,8 @@ Z_GRANDCHILD, Z_CHILD_WIFE, Z_HUSBAND_MIKODOKE, Z_WIFE_MIKODOKE, Z_DOKYONIN = "1
 DEFECT_RULES = {
     "record_length": "READ-LENGTH",
     "impossible_date": "MAP-DATE",
-    "check_digit_atena": "CHK-M11-ATENA",
-    "check_digit_setai": "CHK-M11-SETAI",
+    "check_digit_atena": "ISL-M11.juki_jumin",     # the item rules' ids are per canonical table
+    "check_digit_setai": "ISL-M11.juki_jumin",
     "unknown_code": "MAP-CODE",
     "undecodable": "READ-DECODE",
     "gaiji_unresolved": "GAIJI-UNRESOLVED",
@@ -84,6 +87,7 @@ WARN_DEFECTS = {"check_digit_atena", "check_digit_setai"}
 JUMIN_DEFECTS = ["record_length", "impossible_date", "check_digit_atena", "check_digit_setai", "unknown_code",
                  "undecodable"]
 SETAI_DEFECTS = ["impossible_date", "check_digit_setai", "undecodable"]
+SETAI_DEFECT_RULES = {**DEFECT_RULES, "check_digit_setai": "ISL-M11.juki_setai"}   # SETAI maps to juki_setai
 
 
 @dataclass
@@ -98,24 +102,6 @@ class SampleOptions:
 
 
 # ---------------------------------------------------------------- small vectorised helpers
-
-def m11(data: int, n_data: int) -> int:
-    """M11 W2-7 check digit of an n_data-digit number (remainder 0 or 1 → 0; see README)."""
-    s = str(data).zfill(n_data)
-    total = sum(int(ch) * (2 + i % 6) for i, ch in enumerate(reversed(s)))
-    r = total % 11
-    return 0 if r <= 1 else 11 - r
-
-
-def m11_vec(data: np.ndarray, n_data: int) -> np.ndarray:
-    x = data.astype(np.int64).copy()
-    total = np.zeros(len(x), dtype=np.int64)
-    for i in range(n_data):
-        total += (x % 10) * (2 + i % 6)
-        x //= 10
-    r = total % 11
-    return np.where(r <= 1, 0, 11 - r)
-
 
 def digits_matrix(x: np.ndarray, width: int) -> np.ndarray:
     x = np.asarray(x, dtype=np.int64)
@@ -779,11 +765,11 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     P = len(c.p_gid)
     gid = np.array(c.p_gid, dtype=np.int64)
     atena_data = 100_000 + gid
-    atena = atena_data * 10 + m11_vec(atena_data, 9)
+    atena = atena_data * 10 + m11_check_digits(atena_data, 9)
     kojin_data = (gid * 48271 + 31_415_926_535) % 10 ** 11
-    kojin = kojin_data * 10 + m11_vec(kojin_data, 11)
+    kojin = kojin_data * 10 + m11_check_digits(kojin_data, 11)
     jcode_data = (gid * 69621 + 2_718_281_828) % 10 ** 10
-    jcode = jcode_data * 10 + m11_vec(jcode_data, 10)
+    jcode = jcode_data * 10 + m11_check_digits(jcode_data, 10)
     p_foreign = np.array(c.p_foreign, dtype=bool)
     sur = np.array(c.p_sur, dtype=np.int64)
     giv = np.array(c.p_giv, dtype=np.int64)
@@ -858,7 +844,7 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     hitto = np.array(c.h_hittosha, dtype=np.int64)
     hgid = np.array(c.h_gid, dtype=np.int64)
     setai_data = 500_000 + hgid
-    setai_no = setai_data * 10 + m11_vec(setai_data, 9)
+    setai_no = setai_data * 10 + m11_check_digits(setai_data, 9)
     places_m = bytes_matrix(A.places.raw, fj["tennyu_mae_jusho"][1])
     places_res = pa.array(A.places.resolved, type=pa.string())
 
@@ -1167,7 +1153,7 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     setai_written = srec[:, fs["setai_no"][0]:fs["setai_no"][0] + 10]
     hash_s = int(digits_to_int(setai_written).sum())
     s_expected = np.where((s_defect == None) | np.isin(s_defect, list(WARN_DEFECTS)), "loaded", "quarantined")  # noqa: E711
-    s_rules = [DEFECT_RULES[d] if d else None for d in s_defect]
+    s_rules = [SETAI_DEFECT_RULES[d] if d else None for d in s_defect]
     s_key = matrix_strings(setai_written)
     rec_w.write_table(pa.table({
         "file_id": pa.array(["SETAI"] * m), "record_no": s_record_no, "offset": s_offsets,
@@ -1179,7 +1165,7 @@ def _emit_chunk(c: ChunkData, rnd: random.Random, opts: SampleOptions, assets: A
     count("SETAI", "household", m - snq, snq)
     for d in s_defect[s_defect != None]:  # noqa: E711
         stats["SETAI"]["defects"][d] = stats["SETAI"]["defects"].get(d, 0) + 1
-        r_ = DEFECT_RULES[d]
+        r_ = SETAI_DEFECT_RULES[d]
         stats["SETAI"]["rules"][r_] = stats["SETAI"]["rules"].get(r_, 0) + 1
     scols = {
         "setai_no": s_key, "rireki_no": pa.array(s_rireki),

@@ -22,6 +22,7 @@ from typing import Callable
 import polars as pl
 
 from kikan_hub.layouts.isl import Item, Table, all_tables, load_code_table
+from kikan_hub.validation.check_digits import m11_fails
 
 IVS = r"[\x{E0100}-\x{E01EF}\x{FE00}-\x{FE0F}]"
 KANA_RE = r"^[\x{30A0}-\x{30FF}\x{3000} \x{FF65}-\x{FF9F}]+$"
@@ -90,20 +91,6 @@ def _s(item_id: str) -> pl.Expr:
 
 def _f(e: pl.Expr) -> pl.Expr:
     return e.fill_null(False)
-
-
-def m11_fails(col: str, length: int) -> pl.Expr:
-    """True where a present value is not `length` digits with a correct M11 (weights 2–7) last digit."""
-    s = pl.col(col).cast(pl.Utf8)
-    v = s.cast(pl.Int64, strict=False)
-    data = v // 10
-    weights = [2 + i % 6 for i in range(length - 1)]       # from the rightmost data digit
-    total = pl.sum_horizontal([((data // (10 ** i)) % 10) * w for i, w in enumerate(weights)])
-    r = total % 11
-    expected = pl.when(r <= 1).then(0).otherwise(11 - r)
-    ok = (s.str.len_bytes() == length) & s.str.contains(r"^[0-9]+$") & ((v % 10) == expected)
-    present = s.is_not_null() & (s != "")
-    return _f(present & ~_f(ok))
 
 
 def cp932_bytes(col: str) -> pl.Expr:

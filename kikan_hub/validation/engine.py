@@ -451,6 +451,8 @@ def validate_run(run_dir: Path, gyomu: str | None = None) -> tuple[ValidationRes
     # The rehearsal's own rule overrides (manifest rules:) judge its staged rows again the same way.
     overrides = parse_overrides({o["rule_id"]: {k: o[k] for k in ("thresholds", "severity", "reason") if k in o}
                                  for o in summary.get("rule_overrides") or []} or None)
+    # Every gate rule, the item rules a rehearsal judged per record (stage: record) included: this is
+    # a judgement of the staged rows again (those rules then find only what the record stage loaded).
     result = validate_tables(staging, gyomu=gyomu, rules=apply_overrides(gate_rules(gyomu), overrides))
     summary.setdefault("quarantine_counts", quarantine_counts(run_dir))
     return result, summary

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kikan_hub.layouts.isl import all_tables, load_code_table
+from kikan_hub.mapping.era_dates import load_eras
 from kikan_hub.validation.catalogue import Rule, gate_rules
 from kikan_hub.validation.checks import KANA_RE, byte_limit, zokugara_pattern
 
@@ -77,7 +78,7 @@ def expectation_specs(rules: list[Rule] | None = None, gyomu: str | None = None)
             exps = [_e("expect_compound_columns_to_be_unique", column_list=[rule.check["key"], rule.check["seq"]])]
             eq, note = "partial", "GE は重複のみ検出（1からの連番は検査できない）"
         elif kind == "juki_dates":
-            exps = [_e("expect_column_values_to_be_between", column=it.id, min_value="1868-10-23")
+            exps = [_e("expect_column_values_to_be_between", column=it.id, min_value=load_eras()[0][0].start.isoformat())
                     for it in table.items if it.type in ("wareki_date", "date")]
             eq, note = "partial", "元号の期間・不詳日の許容は GE の期待値で表せない"
         else:

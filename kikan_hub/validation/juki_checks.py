@@ -10,8 +10,9 @@ from __future__ import annotations
 import polars as pl
 
 from kikan_hub.layouts.isl import Item, Table, load_code_table
+from kikan_hub.validation.check_digits import m11_fails
 from kikan_hub.validation.checks import (
-    GroupOutcome, RowCheck, _f, _items, _present, _s, group_check, m11_fails, row_check,
+    GroupOutcome, RowCheck, _f, _items, _present, _s, group_check, row_check,
 )
 
 

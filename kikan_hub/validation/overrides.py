@@ -10,7 +10,7 @@ summary.json, the reports and the ledger.
       JUKI-SETAINUSHI:
         thresholds: {warn: 1, error: 0.3}      # replaces the rule's thresholds (no critical: cannot reject)
         reason: 旧システムは世帯主変更の異動を持たない。第2回で再判定（情報政策課 2026-11-20）
-      CHK-M11-SETAI:
+      ISL-M11:
         severity: warn                          # the rule reports, but reaches no level above warn
         reason: 移行元の世帯番号は旧体系 (j130: 新規付番のみ M11)
 

@@ -1,63 +1,83 @@
-"""Record-level checks derived from the ISL item definitions: required, length, check digits.
+"""The record stage of a rehearsal: the catalogue's item rules run on every mapped record.
 
-The full gate engine (business rules, thresholds, reports) builds on these; here each item's
-definition says what to check, so no rule is written twice.
+There is one rule engine. The rules generated from the ISL item definitions (rules/isl.yaml
+templates) whose check says ``stage: record`` — required, length, check digits — are the same
+rules, with the same ids (``ISL-REQUIRED.juki_jumin`` …) and the same registered polars checks
+(checks.py), that the gate runs on a store. A rehearsal runs them here, batch by batch, on the
+mapped columns before anything is staged:
+
+* a rule of severity ``error`` quarantines the failing records (they never reach staging);
+* a rule of severity ``warn`` loads them and counts them (ISL-M11: j130 applies M11 to newly
+  assigned numbers only, so a migrated 宛名番号・世帯番号 keeps its own; checked only where the
+  legacy layout declares the old system numbered with M11).
+
+The post-staging gate then leaves these rules out (``is_record_rule``): each fact is judged once.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from kikan_hub.layouts.isl import Table
 from kikan_hub.mapping.row_errors import RowErrors
-from kikan_hub.validation.check_digits import m11_valid
+from kikan_hub.validation.catalogue import Rule, full_catalogue
+from kikan_hub.validation.checks import ROW_CHECKS
 
-CHECK_RULES = {"m11": "CHK-M11", "mynumber": "CHK-MYNUMBER"}
+RECORD_STAGE = "record"
 
 
-def check_rule_id(table: Table, item_id: str, check: str) -> str:
-    if check == "m11":
-        return "CHK-M11-SETAI" if item_id == "setai_no" else "CHK-M11-ATENA"
-    return CHECK_RULES[check]
+def is_record_rule(rule: Rule) -> bool:
+    """A rule a rehearsal judges per record (and the post-staging gate therefore skips)."""
+    return rule.check.get("stage") == RECORD_STAGE
+
+
+@lru_cache(maxsize=None)
+def record_rules(table_id: str) -> tuple[Rule, ...]:
+    return tuple(r for r in full_catalogue().values() if r.table == table_id and is_record_rule(r))
 
 
 def run_record_checks(columns: dict[str, pa.Array], table: Table, errors: RowErrors,
                       declared: dict[str, str] | None = None) -> dict[str, int]:
     """Quarantine-level findings go to `errors`; returns warnings {rule id: rows} that load anyway.
 
-    宛名番号・世帯番号 (check: m11) never quarantine: j130 applies M11 to newly assigned numbers
-    only and migrated numbers keep theirs. They are checked, as a warning, only where the legacy
-    layout declares the old system numbered with M11 (`declared`: item id → scheme)."""
+    `declared`: item id → the check-digit scheme the legacy layout declares for its field."""
+    rules = record_rules(table.id)
+    if not rules:
+        return {}
+    # Only the columns the rules read go to polars (the batch's other columns are not copied).
+    wanted = {c for r in rules for i in r.check.get("items", ()) for c in (i, f"{i}_literal", f"{i}_unknown")}
+    frame = pl.from_arrow(pa.table({k: v for k, v in columns.items() if k in wanted}), rechunk=False)
+    cols = set(frame.columns)
+    planned = []   # (rule, row check), evaluated in one select
+    for rule in rules:
+        kind = rule.check["kind"]
+        for rc in ROW_CHECKS[kind](table, cols, rule.check):
+            if kind == "isl_m11" and (declared or {}).get(rc.item) != "m11":
+                continue
+            planned.append((rule, rc))
+    if not planned:
+        return {}
+    # The cheap test first, the exact one (e.g. characters with IVS) only on its candidate rows, as the gate does.
+    masks = frame.select([rc.fails.alias(f"_{n}") for n, (_, rc) in enumerate(planned)])
     warn_masks: list[tuple[str, np.ndarray]] = []
-    for item in table.items:
-        values = columns.get(item.id)
-        if values is None:
+    for n, (rule, rc) in enumerate(planned):
+        fails = masks.get_column(f"_{n}").to_numpy().copy()
+        if not fails.any():
             continue
-        if item.required:
-            missing = pc.is_null(values)
-            if pa.types.is_string(values.type):
-                missing = pc.or_(missing, pc.fill_null(pc.equal(values, ""), False))
-            literal = columns.get(f"{item.id}_literal")
-            if literal is not None:  # an unknown wareki date is present, only not as ISO
-                missing = pc.and_(missing, pc.is_null(literal))
-            # A value the mapping already rejected is not missing a second time.
-            missing = missing.to_numpy(zero_copy_only=False) & ~errors.item_failed(item.id)
-            errors.add(missing, "CHK-REQUIRED", item.name, "必須項目が空です", item=item.id)
-        if pa.types.is_string(values.type) and item.type in ("text", "kana", "digits", "code"):
-            # Length in characters; an IVS selector belongs to its base character.
-            too_long = pc.fill_null(pc.greater(pc.utf8_length(values), item.length), False).to_numpy(zero_copy_only=False)
-            if too_long.any():  # an IVS selector belongs to its base character: recount only the long ones
-                idx = np.flatnonzero(too_long)
-                base = pc.replace_substring_regex(values.take(pa.array(idx)), "[\U000E0100-\U000E01EF]", "")
-                too_long[idx] = pc.fill_null(pc.greater(pc.utf8_length(base), item.length), False).to_numpy(
-                    zero_copy_only=False)
-            errors.add(too_long, "CHK-LENGTH", item.name, f"{item.length}文字を超えています")
-        if item.check == "mynumber":
-            ok = m11_valid(values, item.length)
-            errors.add(~ok, check_rule_id(table, item.id, item.check), item.name, "個人番号のチェックデジットが一致しません")
-        elif item.check == "m11" and (declared or {}).get(item.id) == "m11":
-            warn_masks.append((check_rule_id(table, item.id, item.check), ~m11_valid(values, item.length)))
+        if rc.exact is not None:
+            idx = np.flatnonzero(fails)
+            fails[idx] = frame[idx].select(rc.exact.alias("_x")).get_column("_x").to_numpy()
+            if not fails.any():
+                continue
+        # A value the mapping already rejected is not failing a second time.
+        fails = fails & ~errors.item_failed(rc.item)
+        if rule.severity == "warn":
+            warn_masks.append((rule.id, fails))
+        else:
+            errors.add(fails, rule.id, rc.label, rc.message, item=rc.item)
     warnings: dict[str, int] = {}
     for rid, mask in warn_masks:   # rows quarantined anyway are not warned about
         bad = int((mask & ~errors.failed).sum())

@@ -70,8 +70,11 @@ def _sample_columns(failures: pl.DataFrame, key_columns: list[str], table) -> li
                 cols.append(i)
             if f"{i}_literal" in failures.columns:
                 cols.append(f"{i}_literal")
-        if "shimei" in failures.columns and "shimei" not in cols:
-            cols.append("shimei")
+        # who the row is about: the table's first name item (personal: name), shown masked
+        name = next((it.id for it in (table.items if table else []) if it.personal == "name"
+                     and it.id in failures.columns), None)
+        if name and name not in cols:
+            cols.append(name)
         cols.append("_reason")
         return cols
     return [c for c in failures.columns if not c.startswith("_") or c in SPECIAL_LABELS]

@@ -13,8 +13,9 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-ERAS = [("M", dt.date(1868, 10, 23)), ("T", dt.date(1912, 7, 30)), ("S", dt.date(1926, 12, 25)),
-        ("H", dt.date(1989, 1, 8)), ("R", dt.date(2019, 5, 1))]
+from kikan_hub.mapping.era_dates import load_eras
+from kikan_hub.validation.check_digits import m11_complete
+
 SURNAMES = ["山田", "佐藤", "鈴木", "高橋", "田中", "渡辺", "伊藤", "中村", "小林", "加藤"]
 GIVEN = ["太郎", "花子", "一郎", "桜", "翔", "陽菜", "健", "美咲"]
 KANA_S = ["ヤマダ", "サトウ", "スズキ", "タカハシ", "タナカ", "ワタナベ", "イトウ", "ナカムラ", "コバヤシ", "カトウ"]
@@ -30,15 +31,6 @@ DEFAULT_DEFECTS = {
 }
 
 
-def m11_complete(base: np.ndarray, length: int) -> np.ndarray:
-    """Digit strings of `length` from integer bases (length-1 digits) with the M11 check digit."""
-    digits = np.stack([(base // 10 ** (length - 2 - i)) % 10 for i in range(length - 1)], axis=1)
-    weights = np.array([2 + i % 6 for i in range(length - 1)][::-1])
-    r = (digits * weights).sum(axis=1) % 11
-    check = np.where(r <= 1, 0, 11 - r)
-    return np.char.add(np.char.zfill(base.astype(str), length - 1), check.astype(str))
-
-
 def _wrong_check(values: np.ndarray) -> np.ndarray:
     last = np.array([int(v[-1]) for v in values])
     return np.array([v[:-1] + str((d + 1) % 10) for v, d in zip(values, last)])
@@ -47,13 +39,14 @@ def _wrong_check(values: np.ndarray) -> np.ndarray:
 def era_literal(days: np.ndarray) -> np.ndarray:
     """Era letter + YYMMDD literals for dates given as days since 1970-01-01."""
     d = days.astype("datetime64[D]")
-    starts = np.array([np.datetime64(s) for _, s in ERAS])
+    eras = load_eras()[0]                                  # mapping/eras.yaml, the one era table
+    starts = np.array([np.datetime64(e.start) for e in eras])
     idx = np.searchsorted(starts, d, side="right") - 1
     y = d.astype("datetime64[Y]").astype(int) + 1970
     m = (d.astype("datetime64[M]").astype(int) % 12) + 1
     day = (d - d.astype("datetime64[M]").astype("datetime64[D]")).astype(int) + 1
-    yy = y - np.array([s.year for _, s in ERAS])[idx] + 1
-    letters = np.array([e for e, _ in ERAS])[idx]
+    yy = y - np.array([e.start.year for e in eras])[idx] + 1
+    letters = np.array([e.letter for e in eras])[idx]
     return np.char.add(letters, np.char.add(np.char.zfill(yy.astype(str), 2),
                                             np.char.add(np.char.zfill(m.astype(str), 2), np.char.zfill(day.astype(str), 2))))
 

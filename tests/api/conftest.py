@@ -1,12 +1,20 @@
 """Fixtures for interface tests: a filled store behind a real uvicorn server on a free port."""
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 
+import httpx
 import pytest
 
 from api_helpers import LogCapture, RunningServer, fill_store
+
+# httpx's 5 s default read timeout fails answers that are right but slow when the test machine is busy
+# (a fresh clone's `make test` beside other work); these tests judge answers, not time. An explicit
+# timeout= in a call still wins.
+for _verb in ("get", "post", "put", "patch", "delete", "request"):
+    setattr(httpx, _verb, functools.partial(getattr(httpx, _verb), timeout=60))
 
 
 @pytest.fixture

@@ -204,12 +204,13 @@ def test_zokugara_is_exactly_j110():
         assert never not in labels  # j110 実装しない機能 / 5世代以上は縁故者
 
 
-def test_nengo_eras():
+def test_nengo_codes_follow_the_era_table():
+    """The code table holds code values only; the dates are mapping/eras.yaml's (one era table)."""
+    from kikan_hub.mapping.era_dates import load_eras
+
     data = load(CODES / "nengo.yaml")
-    starts = {e["name"]: e["start"] for e in data["eras"].values()}
-    assert starts == {"明治": "1868-10-23", "大正": "1912-07-30", "昭和": "1926-12-25",
-                      "平成": "1989-01-08", "令和": "2019-05-01"}
-    assert data["eras"]["03"]["end"] == "1989-01-07" and data["eras"]["04"]["end"] == "2019-04-30"
+    assert "eras" not in data
+    assert list(data["codes"].values()) == [e.name for e in load_eras()[0]]
     assert all(len(k) == 2 for k in data["codes"]) and all(len(v) == 1 for v in data["isl_to_kizon"].values())
 
 

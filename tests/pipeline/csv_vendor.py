@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from kikan_hub.sample.generator import m11
+from kikan_hub.validation.check_digits import m11_check_digit as m11
 
 HEADER = ["世帯番号", "履歴番号", "世帯主宛名番号", "世帯主氏名", "住所", "処理日"]
 

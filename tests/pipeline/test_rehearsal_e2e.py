@@ -71,7 +71,7 @@ def test_m11_mismatch_loads_with_a_warning(sample10k, rehearsed):
     for t in truth:
         if t["expected"] == "loaded" and t["expected_rule"]:
             want[t["expected_rule"]] = want.get(t["expected_rule"], 0) + 1
-    got = {r["rule_id"]: r for r in s["gate"]["rules"] if r["rule_id"].startswith("CHK-M11")}
+    got = {r["rule_id"]: r for r in s["gate"]["rules"] if r["rule_id"].startswith("ISL-M11.")}
     assert want and {k: v["failed"] for k, v in got.items()} == want
     assert {v["level"] for v in got.values()} == {"warn"}
 

@@ -12,7 +12,8 @@ import yaml
 from kikan_testenv import need_reference
 
 from kikan_hub.sample import cp932w
-from kikan_hub.sample.generator import SampleOptions, generate, m11
+from kikan_hub.sample.generator import SampleOptions, generate
+from kikan_hub.validation.check_digits import m11_check_digit as m11
 
 DATA_FILES = ("JUMIN.DAT", "SETAI.DAT", "layout_jumin.yaml", "layout_setai.yaml", "mapping.yaml", "manifest.yaml",
               "gaiji_register.csv", "truth/summary.json")
@@ -333,7 +334,7 @@ def test_planted_defects_at_offsets(sample, records, layouts):
             text = raw.decode("cp932")
             assert any("\ue000" <= ch <= "\ue757" for ch in text)
         elif cls in ("check_digit_atena", "check_digit_setai"):
-            assert r["expected_rule"] == ("CHK-M11-ATENA" if cls == "check_digit_atena" else "CHK-M11-SETAI")
+            assert r["expected_rule"] == ("ISL-M11.juki_setai" if r["file_id"] == "SETAI" else "ISL-M11.juki_jumin")
     assert ("JUMIN", "record_length") in seen
 
 

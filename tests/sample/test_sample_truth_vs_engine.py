@@ -3,7 +3,7 @@
 The truth says, per record, the first rule that stops it and, for the records that load, the
 canonical row. Here the hub's reader, mapping engine and record checks run over the sample and
 must agree (gaiji are resolved with the sample's register by plain substitution; later rules
-that follow from a failure, such as CHK-REQUIRED on a field that failed to decode, are ignored).
+that follow from a failure, such as ISL-REQUIRED.juki_jumin on a field that failed to decode, are ignored).
 Empty optional text is null in the truth; the engine's "" counts as null.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Names come from data (scopes.yaml) and from the ISL registry: every table has a read scope
 derived from its id, and every 業務 has a separate ``<業務>:kojin_bango:read`` grant that alone
-lets a 個人番号 (an item marked ``personal: mynumber``) leave the hub. A new restricted resource
+lets a 個人番号 (an item marked ``personal: kojin_bango``) leave the hub. A new restricted resource
 (e.g. ``juki:shien_sochi:read`` for 支援措置 records) is one more scope string checked where the
 data is read; nothing here needs to change.
 """
@@ -59,8 +59,7 @@ def table_scope(table_id: str, operation: str = "read") -> str:
 
 @functools.lru_cache(maxsize=None)
 def mynumber_columns(table_id: str | None = None) -> frozenset[str]:
-    """Column names marked ``personal: mynumber`` (of one table, or of every table)."""
-    from kikan_hub.layouts.isl import all_tables
-    tables = all_tables()
-    chosen = [tables[table_id]] if table_id else list(tables.values())
-    return frozenset(c.name for t in chosen for c in t.columns if c.item is not None and c.item.personal == "mynumber")
+    """Columns that need the kojin_bango grant: items whose ``personal:`` kind layouts/personal.yaml
+    lists under ``api`` (個人番号), of one table or of every table."""
+    from kikan_hub.validation.masking import load_policy, personal_columns
+    return personal_columns(tuple(load_policy().api), table_id)

@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kikan_hub.api.auth.clients import Client
 from kikan_hub.api.auth.oauth import JWT_BEARER, OAuthError, TokenService, scope_allows
+from kikan_hub.api.auth.scopes import mynumber_columns
 from kikan_hub.api.auth.throttle import Throttled
 from kikan_hub.api.shien_guard import SCOPE as SHIEN_SCOPE, withhold
 from kikan_hub.api.rest import models as m
@@ -104,7 +105,8 @@ def _guard(request: Request, caller: Caller, operation: str, rows: list, **kw) -
 def _strip(rows: list[dict], caller: Caller) -> list[dict]:
     if caller.can("juki:kojin_bango:read"):
         return rows
-    return [{**r, "kojin_bango": None} for r in rows]
+    hidden = mynumber_columns("juki_jumin")     # items marked personal: kojin_bango
+    return [{**r, **{c: None for c in hidden if c in r}} for r in rows]
 
 
 # --- token endpoint ---------------------------------------------------------------------
@@ -233,7 +235,7 @@ def write_changes_csv(queries, root: Path, subdir: str, since_serial: int, since
     The file is written under a temporary name and renamed, so a reader never sees half a file.
     """
     from kikan_hub.api.rest.queries import value_columns
-    cols = [c for c in value_columns("juki_jumin") if with_mynumber or c != "kojin_bango"]
+    cols = [c for c in value_columns("juki_jumin") if with_mynumber or c not in mynumber_columns("juki_jumin")]
     target = (root / subdir).resolve()
     if root.resolve() not in target.parents and target != root.resolve():
         raise ValueError("dir must stay under the linkage root")

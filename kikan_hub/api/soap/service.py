@@ -23,6 +23,7 @@ from lxml import etree
 from kikan_hub.api.auth.audit import AuditLog
 from kikan_hub.api.auth.clients import CLIENT_ID_RE, Client
 from kikan_hub.api.auth.redact import mask
+from kikan_hub.api.auth.scopes import mynumber_columns
 from kikan_hub.api.auth.throttle import Throttle, Throttled
 from kikan_hub.api.auth.wsse import WSSE, UsernameTokenVerifier, WsseFault
 from kikan_hub.api.shien_guard import SCOPE as SHIEN_SCOPE, withhold
@@ -272,7 +273,7 @@ class SoapService:
         rows, _ = self._guard(client, "JuminJohoShokai", rows)
         resp = etree.Element(f"{{{NS}}}JuminJohoShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(rows))
-        hide = set() if can_mynumber else {"kojin_bango"}
+        hide = set() if can_mynumber else set(mynumber_columns("juki_jumin"))
         for r in rows:
             _record(resp, "Jumin", "Jumin", r, hide)
         return resp, [r["atena_no"] for r in rows], "ok" if rows else "not_found"
@@ -284,7 +285,7 @@ class SoapService:
         setai, members = self.queries.household_as_of(setai_no, as_of)
         if self._guard(client, "SetaiKoseiShokai", members)[1]:   # the household's address is theirs: withhold it
             setai, members = None, []
-        hide = set() if client.allows("juki:kojin_bango:read") else {"kojin_bango"}
+        hide = set() if client.allows("juki:kojin_bango:read") else set(mynumber_columns("juki_jumin"))
         resp = etree.Element(f"{{{NS}}}SetaiKoseiShokaiResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}SetaiNo").text = setai_no
         etree.SubElement(resp, f"{{{NS}}}KijunDate").text = as_of.isoformat()
@@ -301,7 +302,7 @@ class SoapService:
         size = int(self._f(req, "PageSize") or 100)
         rows, next_serial, more = self.queries.changes(after, _date(self._f(req, "SinceDate")), size)
         rows, _ = self._guard(client, "IdouJohoShutoku", rows, atena_of=lambda sr: sr[1]["atena_no"])
-        hide = set() if client.allows("juki:kojin_bango:read") else {"kojin_bango"}
+        hide = set() if client.allows("juki:kojin_bango:read") else set(mynumber_columns("juki_jumin"))
         resp = etree.Element(f"{{{NS}}}IdouJohoShutokuResponse", nsmap={"p": NS, "t": TYPES_NS})
         etree.SubElement(resp, f"{{{NS}}}Count").text = str(len(rows))
         for serial, r in rows:

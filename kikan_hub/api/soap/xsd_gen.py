@@ -65,7 +65,7 @@ def _doc(col: Column) -> str:
     it = col.item
     name = it.name + col.suffix
     extra = f" コード表: {it.code}" if it.code and col.role == "value" else ""
-    extra += " 個人番号: 権限 juki:kojin_bango:read がある場合だけ返す" if it.personal == "mynumber" else ""
+    extra += " 個人番号: 権限 juki:kojin_bango:read がある場合だけ返す" if it.personal == "kojin_bango" else ""
     return f"{name} [{it.type} {it.length}]{extra}"
 
 

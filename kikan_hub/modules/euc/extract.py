@@ -17,7 +17,7 @@ from sqlalchemy import Engine, and_, func, insert, select
 
 from kikan_hub.modules.euc.definition import (ENCODINGS, FOLD_POLICIES, FORMATS, EucError, ExtractionDefinition,
                                               get_definition)
-from kikan_hub.modules.euc.masking import MaskingRules, load_rules
+from kikan_hub.validation.masking import PersonalPolicy, load_policy
 from kikan_hub.modules import shien
 from kikan_hub.modules.juki import as_of_statement
 from kikan_hub.store.module_tables import EUC_AUDIT
@@ -299,7 +299,7 @@ def _audit(engine: Engine, **values) -> int:
 
 def run_extraction(engine: Engine, definition: ExtractionDefinition | str, out: Path, who: str, role: str,
                    fmt: str | None = None, encoding: str | None = None, fold_policy: str | None = None,
-                   rules: MaskingRules | None = None, scopes: frozenset[str] | set[str] = frozenset()
+                   rules: PersonalPolicy | None = None, scopes: frozenset[str] | set[str] = frozenset()
                    ) -> ExtractionResult:
     """Run a saved (by name) or given definition. Every run — failed ones too — leaves an audit row.
 
@@ -328,8 +328,8 @@ def run_extraction(engine: Engine, definition: ExtractionDefinition | str, out: 
         if d.table in shien.SHIEN_TABLES and not with_shien:
             raise EucError(f"{d.table} (支援措置) の抽出にはスコープ {shien.SCOPE} が必要です")
         shien_msg = _shien_note(engine, d, with_shien)
-        rules = rules or load_rules()
-        plan = rules.plan(role, d.isl, d.items)
+        rules = rules or load_policy()
+        plan = rules.role_plan(role, d.isl, d.items)
         idx = [(i, plan[c]) for i, c in enumerate(d.items) if c in plan]
 
         def masked_rows():

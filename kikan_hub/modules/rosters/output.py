@@ -1,4 +1,4 @@
-"""Write a roster: masked per the EUC roles (euc/masking.yaml), through the EUC writers (CSV with
+"""Write a roster: masked per the EUC roles (layouts/personal.yaml euc_roles, read by validation/masking.py), through the EUC writers (CSV with
 CP932 folds recorded in OUT.folds.csv, Excel, Parquet), audited in the EUC audit table as
 ``名簿:<name>`` so a roster run is listed with the extractions (``kikan euc list --audit``)."""
 from __future__ import annotations
@@ -15,18 +15,18 @@ import pyarrow.parquet as pq
 
 from kikan_hub.layouts.isl import get_table
 from kikan_hub.modules.euc import extract as euc_extract
-from kikan_hub.modules.euc.masking import MaskingRules, load_rules
 from kikan_hub.modules.juki import JUMIN
 from kikan_hub.modules.rosters.engine import RosterResult
 from kikan_hub.modules.rosters.rules import AUDIT_NAME
+from kikan_hub.validation.masking import PersonalPolicy, load_policy
 
 
 
-def mask(result: RosterResult, role: str, rules: MaskingRules | None = None) -> tuple[pa.Table, dict[str, str]]:
+def mask(result: RosterResult, role: str, rules: PersonalPolicy | None = None) -> tuple[pa.Table, dict[str, str]]:
     """The roster with every column the role may not see masked (same rules as EUC)."""
-    rules = rules or load_rules()
+    rules = rules or load_policy()
     tbl = result.table
-    plan = rules.plan(role, get_table(JUMIN), [c for c in tbl.column_names])
+    plan = rules.role_plan(role, get_table(JUMIN), [c for c in tbl.column_names])
     for col, method in plan.items():
         values = tbl[col].to_pylist()
         masked = pa.array([rules.apply(method, v) for v in values], pa.string())

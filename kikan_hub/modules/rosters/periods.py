@@ -81,7 +81,7 @@ def iso(d: np.ndarray) -> np.ndarray:
 _ERA = {e.name: e.start.year for e in load_eras()[0]}
 _LETTER = {e.letter: e.name for e in load_eras()[0]}
 _CODE = {"1": "明治", "2": "大正", "3": "昭和", "4": "平成", "5": "令和"}   # the common code (DESIGN.md)
-_KANJI = re.compile(r"^(明治|大正|昭和|平成|令和)(元|\d{1,2})年(?:(\d{1,2})月)?(?:(\d{1,2})日)?")
+_KANJI = re.compile(rf"^({'|'.join(_ERA)})(元|\d{{1,2}})年(?:(\d{{1,2}})月)?(?:(\d{{1,2}})日)?")
 _RAW = re.compile(r"^([1-5MTSHR])(\d{2})(\d{2})(\d{2})$")
 _WESTERN = re.compile(r"^(\d{4})[-/年]?(\d{2})?[-/月]?(\d{2})?")
 

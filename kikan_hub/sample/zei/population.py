@@ -8,9 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from kikan_hub.validation.checks import m11_fails
-
-from kikan_hub.sample.generator import m11
+from kikan_hub.validation.check_digits import m11_check_digit, m11_fails
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ class Population:
 
 def company_atena(i: int) -> str:
     data = 900_000_000 + i
-    return f"{data:09d}{m11(data, 9)}"
+    return f"{data:09d}{m11_check_digit(data, 9)}"
 
 
 def load_population(jumin_parquet: Path, seed: int) -> Population:
