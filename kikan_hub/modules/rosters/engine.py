@@ -100,6 +100,7 @@ class Ctx:
 
     def __init__(self, tbl: pa.Table, rule: RosterRule, as_of: dt.date):
         self.n = tbl.num_rows
+        self.tbl = tbl
         self.rule = rule
         self.as_of = np.full(self.n, np.datetime64(as_of, "D"))
         col = lambda c: (tbl[c].to_numpy().astype(object) if c in tbl.column_names  # noqa: E731
@@ -309,17 +310,18 @@ def compute_all(engine: Engine, names: list[str], as_of: dt.date | str) -> dict[
     as_of = _as_of(as_of)
     rules = [load_rule(n) for n in names]
     tbl = fetch(engine, as_of)
-    return {r.name: _judge(tbl, r, as_of) for r in rules}
+    return {r.name: _judge(tbl, r, as_of, engine) for r in rules}
 
 
 def compute(engine: Engine, name: str, as_of: dt.date | str) -> RosterResult:
     rule = load_rule(name)
     as_of = _as_of(as_of)
-    return _judge(fetch(engine, as_of), rule, as_of)
+    return _judge(fetch(engine, as_of), rule, as_of, engine)
 
 
-def _judge(tbl: pa.Table, rule: RosterRule, as_of: dt.date) -> RosterResult:
+def _judge(tbl: pa.Table, rule: RosterRule, as_of: dt.date, engine: Engine | None = None) -> RosterResult:
     c = Ctx(tbl, rule, as_of)
+    c.engine, c.on_date = engine, as_of        # for the kinds over other 業務' tables (sources.py)
     ok, out, inn = _evaluate(c, rule.criteria, c.as_of)
     judge = np.where(ok, LISTED, OUT).astype(object)
     reason = np.where(ok, inn, out).astype(object)
@@ -358,3 +360,12 @@ def _judge(tbl: pa.Table, rule: RosterRule, as_of: dt.date) -> RosterResult:
 
 def P_to_date(arr: pa.Array) -> pa.Array:  # noqa: N802 - a small local helper
     return pa.array(P.to_days(arr), pa.date32())
+
+
+def _register_gyomu_kinds() -> None:
+    """The kinds over the other 業務' tables live in sources.py (国保・後期・介護 資格, 避難行動要支援者)."""
+    from kikan_hub.modules.rosters import sources
+    CRITERIA.update(sources.KINDS)
+
+
+_register_gyomu_kinds()

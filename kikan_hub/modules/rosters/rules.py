@@ -17,7 +17,8 @@ import yaml
 
 HERE = Path(__file__).parent
 AUDIT_NAME = "名簿:{name}"        # the name a roster run carries in the EUC audit and listing
-KINDS = {"resident", "shubetsu", "age_at_least", "recorded_months", "school_age", "age_reached_in_window"}
+KINDS = {"resident", "shubetsu", "age_at_least", "recorded_months", "school_age", "age_reached_in_window",
+         "qualification_on_date", "living_alone", "any_of"}
 _TOP = {"name", "title", "division", "legal_basis", "unknown_birth", "criteria", "after_removal", "lookups",
         "columns", "grade_names"}
 
