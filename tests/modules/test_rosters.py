@@ -228,7 +228,8 @@ def test_rosters_listed_in_the_euc_catalogue(engine, store_url):
     from kikan_hub.api.cli_modules import euc_app
     r = CliRunner().invoke(euc_app, ["list", "--store", store_url])
     assert r.exit_code == 0, r.output
-    for name in ("名簿:senkyo", "名簿:gakureibo", "名簿:keiro", "名簿:seijin"):
+    for name in ("名簿:senkyo", "名簿:gakureibo", "名簿:keiro", "名簿:seijin", "名簿:hinan", "名簿:kokuho", "名簿:kouki",
+                 "名簿:kaigo"):
         assert name in r.output
 
 

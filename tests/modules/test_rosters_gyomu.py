@@ -170,3 +170,22 @@ def test_bad_source_in_a_city_rule_is_a_clear_error(engine, tmp_path, monkeypatc
     monkeypatch.setenv("KIKAN_ROSTER_RULES", str(tmp_path))
     with pytest.raises(RosterError, match="shutoku_bi"):
         compute(engine, "kokuho", B)
+
+
+def test_cli_writes_the_masked_kaigo_roster(engine, store_url, tmp_path):
+    import csv
+
+    from typer.testing import CliRunner
+
+    from kikan_hub.api.cli import app
+    jumin: list = []
+    a = resident(jumin, D(1959, 9, 2), name="髙橋　花子")
+    insert_rows(engine, "juki_jumin", jumin)
+    insert_rows(engine, "kaigo_hihokensha", [shikaku(a, 1, B, hihokensha_kubun="1")])
+    r = CliRunner().invoke(app, ["roster", "kaigo", "--as-of", "2024-09-01", "--store", store_url,
+                                 "--out", str(tmp_path / "k.csv"), "--encoding", "cp932"])
+    assert r.exit_code == 0, r.output
+    with (tmp_path / "k.csv").open(encoding="cp932", newline="") as fh:
+        body = list(csv.reader(fh))
+    assert body[0][-3:] == ["判定に用いた生年月日", "判定", "理由"] and "介護資格取得日" in body[0]
+    assert body[1][0] == a and body[1][2] == "髙＊　花＊" and body[1][-1] == "介護資格あり（取得 2024-09-01：第1号被保険者）"
