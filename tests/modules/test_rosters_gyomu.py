@@ -8,22 +8,12 @@ import datetime as dt
 import pytest
 
 from kikan_hub.modules.rosters import RosterError, compute
-from kikan_hub.store.engine import open_engine
-from kikan_hub.store.migrate import upgrade
 
 from modhelpers import D, insert_rows, jumin_row
 
 B = D(2024, 9, 1)          # 基準日 of every test here
 KOKUHO_SHUTOKU_01 = "転入"  # codes/kokuho_shutoku_jiyu.yaml "01"
 _n = iter(range(1, 10_000))
-
-
-@pytest.fixture
-def engine(store_url):
-    e = open_engine(store_url)
-    upgrade(e)
-    yield e
-    e.dispose()
 
 
 def resident(rows: list, birth=D(1950, 1, 1), *, setai=None, end=None, name="架空　花子") -> str:
