@@ -179,3 +179,13 @@ def test_cli_writes_the_masked_kaigo_roster(engine, store_url, tmp_path):
         body = list(csv.reader(fh))
     assert body[0][-3:] == ["判定に用いた生年月日", "判定", "理由"] and "介護資格取得日" in body[0]
     assert body[1][0] == a and body[1][2] == "髙＊　花＊" and body[1][-1] == "介護資格あり（取得 2024-09-01：第1号被保険者）"
+
+
+def test_unknown_kind_inside_any_of_is_a_clear_error(engine, tmp_path, monkeypatch):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "hinan.yaml").write_text(
+        "name: hinan\ntitle: 要支援者\ncriteria:\n  - kind: any_of\n    of:\n"
+        "      - {label: 高齢, criteria: [{kind: age_over, age: 75}]}\ncolumns: [atena_no]\n", encoding="utf-8")
+    monkeypatch.setenv("KIKAN_ROSTER_RULES", str(tmp_path))
+    with pytest.raises(RosterError, match="age_over"):
+        compute(engine, "hinan", B)

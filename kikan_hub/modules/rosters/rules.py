@@ -95,6 +95,18 @@ def _lookup(spec: dict, where: str) -> Lookup:
     return Lookup(spec["table"], cols, out)
 
 
+def _check_kinds(criteria: list, where: str) -> None:
+    """Every kind known, also inside ``any_of`` options (a typo is a clear error, not a KeyError later)."""
+    for i, c in enumerate(criteria, 1):
+        if not isinstance(c, dict) or c.get("kind") not in KINDS:
+            kind = c.get("kind") if isinstance(c, dict) else c
+            raise RosterError(f"{where} {i}: kind {kind!r} は {sorted(KINDS)} のいずれか")
+        for j, opt in enumerate(c.get("of") or [], 1):
+            if not isinstance(opt, dict) or ("source" in opt) == ("criteria" in opt):
+                raise RosterError(f"{where} {i}: of {j}: source か criteria のどちらか一方を書くこと")
+            _check_kinds(opt.get("criteria") or [], f"{where} {i}: of {j}: criteria")
+
+
 @lru_cache(maxsize=32)
 def _load(path: str) -> RosterRule:
     p = Path(path)
@@ -105,9 +117,7 @@ def _load(path: str) -> RosterRule:
     unknown = set(data) - _TOP
     if unknown:
         raise RosterError(f"{p}: 不明なキー {sorted(unknown)} (使えるキー: {sorted(_TOP)})")
-    for i, c in enumerate(data.get("criteria") or [], 1):
-        if c.get("kind") not in KINDS:
-            raise RosterError(f"{p}: criteria {i}: kind {c.get('kind')!r} は {sorted(KINDS)} のいずれか")
+    _check_kinds(data.get("criteria") or [], f"{p}: criteria")
     return RosterRule(
         name=data["name"], title=data["title"], division=data.get("division", ""),
         legal_basis=tuple(data.get("legal_basis") or ()), unknown_birth=dict(data.get("unknown_birth") or {}),

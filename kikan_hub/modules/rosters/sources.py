@@ -154,7 +154,8 @@ def _text(j: pa.Table, col: str | None) -> np.ndarray:
 def _named(j: pa.Table, spec: dict, col: str | None) -> np.ndarray:
     from kikan_hub.modules.rosters.engine import _map
     names = code_names(spec["table"], col) if col else {}
-    return _map(_text(j, col), lambda v: names.get(v, v)) if len(_text(j, col)) else _text(j, col)
+    values = _text(j, col)
+    return _map(values, lambda v: names.get(v, v)) if len(values) else values
 
 
 def crit_qualification_on_date(c, spec: dict, on: np.ndarray):
