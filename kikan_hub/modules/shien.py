@@ -16,7 +16,7 @@ from typing import Iterable
 from sqlalchemy import Engine, and_, or_, select, true
 from sqlalchemy.sql import Select
 
-from kikan_hub.store.schema import build_metadata
+from kikan_hub.store.schema import shared_metadata
 
 SCOPE = "juki:shien_sochi:read"
 ENDED = "9"                      # shien_sochi_jotai: 終了
@@ -26,7 +26,7 @@ SHIEN_TABLES = ("juki_shien_sochi", "juki_shien_kagaisha", "juki_yokushi")
 
 def restricted_atena_select() -> Select:
     """SELECT of every restricted 宛名番号 (for NOT IN filters in SQL)."""
-    md = build_metadata()
+    md = shared_metadata()
     j, s = md.tables["juki_jumin"], md.tables["juki_shien_sochi"]
     flagged = select(j.c.atena_no).where(j.c.shien_taisho == true())
     sochi = select(s.c.atena_no).where(or_(s.c.jotai.is_(None), s.c.jotai != ENDED))
@@ -38,7 +38,7 @@ def restricted(engine: Engine, atena_nos: Iterable[str]) -> set[str]:
     wanted = sorted({a for a in atena_nos if a})
     if not wanted:
         return set()
-    md = build_metadata()
+    md = shared_metadata()
     j, s = md.tables["juki_jumin"], md.tables["juki_shien_sochi"]
     out: set[str] = set()
     with engine.connect() as conn:
@@ -54,5 +54,5 @@ def restricted(engine: Engine, atena_nos: Iterable[str]) -> set[str]:
 
 def restricted_setai_select() -> Select:
     """世帯番号 where a restricted person has ever been a member (their 世帯 rows show the address)."""
-    j = build_metadata().tables["juki_jumin"]
+    j = shared_metadata().tables["juki_jumin"]
     return select(j.c.setai_no).where(j.c.atena_no.in_(restricted_atena_select())).distinct()
