@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 DEFS = Path(__file__).resolve().parents[2] / "kikan_hub" / "layouts" / "intermediate_standard"
-TAX_FILES = ["kojin_juminzei.yaml", "kotei_shisanzei.yaml", "kei_jidoshazei.yaml"]
+TAX_FILES = ["kojin_juminzei.yaml", "kotei_shisanzei.yaml", "kei_jidoshazei.yaml", "hojin_juminzei.yaml"]
 MARK = re.compile(r"\[(verified|review|to verify)[^\]]*\]")
 CITES = re.compile(r"地方税法|附則第")
 
