@@ -16,7 +16,7 @@ from typing import Iterable
 from sqlalchemy import Engine, MetaData, and_, bindparam, or_, select, true
 from sqlalchemy.sql import Select
 
-from kikan_hub.store.schema import shared_metadata
+from kikan_hub.store.schema import build_metadata
 
 SCOPE = "juki:shien_sochi:read"
 ENDED = "9"                      # shien_sochi_jotai: 終了
@@ -26,7 +26,7 @@ SHIEN_TABLES = ("juki_shien_sochi", "juki_shien_kagaisha", "juki_yokushi")
 
 def restricted_atena_select() -> Select:
     """SELECT of every restricted 宛名番号 (for NOT IN filters in SQL)."""
-    md = shared_metadata()
+    md = build_metadata()
     j, s = md.tables["juki_jumin"], md.tables["juki_shien_sochi"]
     flagged = select(j.c.atena_no).where(j.c.shien_taisho == true())
     sochi = select(s.c.atena_no).where(or_(s.c.jotai.is_(None), s.c.jotai != ENDED))
@@ -53,7 +53,7 @@ def _restricted_among() -> Select:
     """One UNION statement (flagged 住民 rows, open 支援措置 rows) over an expanding list of 宛名番号,
     built once per metadata: every interface read runs it, and building it per call cost more CPU
     than the two index look-ups it makes."""
-    md = shared_metadata()
+    md = build_metadata()
     hit = _AMONG.get(id(md))
     if hit is None or hit[0] is not md:
         j, s = md.tables["juki_jumin"], md.tables["juki_shien_sochi"]
@@ -66,5 +66,5 @@ def _restricted_among() -> Select:
 
 def restricted_setai_select() -> Select:
     """世帯番号 where a restricted person has ever been a member (their 世帯 rows show the address)."""
-    j = shared_metadata().tables["juki_jumin"]
+    j = build_metadata().tables["juki_jumin"]
     return select(j.c.setai_no).where(j.c.atena_no.in_(restricted_atena_select())).distinct()

@@ -12,12 +12,12 @@ from typing import Callable
 from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, Table
 
 from kikan_hub.layouts.isl import Table as IslTable
-from kikan_hub.layouts.isl import all_tables, definition_folders
+from kikan_hub.layouts.isl import all_tables
 from kikan_hub.layouts.types import sql_type
 from kikan_hub.store.system_tables import CONTROL, LEDGER, system_tables
 
 __all__ = ["CONTROL", "LEDGER", "build_metadata", "canonical_metadata", "canonical_table", "register_tables",
-           "registered_owners", "shared_metadata"]
+           "registered_owners"]
 
 
 TableDefiner = Callable[[MetaData], None]
@@ -76,19 +76,4 @@ def build_metadata() -> MetaData:
     for define in owners:
         define(md)
     _built = (tables, owners, md)
-    return md
-
-
-_SHARED: dict[tuple, MetaData] = {}
-
-
-def shared_metadata() -> MetaData:
-    """``build_metadata()`` built once per (definition folders, registered owners): for request paths
-    (the interfaces' 支援措置 guard ran it per call: ~100 ms of CPU a SOAP request). The result is
-    shared: callers read its tables and never add to it. A new KIKAN_DEFINITIONS_PATH or a newly
-    registered owner gives a new one (the definitions themselves are cached per folder by layouts.isl)."""
-    key = (tuple(str(f) for f in definition_folders()), tuple((o, id(d)) for o, d in sorted(_OWNERS.items())))
-    md = _SHARED.get(key)
-    if md is None:
-        md = _SHARED[key] = build_metadata()
     return md

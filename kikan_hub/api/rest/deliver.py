@@ -16,7 +16,7 @@ from sqlalchemy import select
 from kikan_hub.api.auth import scopes as sc
 from kikan_hub.api.rest_modules import disclosed_atena_nos
 from kikan_hub.api.shien_guard import SCOPE as SHIEN_SCOPE, withhold
-from kikan_hub.store.schema import shared_metadata
+from kikan_hub.store.schema import build_metadata
 
 
 def strip(rows: list[dict], can: Callable[[str], bool], table_id: str, gyomu: str) -> list[dict]:
@@ -45,7 +45,7 @@ def guard_rows(engine, audit_log, client_id: str | None, allowed: bool, interfac
     if setai_of is None or not rows:
         return rows, set()
     setai_nos = sorted({s for s in map(setai_of, rows) if s})
-    j = shared_metadata().tables["juki_jumin"]
+    j = build_metadata().tables["juki_jumin"]
     with engine.connect() as conn:
         members = conn.execute(select(j.c.setai_no, j.c.atena_no).where(j.c.setai_no.in_(setai_nos)).distinct()).all()
     _, hit = withhold(engine, audit_log, rows=list(members), atena_of=lambda m: m[1], **common)
