@@ -171,12 +171,12 @@ def _not_both(frames: dict, table: Table, check: dict) -> GroupOutcome | None:
 
 # ---------------------------------------------------------------- ages
 
-def _as_date(table: Table, col: str, edge: str) -> pl.Expr:
-    """A date column as is; YYYYMM digits as the month's first (edge=start) or last day; a 年度 as its 4月1日."""
-    it = table.item(col)
-    if it.type == "date" or it.type == "wareki_date":
+def _as_date(dtype: pl.DataType, col: str, edge: str) -> pl.Expr:
+    """By the column's physical type (layouts/types.py made it): a date as is; a 年度 (an integer) as
+    its 4月1日; YYYYMM text as the month's first (edge=start) or last day."""
+    if dtype == pl.Date:
         return pl.col(col)
-    if it.type == "integer":
+    if dtype.is_integer():
         return pl.date(pl.col(col), 4, 1)
     s = pl.col(col).cast(pl.Utf8)
     first = pl.date(s.str.slice(0, 4).cast(pl.Int32, strict=False), s.str.slice(4, 2).cast(pl.Int8, strict=False), 1)
@@ -252,14 +252,15 @@ def _age_at(frames: dict, table: Table, check: dict) -> GroupOutcome | None:
         return None
     n = _height(lf)
     spec = check.get("birth_from") or {}
-    parts = 1 if own_birth else _partitions(max([n, *(_height(_lazy(frames, t)) for t in spec.get("tables", []) if t in frames)]))
+    parts = _partitions(max([n, *(_height(_lazy(frames, t)) for t in spec.get("tables", []) if t in frames)]))
+    part_col = table.primary_key[0]     # a birth date on the row: any key splits the table
     # an upper bound binds at the end of a span (YYYYMM: the month's last day), a lower one at its start
     edge = check.get("edge", "end")
     found, looked = [], False
     for p in range(parts):
         if own_birth:
             rows = _read(lf, [pl.col(own_birth).alias("_birth"), *[pl.col(c) for c in need - {own_birth}]],
-                         pl.col(own_birth).is_not_null() & when, n, row_index=True)
+                         pl.col(own_birth).is_not_null() & when & _in_part(part_col, p, parts), n, row_index=True)
         else:
             births = _births(frames, spec, p, parts)
             if births is None:
@@ -269,7 +270,7 @@ def _age_at(frames: dict, table: Table, check: dict) -> GroupOutcome | None:
                     .join(births, on="_k", how="inner"))
         looked = True
         for c in at_cols:
-            at = _as_date(table, c, edge)
+            at = _as_date(lf.collect_schema()[c], c, edge)
             lo, hi = _bounds(check, table, at)
             age = _age_on(pl.col("_birth"), at, basis)
             bad = rows.with_columns(_at=at, _age=age, _lo=lo, _hi=hi).filter(
