@@ -106,7 +106,9 @@ CASES: dict[str, tuple[dict, dict, str]] = {
              "jido_birth_date": BIRTHS[KID16], "taisho_kaishi_ym": "202406", "taisho_shuryo_ym": "202409"}]},
         ADULT30),
     "SENKYO-AGE": (
-        {**_base(), "senkyo_meibo": [{"atena_no": TEEN17, "rireki_no": 1, "toroku_date": D(2025, 12, 23)}]},
+        # 18 on the birthday's eve; a 選挙時登録 (事由 2) is judged at the 選挙期日, not here
+        {**_base(), "senkyo_meibo": [{"atena_no": TEEN17, "rireki_no": 1, "toroku_date": D(2025, 12, 23)},
+                                     {"atena_no": KID16, "rireki_no": 1, "toroku_jiyu": "2", "toroku_date": D(2025, 12, 1)}]},
         {**_base(), "senkyo_meibo": [{"atena_no": TEEN17, "rireki_no": 1, "toroku_date": D(2025, 12, 22)}]},
         TEEN17),
     "GAKUREI-AGE": (
