@@ -228,9 +228,12 @@ def _births(frames: dict, spec: dict, p: int, parts: int) -> pl.DataFrame | None
         col, key = spec.get("column", "birth_date"), spec.get("source_key", "atena_no")
         if lf is None or not _has(lf, {col, key}):
             continue
-        rows = _read(lf, [pl.col(key).cast(pl.Utf8).alias("_k"), pl.col(col).alias("_birth")],
+        seq = spec.get("latest", "rireki_no")
+        seq_e = pl.col(seq) if seq in _names(lf) else pl.lit(0)
+        rows = _read(lf, [pl.col(key).cast(pl.Utf8).alias("_k"), pl.col(col).alias("_birth"), seq_e.alias("_seq")],
                      pl.col(key).is_not_null() & pl.col(col).is_not_null() & _in_part(key, p, parts), _height(lf))
-        found.append(rows.group_by("_k", maintain_order=True).agg(pl.col("_birth").last()).with_columns(_src=pl.lit(len(found))))
+        found.append(rows.sort("_k", "_seq", maintain_order=True).group_by("_k", maintain_order=True)
+                     .agg(pl.col("_birth").last()).with_columns(_src=pl.lit(len(found))))
     if not found:
         return None
     return pl.concat(found).sort("_src").unique("_k", keep="first", maintain_order=True).drop("_src")

@@ -246,3 +246,16 @@ def test_rule_cites_its_article(rid):
     article, status = BASIS[rid]
     text = full_catalogue()[rid].description
     assert article in text and status in text, text
+
+
+def test_birth_date_from_the_latest_history_row():
+    """A corrected 生年月日 (履歴番号 2) counts, whatever the order the rows are read in."""
+    rule = full_catalogue()["KOKI-AGE"]
+    jumin = [{"atena_no": A68, "rireki_no": 2, "birth_date": D(1940, 3, 3), "jumin_jotai": "1"},
+             {"atena_no": A68, "rireki_no": 1, "birth_date": D(1956, 3, 3), "jumin_jotai": "1"}]
+    koki = [_koki(A68, D(2024, 4, 1))]
+    assert _result(validate_tables(_frames({"juki_jumin": jumin, "koki_hihokensha": koki}), rules=[rule]),
+                   "KOKI-AGE").failed == 0
+    jumin[0]["birth_date"], jumin[1]["birth_date"] = D(1956, 3, 3), D(1940, 3, 3)
+    assert _result(validate_tables(_frames({"juki_jumin": jumin, "koki_hihokensha": koki}), rules=[rule]),
+                   "KOKI-AGE").failed == 1
