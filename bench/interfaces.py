@@ -7,7 +7,7 @@ Fills a fresh SQLite store with N residents (plain DB-API executemany, indexes i
 log off), registers a client, then:
 
 1. phases — in this process, on the same store, the time of each step of one call: parse,
-   UsernameToken digest check, request XSD validation, query, response build, response XSD
+   UsernameToken digest check, request XSD validation, query, 支援措置 guard, response build, response XSD
    validation, audit write (committed), serialisation;
 2. open loop — C keep-alive connections together offer RATE requests/s for SECONDS (each
    connection sends at fixed times; latency is counted from the *scheduled* send time, so a slow
@@ -126,7 +126,7 @@ def phases(url: str, master: bytes, atena: list[str], password: str, sync: str, 
     hub = build_hub(engine, master, audit_sync=sync)
     soap = hub.soap
     rnd = random.Random(3)
-    steps: dict[str, list[float]] = {k: [] for k in ("parse", "wsse digest", "request XSD", "query", "response build",
+    steps: dict[str, list[float]] = {k: [] for k in ("parse", "wsse digest", "request XSD", "query", "支援措置 guard", "response build",
                                                      "response XSD", "audit write", "serialise", "whole call")}
     for i in range(n):
         body = envelope("bench", password, rnd.choice(atena))
@@ -140,6 +140,8 @@ def phases(url: str, master: bytes, atena: list[str], password: str, sync: str, 
         assert soap.schema.validate(req)
         t.append(time.perf_counter())
         rows = soap.queries.resident_by_atena(req.findtext(f"{{{sv.NS}}}AtenaNo"))
+        t.append(time.perf_counter())
+        rows, _ = soap._guard(client, "JuminJohoShokai", rows)
         t.append(time.perf_counter())
         resp = etree.Element(f"{{{sv.NS}}}JuminJohoShokaiResponse", nsmap={"p": sv.NS, "t": sv.TYPES_NS})
         etree.SubElement(resp, f"{{{sv.NS}}}Count").text = str(len(rows))
@@ -298,6 +300,9 @@ def main() -> None:
               f"{summary(lat)}  errors {err}")
         print(f"server CPU per request: baseline {base_cpu:.2f} ms, 住民情報照会 {soap_cpu:.2f} ms "
               f"(one core sustains ≈ {1000 / soap_cpu:.0f} req/s of 住民情報照会)")
+        import importlib.util as iu
+        print(f"uvicorn http={'httptools' if iu.find_spec('httptools') else 'h11'} "
+              f"loop={'uvloop' if iu.find_spec('uvloop') else 'asyncio'}")
         print(f"audit sync: {args.audit_sync}; load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"p99 ratio SOAP / baseline: {pct(lat, 99) / pct(base_lat, 99):.2f}x   "
               f"(store {args.residents:,} residents, SQLite WAL, uvicorn 1 worker, audit on)")

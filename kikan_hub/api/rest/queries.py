@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, bindparam, func, select
 
 from kikan_hub.api.rest.feed import ChangeFeed
 from kikan_hub.layouts.isl import get_table
@@ -51,6 +51,10 @@ class QueryService:
 
     def __post_init__(self):
         self.jumin, self.setai, self.log = tables()
+        j = self.jumin
+        # 住民情報照会 by 宛名番号 (every SOAP/REST lookup): statements built once, executed with a parameter
+        by_atena = select(j).where(j.c.atena_no == bindparam("atena_no")).order_by(j.c.rireki_no.desc())
+        self._by_atena = {True: by_atena, False: by_atena.limit(1)}
 
     # --- 住民 -------------------------------------------------------------------------
     def _current_for(self, conn, atena_nos: list[str]) -> list[dict]:
@@ -64,12 +68,9 @@ class QueryService:
         return [_as_dict(r, "juki_jumin") for r in rows]
 
     def resident_by_atena(self, atena_no: str, include_history: bool = False) -> list[dict]:
-        j = self.jumin
         with self.engine.connect() as conn:
-            q = select(j).where(j.c.atena_no == atena_no).order_by(j.c.rireki_no.desc())
-            if not include_history:
-                q = q.limit(1)
-            return [_as_dict(r, "juki_jumin") for r in conn.execute(q)]
+            return [_as_dict(r, "juki_jumin")
+                    for r in conn.execute(self._by_atena[include_history], {"atena_no": atena_no})]
 
     def residents_by_kojin_bango(self, kojin_bango: str) -> list[dict]:
         j = self.jumin
