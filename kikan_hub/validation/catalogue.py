@@ -108,7 +108,28 @@ def divisions() -> dict[str, str]:
 
 
 def division_for(gyomu_id: str) -> str:
-    return divisions().get(gyomu_id, divisions().get("default", "情報政策課"))
+    """The 業務's 担当課: the catalogue's ``divisions:``, else the 業務コード表 (codes/gyomu.yaml tantoka)."""
+    if gyomu_id in divisions():
+        return divisions()[gyomu_id]
+    return _tantoka().get(gyomu_id) or divisions().get("default", "情報政策課")
+
+
+@lru_cache(maxsize=1)
+def _tantoka() -> dict[str, str]:
+    """gyomu_id → 担当課 from codes/gyomu.yaml (a 業務 of two divisions: the first)."""
+    from kikan_hub.layouts.isl import load_code_table
+
+    try:
+        extra = load_code_table("gyomu").extra
+    except Exception:  # no 業務コード表 among the definitions: the catalogue's default applies
+        return {}
+    ids, tantoka = extra.get("gyomu_id") or {}, extra.get("tantoka") or {}
+    out = {}
+    for code, gid in ids.items():
+        t = tantoka.get(code)
+        if t:
+            out[str(gid)] = str(t[0] if isinstance(t, list) else t)
+    return out
 
 
 def generated_rules() -> dict[str, Rule]:
@@ -133,17 +154,45 @@ def generated_rules() -> dict[str, Rule]:
             out[rid] = _rule_from(rid, data, template=tmpl_id)
     # Hand-written rule families that run once per table (check.per_table).
     for rid, rule in load_catalogue().items():
-        for tid in rule.check.get("per_table") or []:
+        for tid in _per_table(rule, all_tables()):
             table = all_tables().get(tid)
             if table is None:
                 continue
             check = {k: v for k, v in rule.check.items() if k != "per_table"}
             check["table"] = tid
+            check["columns"] = per_table_columns(rule.check, table)
             data = {"title": f"{rule.title}（{table.name}）", "description": rule.description,
                     "severity": rule.severity, "thresholds": rule.thresholds, "gyomu": table.gyomu_id,
                     "division": division_for(table.gyomu_id), "unit": rule.unit, "check": check}
             out[f"{rid}.{tid}"] = _rule_from(f"{rid}.{tid}", data, template=rid)
     return out
+
+
+def _per_table(rule: Rule, tables: dict) -> list[str]:
+    """The tables a per-table family runs on: a list, or a selector ``{columns_ending: atena_no,
+    gyomu_except: [...]}`` — every table of the other 業務 with such columns, except the tables
+    another family of the same check kind already names (one rule id per fact)."""
+    sel = rule.check.get("per_table") or []
+    if isinstance(sel, list):
+        return sel
+    suffix = sel.get("columns_ending", "atena_no")
+    named = {t for other in load_catalogue().values() if other.id != rule.id and other.check.get("kind") == rule.check.get("kind")
+             and isinstance(other.check.get("per_table"), list) for t in other.check["per_table"]}
+    out = []
+    for tid, table in sorted(tables.items()):
+        if table.gyomu_id in (sel.get("gyomu_except") or []) or tid in named:
+            continue
+        if any(it.id.endswith(suffix) for it in table.items):
+            out.append(tid)
+    return out
+
+
+def per_table_columns(rule_check: dict, table) -> list[str]:
+    """The columns a per-table family checks: its ``columns``, or every item ending in the selector's suffix."""
+    sel = rule_check.get("per_table")
+    if isinstance(sel, dict) and not rule_check.get("columns"):
+        return [it.id for it in table.items if it.id.endswith(sel.get("columns_ending", "atena_no"))]
+    return list(rule_check.get("columns") or ["atena_no"])
 
 
 def _template_applies(kind: str, item) -> bool:

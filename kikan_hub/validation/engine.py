@@ -29,6 +29,7 @@ from kikan_hub.layouts.types import polars_schema
 from kikan_hub.validation.catalogue import LEVEL_ORDER, Rule, gate_rules, gyomu_name, level_for, worst
 from kikan_hub.validation import group_checks  # noqa: F401 — registers the group checks
 from kikan_hub.validation import tax_checks  # noqa: F401 — registers the tax rules' checks
+from kikan_hub.validation import xref_checks  # noqa: F401 — registers the cross-業務 checks
 from kikan_hub.validation.checks import GROUP_CHECKS, ROW_CHECKS, GroupOutcome, RowCheck
 
 BATCH_ROWS = 131072            # rows per batch of the row rules (memory ∝ batch, not table)
