@@ -10,10 +10,10 @@ import typing
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from kikan_hub.layouts import strict_yaml
-from kikan_hub.layouts.definition_models import CodeTableFile, IslDefinition, IslItem, ItemType
+from kikan_hub.layouts.definition_models import CodeTableFile, IslDefinition, IslItem, ItemType, PersonalKind
 from kikan_hub.layouts.definitions_path import clash, extra_folders
 from kikan_hub.layouts.errors import LayoutError
 
@@ -153,6 +153,11 @@ def _item(it: IslItem) -> Item:
                 unknown_allowed=it.unknown_allowed, personal=it.personal,
                 required_when=tuple((k, tuple(v)) for k, v in it.required_when.items()),
                 required_except=it.required_except)
+
+
+def personal_kinds() -> frozenset[str]:
+    """The `personal:` kinds an item may carry (layouts/personal.yaml, the one policy)."""
+    return frozenset(get_args(PersonalKind))
 
 
 def definitions_dir() -> Path:
