@@ -34,7 +34,9 @@ def test_every_tax_table_loads_with_its_rows_and_only_planted_rows_fail(sample, 
     assert result.exit_code == 0, result.summary
     s = result.summary
     assert s["records_read"] == s["records_loaded"] and s["records_quarantined"] == 0
-    zei_tables = sorted(t for t in all_tables() if t.startswith("zei_"))
+    # the 業務 the tax sample writes (法人住民税 zei_hojin, issue 13, has a definition but no sample yet)
+    zei_tables = sorted(t for t, table in all_tables().items() if table.gyomu_id in {"zei_kojin", "zei_kotei", "zei_kei"})
+    assert len(zei_tables) >= 18
     engine = sa.create_engine(store_url)
     with engine.connect() as conn:
         for t in zei_tables:
