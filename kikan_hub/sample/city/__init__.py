@@ -9,6 +9,7 @@ writes is data too (profiles/city/vendors.yaml). See kikan_hub/sample/README.md 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import random
@@ -25,7 +26,7 @@ from kikan_hub.layouts.isl import get_table, load_definitions
 from kikan_hub.sample.city.assemble import dump_yaml, vendor_to_pua, write_city_manifest
 from kikan_hub.sample.city.defects import plant
 from kikan_hub.sample.city.engine import TableRows, build_table
-from kikan_hub.sample.city.population import load_population, zei_jutogai_atena
+from kikan_hub.sample.city.population import add_jutogai, load_population, zei_jutogai_atena
 from kikan_hub.sample.city.profile import CITY_PROFILES, load_gyomu_profiles, load_vendors
 from kikan_hub.sample.city.truth import RECORDS_SCHEMA, clean_table, record_rows
 from kikan_hub.sample.city.vendor_files import Gaiji, write_file
@@ -102,8 +103,8 @@ def generate_city(opts: CityOptions) -> dict:
                                           defect_rate=opts.defect_rate, profiles=opts.juki_profiles))
     as_of = load_profile("juki").calendar.end
     truth = out / "truth"
-    known = set(pq.read_table(truth / "jumin.parquet", columns=["atena_no"]).column("atena_no").to_pylist())
-    pop = load_population(truth, zei_jutogai_atena(truth, known))
+    pop = load_population(truth)
+    add_jutogai(pop, zei_jutogai_atena(truth, pop.by_atena))
 
     base_files = {**_juki_files(out, juki_summary), **_zei_files(out)}     # today's 住民記録・税 sample
     files: dict[str, dict] = dict(base_files)
@@ -125,6 +126,7 @@ def generate_city(opts: CityOptions) -> dict:
         vdir.mkdir(parents=True, exist_ok=True)
         rate = prof.default_rate if opts.defect_rate is None else opts.defect_rate
         done: dict[str, TableRows] = {}
+        parents = {p.subjects.of for p in prof.tables.values() if p.subjects.of}
         g = by_gyomu.setdefault(gid, {"records": 0, "expected_loaded": 0, "expected_quarantined": 0, "defects": {},
                                       "tables": {}})
         for tid, tp in prof.tables.items():
@@ -163,7 +165,10 @@ def generate_city(opts: CityOptions) -> dict:
             for r, n in counts.items():
                 g["defects"][r] = g["defects"].get(r, 0) + n
             pq.write_table(clean_table(table, tr.rows), gdir / f"{tid}.parquet")
+            if tid not in parents:
+                tr.rows.clear()                 # bounded memory: only tables later ones derive from stay
         done.clear()
+        gc.collect()
     records_writer.close()
     for f in base_files.values():
         g = by_gyomu.setdefault(f["gyomu_id"], {"records": 0, "expected_loaded": 0, "expected_quarantined": 0,

@@ -258,13 +258,18 @@ def build_table(table: Table, tp: TableProfile, pop: Population, done: dict[str,
             scope = Scope(rnd=rnd, as_of=as_of, pop=pop, person=person, member=member, parent=parent, seq=seq,
                           serials=exprs_serial)
             row = scope.row
+            # empty items are left out of the row (row.get gives None): memory grows with the values only
             for iid, expr, it in valued:
-                row[iid] = _conform(evaluate(expr, scope, iid), it)
+                v = _conform(evaluate(expr, scope, iid), it)
+                if v is not None:
+                    row[iid] = v
             for it in defaults:
-                fill = it.required or (fill_decimals and it.type == "decimal") or (
-                    it.id not in empty and rnd.random() < share)
-                row[it.id] = default_value(it, table, scope, serial) if fill else None
-            if any(row[iid] is None for iid in required):
+                if it.required or (fill_decimals and it.type == "decimal") or (
+                        it.id not in empty and rnd.random() < share):
+                    v = default_value(it, table, scope, serial)
+                    if v is not None:
+                        row[it.id] = v
+            if any(row.get(iid) is None for iid in required):
                 incomplete += 1                    # e.g. a 生年月日 不詳 where the item is required
                 continue
             row[PERSON_KEY], row[MEMBER_KEY] = person, member

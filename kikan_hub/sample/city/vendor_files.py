@@ -249,9 +249,9 @@ def write_file(tr: TableRows, vendor: Vendor, file_id: str, gaiji: Gaiji, extrac
         for i, row in enumerate(tr.rows):
             raw = row.get(RAW_KEY)
             if raw:
-                body = b"".join(_raw_fixed(fs, raw[iid]) if iid in raw else enc(row[iid]) for fs, iid, enc in encoders)
+                body = b"".join(_raw_fixed(fs, raw[iid]) if iid in raw else enc(row.get(iid)) for fs, iid, enc in encoders)
             else:
-                body = b"".join([enc(row[iid]) for _, iid, enc in encoders])
+                body = b"".join([enc(row.get(iid)) for _, iid, enc in encoders])
             emit(lead + body, "data", i)
         if vendor.control:
             emit(b"9" + f"{len(tr.rows):010d}".encode() + b" " * (body_len - 10), "trailer", None)
