@@ -25,7 +25,7 @@ import yaml
 from kikan_hub.layouts.isl import get_table, load_definitions
 from kikan_hub.sample.city.assemble import dump_yaml, vendor_to_pua, write_city_manifest
 from kikan_hub.sample.city.defects import plant
-from kikan_hub.sample.city.engine import TableRows, build_table
+from kikan_hub.sample.city.engine import DEFECT_KEY, MEMBER_KEY, PERSON_KEY, TableRows, build_table
 from kikan_hub.sample.city.population import add_jutogai, load_population, zei_jutogai_atena
 from kikan_hub.sample.city.profile import CITY_PROFILES, load_gyomu_profiles, load_vendors
 from kikan_hub.sample.city.truth import RECORDS_SCHEMA, clean_table, record_rows
@@ -88,6 +88,29 @@ def _zei_files(out: Path) -> dict[str, dict]:
     return files
 
 
+def _parent_refs(expr, out: set[str]) -> None:
+    if isinstance(expr, dict):
+        if "parent" in expr and isinstance(expr["parent"], str):
+            out.add(expr["parent"])
+        for v in expr.values():
+            _parent_refs(v, out)
+    elif isinstance(expr, list):
+        for v in expr:
+            _parent_refs(v, out)
+
+
+def parent_items(prof) -> dict[str, set[str]]:
+    """table → the items its rows_of / members_of children read with `parent:` (the rest is dropped once written)."""
+    out: dict[str, set[str]] = {}
+    for tp in prof.tables.values():
+        if tp.subjects.of:
+            refs = out.setdefault(tp.subjects.of, set())
+            _parent_refs(tp.values, refs)
+            for d in tp.defects:
+                _parent_refs(d.set, refs)
+    return out
+
+
 def generate_city(opts: CityOptions) -> dict:
     from kikan_hub.sample.generator import generate
 
@@ -126,7 +149,7 @@ def generate_city(opts: CityOptions) -> dict:
         vdir.mkdir(parents=True, exist_ok=True)
         rate = prof.default_rate if opts.defect_rate is None else opts.defect_rate
         done: dict[str, TableRows] = {}
-        parents = {p.subjects.of for p in prof.tables.values() if p.subjects.of}
+        parents = parent_items(prof)
         g = by_gyomu.setdefault(gid, {"records": 0, "expected_loaded": 0, "expected_quarantined": 0, "defects": {},
                                       "tables": {}})
         for tid, tp in prof.tables.items():
@@ -166,7 +189,10 @@ def generate_city(opts: CityOptions) -> dict:
                 g["defects"][r] = g["defects"].get(r, 0) + n
             pq.write_table(clean_table(table, tr.rows), gdir / f"{tid}.parquet")
             if tid not in parents:
-                tr.rows.clear()                 # bounded memory: only tables later ones derive from stay
+                tr.rows.clear()                 # bounded memory: only tables later ones derive from stay,
+            else:                               # and of those only what the later ones read
+                keep = parents[tid] | {PERSON_KEY, MEMBER_KEY, DEFECT_KEY}
+                tr.rows[:] = [{k: r[k] for k in keep if k in r} for r in tr.rows]
         done.clear()
         gc.collect()
     records_writer.close()

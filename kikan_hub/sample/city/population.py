@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -80,34 +81,35 @@ def _m11_ok(number: str | None) -> bool:
     return bool(number) and number.isdigit() and int(number[-1]) == m11_check_digit(number[:-1])
 
 
-def _latest_rows(path: Path) -> list[dict]:
-    """The latest history row (highest 履歴番号) of each 宛名番号, in 宛名番号 order; read in batches so that
-    only one row per person becomes Python objects (bounded memory at any city size)."""
+def _latest_rows(path: Path) -> list[tuple]:
+    """The latest history row (highest 履歴番号) of each 宛名番号 as a tuple of PERSON_COLUMNS, in 宛名番号 order;
+    read in batches so that only one row per person stays as Python objects (bounded memory)."""
     latest: dict[str, tuple] = {}
     pf = pq.ParquetFile(path)
-    for batch in pf.iter_batches(batch_size=32_768, columns=list(PERSON_COLUMNS)):
+    for batch in pf.iter_batches(batch_size=8_192, columns=list(PERSON_COLUMNS)):
         for row in zip(*(batch.column(c).to_pylist() for c in PERSON_COLUMNS)):
             old = latest.get(row[0])
             if old is None or row[1] > old[1]:          # (atena_no, rireki_no, …)
                 latest[row[0]] = row
-    return [dict(zip(PERSON_COLUMNS, latest[k])) for k in sorted(latest)]
+    del pf
+    pa.default_memory_pool().release_unused()
+    return [latest[k] for k in sorted(latest)]
 
 
 def load_population(truth_dir: Path) -> Population:
-    """The people of 住民記録; add the 住登外者 with Population.add_jutogai."""
+    """The people of 住民記録; add the 住登外者 with add_jutogai."""
     genzon = set(load_code_table("jumin_jotai").extra.get("genzon", ["1"]))
     people: list[Person] = []
-    rows = _latest_rows(truth_dir / "jumin.parquet")
-    for r in rows:
-        if not (_m11_ok(r["atena_no"]) and _m11_ok(r["setai_no"])):
+    for (atena, _rireki, setai, shubetsu, jotai, shimei, kana, birth, sex, zokugara, jusho, katagaki, yubin,
+         jumin_date, kojin_bango, idou_date, shojo_date) in _latest_rows(truth_dir / "jumin.parquet"):
+        if not (_m11_ok(atena) and _m11_ok(setai)):
             continue        # a planted 住民記録 check-digit defect: its number would carry the warning into every 業務
-        resident = r["jumin_jotai"] in genzon
+        resident = jotai in genzon
         people.append(Person(
-            atena_no=r["atena_no"], setai_no=r["setai_no"], shimei=r["shimei"], shimei_kana=r["shimei_kana"],
-            birth_date=r["birth_date"], seibetsu=r["seibetsu"], zokugara=r["zokugara"], jusho=r["jusho"],
-            katagaki=r["katagaki"], yubin_no=r["yubin_no"], jumin_date=r["jumin_date"], kojin_bango=r["kojin_bango"],
-            japanese=r["jumin_shubetsu"] == "1", resident=resident,
-            removed_date=None if resident else (r["shojo_date"] or r["idou_date"])))
+            atena_no=atena, setai_no=setai, shimei=shimei, shimei_kana=kana, birth_date=birth, seibetsu=sex,
+            zokugara=zokugara, jusho=jusho, katagaki=katagaki, yubin_no=yubin, jumin_date=jumin_date,
+            kojin_bango=kojin_bango, japanese=shubetsu == "1", resident=resident,
+            removed_date=None if resident else (shojo_date or idou_date)))
     pop = Population(people)
     for p in people:
         pop.by_atena[p.atena_no] = p
