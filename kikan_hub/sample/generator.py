@@ -271,6 +271,10 @@ def _edge_chunk(ctx: RunContext, sim: Simulator) -> tuple:
     c, gids = edge_chunk(sim, doc, opts.residents, ctx.stats.households, rnd)
     ctx.stats.households += len(c.h_gid)
     ctx.stats.roster_edges = len(gids)
+    atena = identifiers(np.array(list(gids.values()), dtype=np.int64), np.zeros(0, dtype=np.int64)).atena
+    import pyarrow.parquet as pq
+    pq.write_table(pa.table({"id": list(gids), "atena_no": [f"{a:010d}" for a in atena.tolist()]}),
+                   Path(opts.out) / "truth" / "roster_edges.parquet")      # which 宛名番号 is which edge case
     return c, rnd
 
 

@@ -18,7 +18,7 @@ from kikan_hub.sample.simulation import ChunkData, Simulator
 SHIPPED = Path(__file__).parent / "profiles" / "roster_edges.yaml"
 ARRIVE = {"改製": "kaisei", "転入": "tennyu", "国外転入": "kokugai_tennyu", "出生": "shussei"}
 LEAVE = {"転出": "tenshutsu", "国外転出": "kokugai_tenshutsu", "死亡": "shibou"}
-PERSON_KEYS = {"id", "birth", "birth_unknown", "sex", "foreign", "arrive", "leave", "with"}
+PERSON_KEYS = {"id", "birth", "birth_unknown", "sex", "foreign", "arrive", "leave", "with", "expect"}
 
 
 class EdgeCaseError(ValueError):
