@@ -46,7 +46,8 @@ def _snapshot_query(as_of: dt.date):
     kisai = load_code_table("idou_jiyu").extra["kubun"]["記載"]
     cols = ["atena_no", "rireki_no", "setai_no", "jumin_shubetsu", "jumin_jotai", "shimei", "shimei_kana",
             "birth_date", "birth_date_literal", "seibetsu", "setainushi_shimei", "jusho", "katagaki", "jusho_code",
-            "machiaza", "shojo_jiyu", "shojo_date", "jumin_date", "idou_date"]
+            "machiaza", "shojo_jiyu", "shojo_date", "jumin_date", "idou_date",
+            "kojin_bango"]      # for a city rule that lists 個人番号 (REST/SOAP release it only with the grant)
     if "birth_date_wareki" in t.c:          # the 和暦 text of 不詳 births where the store has it
         cols.append("birth_date_wareki")
     last_kisai = func.max(case((t.c.idou_jiyu.in_(kisai), t.c.rireki_no))).over(
