@@ -70,9 +70,27 @@ def _snapshot_query(as_of: dt.date):
             .order_by(snap.c.atena_no))
 
 
+def read_arrow(engine: Engine, stmt) -> pa.Table | None:
+    """PostgreSQL: the statement's result straight into Arrow through ADBC (no Python object per value).
+    None elsewhere: SQLite stays on Python's sqlite3 (a second SQLite library in one process would not see
+    the other's locks; store/bulk_job.py keeps ADBC-SQLite in a child for that reason)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    import adbc_driver_postgresql.dbapi as adbc
+    sql = str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with adbc.connect(uri) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetch_arrow_table()
+
+
 def fetch(engine: Engine, as_of: dt.date, batch: int = 100_000) -> pa.Table:
-    """The query's rows as one Arrow table (fetched in batches, converted column by column)."""
+    """The query's rows as one Arrow table (PostgreSQL: ADBC; SQLite: fetched in batches, converted column
+    by column)."""
     stmt = _snapshot_query(as_of)
+    direct = read_arrow(engine, stmt)
+    if direct is not None:
+        return direct
     parts: list[pa.Table] = []
     with engine.connect() as conn:
         res = conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
