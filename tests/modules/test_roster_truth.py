@@ -141,3 +141,15 @@ def test_write_roster_truth(sample, tmp_path):
     assert t.column_names == ["atena_no", "判定", "区分", "根拠"] and t.num_rows == len(truth_of(sample, "senkyo", dt.date(2023, 9, 1)))
     with pytest.raises(FileNotFoundError, match="kokuho_hihokensha"):
         roster_truth(out / "truth", "kokuho", dt.date(2023, 9, 1))
+
+
+def test_edge_file_errors_name_the_person(tmp_path):
+    from kikan_hub.sample.roster_edges import EdgeCaseError
+    bad = tmp_path / "edges.yaml"
+    for body, msg in (("people:\n  - {id: a, birth: 2000-01-01, arrive: {kind: 改製, jumin: 1990-01-01}, bday: 1}\n",
+                       r"edges.yaml: people\[0\] \(a\): unknown key \['bday'\]"),
+                      ("people:\n  - {id: a, birth: 2000-01-01, arrive: {kind: 引越, date: 2001-01-01}}\n", "arrive.kind"),
+                      ("people:\n  - {id: b, birth: 2000-01-01, arrive: {kind: 出生}, with: a}\n", "not an earlier person")):
+        bad.write_text(body, encoding="utf-8")
+        with pytest.raises(EdgeCaseError, match=msg):
+            load_edges(bad)
