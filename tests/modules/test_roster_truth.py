@@ -6,8 +6,6 @@ file's hand-worked ``expect`` says, in the truth and in the module."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 
 import pyarrow.parquet as pq
 import pytest
@@ -34,34 +32,20 @@ def sample(tmp_path_factory):
     return out, reg, ids
 
 
-def _pg_database():
-    import sqlalchemy as sa
-    admin = os.environ.get("KIKAN_TEST_PG_URL")
-    if not admin:
-        from kikan_testenv import unavailable
-        unavailable("no PostgreSQL server (set KIKAN_TEST_PG_URL)")
-    name = f"kikan_t_{uuid.uuid4().hex[:10]}"
-    eng = sa.create_engine(admin.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    return f"{admin.rsplit('/', 1)[0]}/{name}", eng, name
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def rosters(request, sample, tmp_path_factory):
     """{(name, date): {atena: (判定, 区分)}} of the module on the rehearsed store, every date of DATES."""
-    import sqlalchemy as sa
-
     import kikan_hub.pipeline.manifest as manifest_mod
     import kikan_hub.pipeline.rehearsal as rehearsal
     from kikan_hub.store.engine import open_engine
+    from kikan_testenv import pg_database
     out, _, _ = sample
     base = tmp_path_factory.mktemp(request.param)
-    admin = None
+    drop = None
     if request.param == "sqlite":
         url = f"sqlite:///{base / 'kikan.db'}"
     else:
-        url, admin, dbname = _pg_database()
+        url, drop = pg_database("kikan_rosters")
     try:
         result = rehearsal.rehearse(manifest_mod.load_manifest(out / "manifest.yaml"), url, base / "run")
         assert result.exit_code == 0, result.summary
@@ -75,10 +59,8 @@ def rosters(request, sample, tmp_path_factory):
         engine.dispose()
         yield got
     finally:
-        if admin is not None:
-            with admin.connect() as c:
-                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-            admin.dispose()
+        if drop is not None:
+            drop()
 
 
 def truth_of(sample, name, on) -> dict:

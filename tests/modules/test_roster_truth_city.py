@@ -12,7 +12,7 @@ import pytest
 from kikan_hub.modules.rosters import compute_all
 from kikan_hub.sample.roster_truth import NAMES, Register, roster_truth, write_roster_truth
 
-from test_roster_truth import EXTRA, _pg_database
+from test_roster_truth import EXTRA
 
 # below the city sample's FORCE_ONE_FROM (2,000): with --defect-rate 0 no planted row is in the store
 # that the clean truth/gyomu tables leave out (a KAIGO-1GO-AGE row loads with a warning)
@@ -39,18 +39,17 @@ def city(tmp_path_factory):
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def rosters(request, city, tmp_path_factory):
-    import sqlalchemy as sa
-
     import kikan_hub.pipeline.manifest as manifest_mod
     import kikan_hub.pipeline.rehearsal as rehearsal
     from kikan_hub.store.engine import open_engine
+    from kikan_testenv import pg_database
     out, _ = city
     base = tmp_path_factory.mktemp(f"city-{request.param}")
-    admin = None
+    drop = None
     if request.param == "sqlite":
         url = f"sqlite:///{base / 'kikan.db'}"
     else:
-        url, admin, dbname = _pg_database()
+        url, drop = pg_database("kikan_rosters")
     try:
         result = rehearsal.rehearse(manifest_mod.load_manifest(out / "manifest.yaml"), url, base / "run")
         assert result.exit_code == 0, result.summary
@@ -64,10 +63,8 @@ def rosters(request, city, tmp_path_factory):
         engine.dispose()
         yield got
     finally:
-        if admin is not None:
-            with admin.connect() as c:
-                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-            admin.dispose()
+        if drop is not None:
+            drop()
 
 
 @pytest.mark.parametrize("name", NAMES)

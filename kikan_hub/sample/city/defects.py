@@ -12,7 +12,8 @@ import datetime as dt
 import random
 
 from kikan_hub.layouts.isl import Table
-from kikan_hub.sample.city.engine import DEFECT_KEY, MEMBER_KEY, PERSON_KEY, RAW_KEY, TableRows, codes_of
+from kikan_hub.sample.city.engine import (DEFECT_KEY, MEMBER_KEY, PERSON_KEY, RAW_KEY, TableRows, codes_of,
+                                          m11_number)
 from kikan_hub.sample.city.expr import Scope, evaluate
 from kikan_hub.sample.city.population import Population
 from kikan_hub.sample.city.profile import Defect, TableProfile, Vendor
@@ -89,7 +90,7 @@ def plant(tr: TableRows, tp: TableProfile, vendor: Vendor, pop: Population, as_o
             elif d.kind == "ghost_atena":
                 n = GHOST_BASE + ghost_counter[0]
                 ghost_counter[0] += 1
-                row[d.item] = f"{n:09d}{m11_check_digit(n, 9)}"
+                row[d.item] = m11_number(n, 10)
             row[DEFECT_KEY] = mark
         counts[rid] = counts.get(rid, 0) + 1
         planted += 1

@@ -22,6 +22,7 @@ one operator key:
 | `part: [x, lo, hi]` | x × uniform(lo, hi), rounded to an integer (収納 ≤ 調定) |
 | `sum: [..]` | sum of numbers |
 | `age_on: d` | the person's full years on d |
+| `other: {status: s, field: f}` | the field of another person drawn at random (status `removed`: a former resident) |
 | `maybe: p, then: e` | e with probability p, else null |
 | `blank: true` | null (empty) |
 """
@@ -72,6 +73,17 @@ def _person_field(p: Person | None, name: str) -> Any:
     return getattr(p, name)
 
 
+def _other(scope: Scope, status: str) -> Person:
+    """A person other than the subject, drawn with the scope's generator (deterministic)."""
+    cands = scope.pop.by_status(status)
+    if not cands:
+        raise ExprError(f"no person with status {status!r} to draw from")
+    while True:
+        p = cands[scope.rnd.randrange(len(cands))]
+        if p is not scope.person or len(cands) == 1:
+            return p
+
+
 def evaluate(expr: Any, scope: Scope, item: str = "") -> Any:
     if not isinstance(expr, dict):
         return expr
@@ -92,6 +104,8 @@ def evaluate(expr: Any, scope: Scope, item: str = "") -> Any:
         return _person_field(scope.pop.head_of(scope.person), arg)
     if op == "member":
         return _person_field(scope.member, arg)
+    if op == "other":
+        return _person_field(_other(scope, arg.get("status", "resident")), arg["field"])
     if op == "parent":
         return (scope.parent or {}).get(arg)
     if op == "row":

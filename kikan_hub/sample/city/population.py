@@ -63,6 +63,13 @@ class Population:
     people: list[Person]
     households: dict[str, list[Person]] = field(default_factory=dict)    # setai_no → residents, head first
     by_atena: dict[str, Person] = field(default_factory=dict)
+    _by_status: dict[str, list[Person]] = field(default_factory=dict)
+
+    def by_status(self, status: str) -> list[Person]:
+        if status not in self._by_status:
+            self._by_status[status] = [p for p in self.people if not p.jutogai and (
+                status == "any" or (status == "resident") == p.resident)]
+        return self._by_status[status]
 
     def head_of(self, p: Person) -> Person:
         members = self.households.get(p.setai_no)
