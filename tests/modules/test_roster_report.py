@@ -18,9 +18,10 @@ _n = iter(range(1, 10_000))
 B = "2024-09-01"
 
 
-def person(rows, birth, *, shubetsu="1", tennyu=D(2000, 4, 1), end=None, jusho_code="001010100", name="髙橋　一郎"):
+def person(rows, birth, *, shubetsu="1", tennyu=D(2000, 4, 1), end=None, jusho_code="001010100", name="髙橋　一郎",
+           seibetsu="1"):
     atena = f"{next(_n):010d}"
-    common = dict(jumin_shubetsu=shubetsu, birth_date=birth, birth_date_literal=birth.isoformat(), jusho_code=jusho_code,
+    common = dict(jumin_shubetsu=shubetsu, seibetsu=seibetsu, birth_date=birth, birth_date_literal=birth.isoformat(), jusho_code=jusho_code,
                   shimei=name)
     rows.append(jumin_row(atena, 1, idou_jiyu="11", idou_date=tennyu, todokede_date=tennyu, jumin_date=tennyu,
                           shori_date=tennyu, **common))
@@ -46,7 +47,7 @@ def test_division_reports(engine, store_url, tmp_path):
     person(rows, D(1990, 1, 1), jusho_code="001030100")              # 掲載 (第2投票区)
     person(rows, D(2006, 9, 3))                                      # 18 on 9/2 → 対象外 年齢未満
     person(rows, D(1980, 1, 1), tennyu=D(2024, 6, 2))               # 3 months end 9/2 → 対象外 転入後3か月未満
-    person(rows, D(1950, 1, 1), end=("21", D(2024, 8, 1)))          # 転出 8/1 → 表示
+    person(rows, D(1950, 1, 1), end=("21", D(2024, 8, 1)), seibetsu="2")   # 転出 8/1 → 表示 (女)
     person(rows, D(1950, 1, 1), end=("23", D(2024, 8, 1)))          # 死亡 → 対象外 抹消（死亡）
     person(rows, D(1980, 1, 1), shubetsu="2")                        # 外国人住民 → 対象外
     person(rows, D(2018, 4, 1))                                      # 学齢簿: 小1 (6 on 2024-03-31)
@@ -61,9 +62,13 @@ def test_division_reports(engine, store_url, tmp_path):
     assert senkyo["counts"] == {"掲載": 2, "表示": 1, "対象外": 6}    # the two children are 対象外 too (年齢未満)
     assert {x["理由"]: x["件数"] for x in senkyo["reasons_out"]} == {
         "年齢未満": 3, "転入後3か月未満": 1, "抹消（死亡）": 1, "外国人住民（日本国民でない）": 1}
-    assert dict(map(tuple, senkyo["breakdown"]["投票区"])) == {"第1投票区": 2, "第2投票区": 1}   # 表示 counted where listed
+    # 登録者数 男・女・計 per 投票区 (表示 counted where listed; seibetsu 1 in modhelpers' rows, one 女 below)
+    assert senkyo["breakdown"]["投票区"] == [{"値": "第1投票区", "男": 1, "女": 1, "計": 2},
+                                          {"値": "第2投票区", "男": 1, "女": 0, "計": 1}]
+    assert senkyo["by_sex"] == {"値": "計", "男": 2, "女": 1, "計": 3}
     gakurei = json.loads((out / "名簿_学校教育課.json").read_text(encoding="utf-8"))["rosters"][0]
-    assert gakurei["counts"]["掲載"] == 2 and dict(map(tuple, gakurei["breakdown"]["学年"])) == {"小1": 1, "就学予定": 1}
+    assert gakurei["counts"]["掲載"] == 2 and [(r["値"], r["計"]) for r in gakurei["breakdown"]["学年"]] == [
+        ("小1", 1), ("就学予定", 1)]
     # no person in any output: the names (髙橋) and 宛名番号 never appear
     for f in out.iterdir():
         body = f.read_bytes()

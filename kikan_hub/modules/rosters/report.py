@@ -53,18 +53,39 @@ def roster_section(res: RosterResult) -> dict:
             (why_out if j == OUT else why_in)[(j, k)] += n
     listed = res.listed()
     derived = [c for c in res.rule.columns if c in listed.column_names and c not in _person_columns(res)]
-    breakdown = {}
-    for col in derived:
-        g = pa.table({"v": pc.fill_null(listed[col], "")}).group_by("v").aggregate([("v", "count")])
-        vals = [(v or "（なし）", n) for v, n in zip(g["v"].to_pylist(), g["v_count"].to_pylist())]
-        breakdown[col] = sorted(vals, key=lambda kv: (-kv[1], kv[0]))
+    breakdown = {col: _by_sex(listed, col) for col in derived}
     return {"name": res.rule.name, "title": res.rule.title, "division": res.rule.division,
             "legal_basis": list(res.rule.legal_basis), "as_of": res.as_of.isoformat(),
             "counts": {LISTED: counts.get(LISTED, 0), DISPLAYED: counts.get(DISPLAYED, 0), OUT: counts.get(OUT, 0)},
             "judged": t.num_rows,
             "reasons_in": [{"判定": j, "理由": k, "件数": n} for (j, k), n in sorted(why_in.items(), key=lambda kv: -kv[1])],
             "reasons_out": [{"理由": k, "件数": n} for (_, k), n in sorted(why_out.items(), key=lambda kv: -kv[1])],
+            "by_sex": _by_sex(listed, None)[0] if listed.num_rows else {"値": "計", "男": 0, "女": 0, "計": 0},
             "breakdown": breakdown}
+
+
+SEX = {"1": "男", "2": "女"}                     # codes/seibetsu.yaml (JIS X 0303)
+
+
+def _natural(text: str) -> list:
+    """第2投票区 before 第10投票区, 小2 before 中1 (as written in the rule's grade names)."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+def _by_sex(listed: pa.Table, col: str | None) -> list[dict]:
+    """Rows {値, 男, 女, 計} per value of ``col`` (None: one row for the whole roster) — what a 選管 reports
+    (登録者数 男・女・計 per 投票区); Arrow group_by over the listed persons."""
+    value = pc.fill_null(listed[col], "") if col else pa.array([""] * listed.num_rows, pa.string())
+    sex = pc.fill_null(listed["seibetsu"], "") if "seibetsu" in listed.column_names else \
+        pa.array([""] * listed.num_rows, pa.string())
+    g = pa.table({"v": value, "s": sex}).group_by(["v", "s"]).aggregate([("v", "count")])
+    rows: dict[str, dict] = {}
+    for v, s_, n in zip(g["v"].to_pylist(), g["s"].to_pylist(), g["v_count"].to_pylist()):
+        r = rows.setdefault(v or ("（なし）" if col else "計"), {"値": v or ("（なし）" if col else "計"), "男": 0, "女": 0, "計": 0})
+        if SEX.get(s_):
+            r[SEX[s_]] += n
+        r["計"] += n
+    return [rows[k] for k in sorted(rows, key=_natural)]
 
 
 def _person_columns(res: RosterResult) -> set[str]:
@@ -121,12 +142,12 @@ def write_xlsx(report: dict, path: Path) -> None:
         for r in s["reasons_out"]:
             row += 1
             sh.write_row(row, 0, [OUT, r["理由"], r["件数"]])
-        for col, vals in s["breakdown"].items():
+        for col, vals in {"総数": [s["by_sex"]], **s["breakdown"]}.items():
             row += 2
-            sh.write_row(row, 0, [f"内訳: {col}", "", "件数"], bold)
-            for v, n in vals:
+            sh.write_row(row, 0, [f"内訳: {col}", col, "男", "女", "計"], bold)
+            for v in vals:
                 row += 1
-                sh.write_row(row, 0, ["", v, n])
+                sh.write_row(row, 0, ["", v["値"], v["男"], v["女"], v["計"]])
         sh.set_column(0, 0, 14)
         sh.set_column(1, 1, 48)
     wb.close()
