@@ -10,7 +10,7 @@ import openpyxl
 from typer.testing import CliRunner
 
 from kikan_hub.api.cli import app
-from kikan_hub.modules.rosters.report import reason_kinds
+from kikan_hub.modules.rosters.report import is_note, reason_kinds
 
 from modhelpers import D, insert_rows, jumin_row
 
@@ -37,8 +37,8 @@ def test_reason_kinds():
         "年齢未満", "転入後3か月未満"]
     assert reason_kinds("消除（死亡）") == ["消除（死亡）"]
     assert reason_kinds("75歳以上の単身世帯（75歳以上（到達 2024-09-01）／単身世帯）") == ["75歳以上の単身世帯"]
-    assert reason_kinds("18歳以上（到達 1998-01-01）; 日不詳（平成18年9月日不詳）: 9月末日として判定") == [
-        "18歳以上", "日不詳: 月末日として判定"]
+    kinds = reason_kinds("18歳以上（到達 1998-01-01）; 日不詳（平成18年9月日不詳）: 9月末日として判定")
+    assert kinds == ["18歳以上", "日不詳: 月末日として判定"] and [is_note(k) for k in kinds] == [False, True]
 
 
 def test_division_reports(engine, store_url, tmp_path):
@@ -52,6 +52,7 @@ def test_division_reports(engine, store_url, tmp_path):
     person(rows, D(1980, 1, 1), shubetsu="2")                        # 外国人住民 → 対象外
     person(rows, D(2018, 4, 1))                                      # 学齢簿: 小1 (6 on 2024-03-31)
     person(rows, D(2018, 4, 2))                                      # 就学予定
+    person(rows, D(1985, 5, 5), jusho_code="999990000")              # 掲載, 住所コード not in tohyoku.csv → 注記
     insert_rows(engine, "juki_jumin", rows)
     out = tmp_path / "rep"
     r = CliRunner().invoke(app, ["roster-report", "--as-of", B, "--store", store_url, "--out", str(out),
@@ -59,16 +60,18 @@ def test_division_reports(engine, store_url, tmp_path):
     assert r.exit_code == 0, r.output
     import json
     senkyo = json.loads((out / "名簿_選挙管理委員会.json").read_text(encoding="utf-8"))["rosters"][0]
-    assert senkyo["counts"] == {"掲載": 2, "表示": 1, "対象外": 6}    # the two children are 対象外 too (年齢未満)
+    assert senkyo["counts"] == {"掲載": 3, "表示": 1, "対象外": 6}    # the two children are 対象外 too (年齢未満)
     assert {x["理由"]: x["件数"] for x in senkyo["reasons_out"]} == {
         "年齢未満": 3, "転入後3か月未満": 1, "抹消（死亡）": 1, "外国人住民（日本国民でない）": 1}
     # 登録者数 男・女・計 per 投票区 (表示 counted where listed; seibetsu 1 in modhelpers' rows, one 女 below)
     assert senkyo["breakdown"]["投票区"] == [{"値": "第1投票区", "男": 1, "女": 1, "計": 2},
-                                          {"値": "第2投票区", "男": 1, "女": 0, "計": 1}]
-    assert senkyo["by_sex"] == {"値": "計", "男": 2, "女": 1, "計": 3}
+                                          {"値": "第2投票区", "男": 1, "女": 0, "計": 1},
+                                          {"値": "（なし）", "男": 1, "女": 0, "計": 1}]
+    assert senkyo["by_sex"] == {"値": "計", "男": 3, "女": 1, "計": 4}
+    assert senkyo["notes"] == [{"判定": "掲載", "注記": "tohyoku.csv に住所コードなし（要確認）", "件数": 1}]
     gakurei = json.loads((out / "名簿_学校教育課.json").read_text(encoding="utf-8"))["rosters"][0]
     assert gakurei["counts"]["掲載"] == 2 and [(r["値"], r["計"]) for r in gakurei["breakdown"]["学年"]] == [
-        ("小1", 1), ("就学予定", 1)]
+        ("就学予定", 1), ("小1", 1)]                                   # the rule's grade order
     # no person in any output: the names (髙橋) and 宛名番号 never appear
     for f in out.iterdir():
         body = f.read_bytes()
@@ -77,7 +80,7 @@ def test_division_reports(engine, store_url, tmp_path):
     ws = openpyxl.load_workbook(out / "名簿_選挙管理委員会.xlsx")["概要"]
     head = [c.value for c in ws[4]]
     row = dict(zip(head, [c.value for c in ws[5]]))
-    assert (row["名簿"], row["掲載"], row["表示"], row["対象外"]) == ("選挙人名簿", 2, 1, 6)
+    assert (row["名簿"], row["掲載"], row["表示"], row["対象外"]) == ("選挙人名簿", 3, 1, 6)
     sheet = openpyxl.load_workbook(out / "名簿_選挙管理委員会.xlsx")["選挙人名簿"]
     cells = [[c.value for c in r] for r in sheet.iter_rows()]
     assert ["対象外", "転入後3か月未満", 1] in [c[:3] for c in cells] and ["表示", "表示", 1] in [c[:3] for c in cells]

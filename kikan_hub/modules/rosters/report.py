@@ -27,13 +27,21 @@ _SEP = re.compile(r"／|; ")
 _MONTH_END = re.compile(r"\d{1,2}月末日")                 # 日不詳: 9月末日として判定 → one kind for every month
 
 
+_NOTE = re.compile(r"として判定|で判定$|要確認|判定できません")   # how a person was judged, not why in or out
+
+
 def reason_kinds(reason: str) -> list[str]:
     """The kinds of a reason text, without the per-person details: '年齢未満（18歳到達 2024-09-02）／
-    転入後3か月未満（…）' → ['年齢未満', '転入後3か月未満']; '消除（死亡）' stays whole."""
+    転入後3か月未満（…）' → ['年齢未満', '転入後3か月未満']; '消除（死亡）' stays whole. Notes on how the
+    person was judged (日不詳: 月末日として判定, …要確認) are kinds too: ``is_note`` tells them apart."""
     text, prev = reason or "", None
     while prev != text:                                  # nested: 75歳以上の単身世帯（75歳以上（到達 …）／単身世帯）
         prev, text = text, _DETAIL.sub("", text)
     return [_MONTH_END.sub("月末日", k.strip()) for k in _SEP.split(text) if k.strip()]
+
+
+def is_note(kind: str) -> bool:
+    return bool(_NOTE.search(kind))
 
 
 def roster_section(res: RosterResult) -> dict:
@@ -47,19 +55,27 @@ def roster_section(res: RosterResult) -> dict:
     counts: Counter = Counter()
     why_in: Counter = Counter()
     why_out: Counter = Counter()
+    notes: Counter = Counter()
     for j, r, n in zip(*(grouped[c].to_pylist() for c in ("j", "r", "j_count"))):
         counts[j] += n
         for k in reason_kinds(r):
-            (why_out if j == OUT else why_in)[(j, k)] += n
+            if is_note(k):
+                notes[(j, k)] += n
+            else:
+                (why_out if j == OUT else why_in)[(j, k)] += n
     listed = res.listed()
     derived = [c for c in res.rule.columns if c in listed.column_names and c not in _person_columns(res)]
     breakdown = {col: _by_sex(listed, col) for col in derived}
+    if "学年" in breakdown and res.rule.grade_names:          # 就学予定, 小1 … 中3: the rule's order
+        order = {name: i for i, name in sorted(res.rule.grade_names.items())}
+        breakdown["学年"].sort(key=lambda r: order.get(r["値"], len(order)))
     return {"name": res.rule.name, "title": res.rule.title, "division": res.rule.division,
             "legal_basis": list(res.rule.legal_basis), "as_of": res.as_of.isoformat(),
             "counts": {LISTED: counts.get(LISTED, 0), DISPLAYED: counts.get(DISPLAYED, 0), OUT: counts.get(OUT, 0)},
             "judged": t.num_rows,
             "reasons_in": [{"判定": j, "理由": k, "件数": n} for (j, k), n in sorted(why_in.items(), key=lambda kv: -kv[1])],
             "reasons_out": [{"理由": k, "件数": n} for (_, k), n in sorted(why_out.items(), key=lambda kv: -kv[1])],
+            "notes": [{"判定": j, "注記": k, "件数": n} for (j, k), n in sorted(notes.items(), key=lambda kv: -kv[1])],
             "by_sex": _by_sex(listed, None)[0] if listed.num_rows else {"値": "計", "男": 0, "女": 0, "計": 0},
             "breakdown": breakdown}
 
@@ -142,6 +158,11 @@ def write_xlsx(report: dict, path: Path) -> None:
         for r in s["reasons_out"]:
             row += 1
             sh.write_row(row, 0, [OUT, r["理由"], r["件数"]])
+        row += 2
+        sh.write_row(row, 0, ["判定", "判定の注記（推定・要確認）", "件数"], bold)
+        for r in s["notes"]:
+            row += 1
+            sh.write_row(row, 0, [r["判定"], r["注記"], r["件数"]])
         for col, vals in {"総数": [s["by_sex"]], **s["breakdown"]}.items():
             row += 2
             sh.write_row(row, 0, [f"内訳: {col}", col, "男", "女", "計"], bold)
