@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -324,12 +324,19 @@ def _as_of(value: dt.date | str) -> dt.date:
     return as_of
 
 
+def iter_judged(engine: Engine, names: list[str], as_of: dt.date | str) -> Iterator[RosterResult]:
+    """Several rosters on one 基準日 from one query, one at a time: a caller that only counts (名簿レポート)
+    holds one roster's result at a time, not all of them."""
+    as_of = _as_of(as_of)
+    rules = [load_rule(n) for n in names]          # every name checked before the query runs
+    tbl = fetch(engine, as_of)
+    for r in rules:
+        yield _judge(tbl, r, as_of, engine)
+
+
 def compute_all(engine: Engine, names: list[str], as_of: dt.date | str) -> dict[str, RosterResult]:
     """Several rosters on one 基準日 from one query (they read the same snapshot)."""
-    as_of = _as_of(as_of)
-    rules = [load_rule(n) for n in names]
-    tbl = fetch(engine, as_of)
-    return {r.name: _judge(tbl, r, as_of, engine) for r in rules}
+    return {r.rule.name: r for r in iter_judged(engine, names, as_of)}
 
 
 def compute(engine: Engine, name: str, as_of: dt.date | str) -> RosterResult:

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from kikan_hub.modules.rosters.engine import DISPLAYED, LISTED, OUT, RosterResult, compute_all
-from kikan_hub.modules.rosters.rules import load_rule, roster_names
+from kikan_hub.modules.rosters.engine import DISPLAYED, LISTED, OUT, RosterResult, iter_judged
+from kikan_hub.modules.rosters.rules import roster_names
 
 TEMPLATES = Path(__file__).parent / "templates"
 _DETAIL = re.compile(r"（[^（）]*\d[^（）]*）")          # a parenthesis holding dates or numbers: per person
@@ -112,11 +112,8 @@ def _person_columns(res: RosterResult) -> set[str]:
 
 def build(engine, as_of, names: list[str] | None = None) -> dict[str, dict]:
     """{担当課: report} for the rosters ``names`` (default: all) on ``as_of`` — one snapshot query."""
-    names = names or roster_names()
-    results = compute_all(engine, names, as_of)
     out: dict[str, dict] = {}
-    for name in names:
-        res = results[load_rule(name).name]
+    for res in iter_judged(engine, names or roster_names(), as_of):    # one roster's result in memory at a time
         div = res.rule.division
         rep = out.setdefault(div, {"title": f"名簿レポート（{div}）", "division": div, "as_of": res.as_of.isoformat(),
                                    "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
