@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from kikan_hub.layouts.isl import get_table
+from kikan_hub.sample.city.profile import load_gyomu_profiles
 from kikan_testenv import pg_database
 
 RESIDENTS = 2_000
@@ -179,5 +180,11 @@ def test_proportions_of_a_city(city):
     assert 0.10 <= tables["koki_hihokensha"] / people <= 0.20
     assert 0.20 <= tables["kaigo_hihokensha"] / people <= 0.35
     assert tables["jidoteate_jukyusha"] > 0 and tables["jidoteate_jido"] >= tables["jidoteate_jukyusha"]
-    assert Counter(r["gyomu_id"] for r in pq.read_table(city / "truth" / "records_city.parquet",
-                                                        columns=["gyomu_id"]).to_pylist())
+    # at least one planted defect per 業務 from 2,000 residents
+    for gid, prof in load_gyomu_profiles().items():
+        if any(t.defects for t in prof.tables.values()):
+            assert truth["by_gyomu"][gid]["defects"], gid
+    planted = Counter(r["gyomu_id"] for r in pq.read_table(city / "truth" / "records_city.parquet").to_pylist()
+                      if r["defect_class"])
+    assert set(planted) == {g for g, v in truth["by_gyomu"].items() if v["defects"]} - {"juki", "zei_kojin",
+                                                                                       "zei_kotei", "zei_kei"}

@@ -63,12 +63,17 @@ def _juki_files(out: Path, juki: dict) -> dict[str, dict]:
         files[fid] = {"gyomu_id": "juki", "vendor": juki_vendor, "path": f["path"], "records": f["read"],
                       "data_records": sum(v["read"] for v in data.values()),
                       "expected_loaded": sum(v["loaded"] for v in data.values()),
-                      "expected_quarantined": sum(v["quarantined"] for v in data.values())}
+                      "expected_quarantined": sum(v["quarantined"] for v in data.values()),
+                      "defects": dict(f.get("expected_rules", {}))}
     return files
 
 
 def _zei_files(out: Path) -> dict[str, dict]:
     files = {}
+    planted: dict[str, dict[str, int]] = {}         # the 税 sample's rule defects (truth/zei/defects.json): they load
+    for d in json.loads((out / "truth" / "zei" / "defects.json").read_text(encoding="utf-8")):
+        per = planted.setdefault(d["table"].upper(), {})
+        per[d["rule"]] = per.get(d["rule"], 0) + 1
     zm = yaml.safe_load((out / "zei" / "manifest.yaml").read_text(encoding="utf-8"))
     for f in zm["files"]:
         table = f["id"].lower()
@@ -78,7 +83,7 @@ def _zei_files(out: Path) -> dict[str, dict]:
         files[f["id"]] = {"gyomu_id": get_table(table).gyomu_id, "vendor": zm["source_system"],
                           "path": f"zei/{f['path']}", "records": lines,
                           "data_records": lines - 1, "expected_loaded": lines - 1, "expected_quarantined": 0,
-                          "truth_rows": n}
+                          "truth_rows": n, "defects": planted.get(f["id"], {})}
     return files
 
 
@@ -129,8 +134,7 @@ def generate_city(opts: CityOptions) -> dict:
             tr = build_table(table, tp, pop, done, as_of, _rnd(opts.seed, tid),
                              fill_decimals=vendor.decimal == "packed")
             counts = plant(tr, tp, vendor, pop, as_of, rate, _rnd(opts.seed, tid, "defects"), ghost,
-                           force_one=opts.residents >= FORCE_ONE_FROM and tid == next(
-                               (t for t, p in prof.tables.items() if p.defects), None))
+                           force_one=opts.residents >= FORCE_ONE_FROM and not g["defects"])
             done[tid] = tr
             fid = f"{(prof.file_prefix or '')}{tid.upper()}"
             ext = "DAT" if vendor.format == "fixed" else "CSV"
@@ -167,6 +171,8 @@ def generate_city(opts: CityOptions) -> dict:
         g["records"] += f["records"]
         g["expected_loaded"] += f["expected_loaded"]
         g["expected_quarantined"] += f["expected_quarantined"]
+        for r, n in f.get("defects", {}).items():
+            g["defects"][r] = g["defects"].get(r, 0) + n
     write_city_manifest(out, manifest_files, targets, code_maps, used_vendors)
     summary = {"generator": GENERATOR, "residents": opts.residents, "seed": opts.seed,
                "defect_rate": opts.defect_rate, "as_of_dates": [as_of.isoformat()],

@@ -23,6 +23,7 @@ one operator key:
 | `sum: [..]` | sum of numbers |
 | `age_on: d` | the person's full years on d |
 | `other: {status: s, field: f}` | the field of another person drawn at random (status `removed`: a former resident) |
+| `band: [x, [[upper, v], …], default]` | the v of the first band with x ≤ upper (学年 6 まで小学校 …) |
 | `maybe: p, then: e` | e with probability p, else null |
 | `blank: true` | null (empty) |
 """
@@ -160,6 +161,14 @@ def evaluate(expr: Any, scope: Scope, item: str = "") -> Any:
     if op == "sum":
         vals = [evaluate(x, scope, item) for x in arg]
         return sum(int(v) for v in vals if v is not None)
+    if op == "band":
+        x = evaluate(arg[0], scope, item)
+        if x is None:
+            return None
+        for upper, value in arg[1]:
+            if x <= upper:
+                return evaluate(value, scope, item)
+        return evaluate(arg[2], scope, item) if len(arg) > 2 else None
     if op == "age_on":
         d = _as_date(arg, scope)
         return scope.person.age_on(d) if d else None
