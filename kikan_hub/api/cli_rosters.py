@@ -44,3 +44,23 @@ def roster_command(
         return
     out.print(f"{result.rule.title} (基準日 {result.as_of}): " + "、".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
               + f" → {summary['output']} ({summary['rows']:,} 行, 縮退 {summary['folds']}, 監査 {summary['audit_id']})")
+
+
+def roster_report_command(
+        as_of: str = typer.Option(..., "--as-of", help="基準日 (YYYY-MM-DD; リハーサルの基準日)"),
+        out_dir: Path = typer.Option(..., "--out", "-o", help="output folder: 名簿_<担当課>.{html,xlsx,json}"),
+        names: list[str] = typer.Option([], "--roster", help="only these rosters (repeatable; default: all)"),
+        store: Optional[str] = STORE_OPT) -> None:
+    """名簿レポート per 担当課: each roster's 掲載 / 表示 / 対象外 counts with the reasons and breakdowns (counts only)."""
+    from kikan_hub.modules.juki import JukiQueryError
+    from kikan_hub.modules.rosters import RosterError
+    from kikan_hub.modules.rosters.report import write_reports
+
+    try:
+        written = write_reports(_engine(store), as_of, out_dir, list(names) or None)
+    except (RosterError, JukiQueryError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or out_dir}: {exc.strerror}")
+    for div, paths in written.items():
+        out.print(f"{div}: {paths['html']}")

@@ -35,6 +35,7 @@ SUBCOMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("atena", "kikan_hub.api.cli_modules", "atena_app", "group"),
     ("euc", "kikan_hub.api.cli_modules", "euc_app", "group"),
     ("roster", "kikan_hub.api.cli_rosters", "roster_command", "command"),
+    ("roster-report", "kikan_hub.api.cli_rosters", "roster_report_command", "command"),
     ("schema", "kikan_hub.api.cli_schema", "schema_command", "command"),
 )
 

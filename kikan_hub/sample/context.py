@@ -39,6 +39,7 @@ class SampleOptions:
     chunk_residents: int = 20_000
     progress: Callable[[int, int], None] | None = None   # (residents done, total)
     profiles: tuple[Path, ...] = ()           # profile files replacing the shipped ones of their 業務
+    roster_edges: Path | bool | None = None   # add the roster edge cases (True: profiles/roster_edges.yaml)
 
 
 class RecordWriter:
@@ -90,6 +91,7 @@ class Stats:
     """Per file: records per record type (read / loaded / quarantined), defect classes and rules."""
     files: dict[str, dict] = field(default_factory=dict)
     households: int = 0
+    roster_edges: int = 0          # persons added from profiles/roster_edges.yaml (after the N residents)
 
     def _file(self, fid: str) -> dict:
         return self.files.setdefault(fid, {"types": {}, "defects": {}, "rules": {}})

@@ -263,6 +263,21 @@ def _simulate_chunks(ctx: RunContext, sim: Simulator):
             opts.progress(next_gid, opts.residents)
 
 
+def _edge_chunk(ctx: RunContext, sim: Simulator) -> tuple:
+    from kikan_hub.sample.roster_edges import edge_chunk, load_edges
+    opts = ctx.opts
+    doc = load_edges(None if opts.roster_edges is True else opts.roster_edges)
+    rnd = random.Random(f"kikan-sample:{opts.seed}:roster-edges")
+    c, gids = edge_chunk(sim, doc, opts.residents, ctx.stats.households, rnd)
+    ctx.stats.households += len(c.h_gid)
+    ctx.stats.roster_edges = len(gids)
+    atena = identifiers(np.array(list(gids.values()), dtype=np.int64), np.zeros(0, dtype=np.int64)).atena
+    import pyarrow.parquet as pq
+    pq.write_table(pa.table({"id": list(gids), "atena_no": [f"{a:010d}" for a in atena.tolist()]}),
+                   Path(opts.out) / "truth" / "roster_edges.parquet")      # which 宛名番号 is which edge case
+    return c, rnd
+
+
 def _emit_chunk(ctx: RunContext, c: ChunkData, rnd: random.Random) -> None:
     """One chunk's JUMIN and SETAI records (and the CSV side files' records) with their truth."""
     np_rng = np.random.default_rng(rnd.getrandbits(64))
@@ -291,6 +306,7 @@ def _summary(ctx: RunContext, out: Path, allow_multigen: bool) -> dict:
         "defect_rate": opts.defect_rate,
         "unidentified_gaiji": list(UNIDENTIFIED_ORDER[:opts.unidentified_gaiji]),
         "zokugara_multigeneration": allow_multigen,
+        **({"roster_edges": ctx.stats.roster_edges} if opts.roster_edges else {}),
         "files": {},
     }
     files = [(fid, w.fh.name, w.offset, w.sha.hexdigest()) for fid, w, _ in _fixed_files(ctx)]
@@ -330,6 +346,8 @@ def generate(opts: SampleOptions) -> dict:
         sink.open()
     for c, rnd in _simulate_chunks(ctx, sim):
         _emit_chunk(ctx, c, rnd)
+    if opts.roster_edges:           # the roster edge cases after the simulated residents (roster_edges.py)
+        _emit_chunk(ctx, *_edge_chunk(ctx, sim))
     _write_trailers(ctx)
     _close_sinks(ctx)
     ctx.truth.close()

@@ -159,6 +159,7 @@ class SoapService:
             "SetaiKoseiShokaiRequest": ("SetaiKoseiShokai", self.op_setai),
             "IdouJohoShutokuRequest": ("IdouJohoShutoku", self.op_idou),
             "AtenaJohoShokaiRequest": ("AtenaJohoShokai", self.op_atena),
+            "MeiboShokaiRequest": ("MeiboShokai", self.op_meibo),
         }
 
     # --- WSDL -------------------------------------------------------------------------
@@ -362,6 +363,10 @@ class SoapService:
             _record(resp, "Atena", "Atena", r)
         return resp, [r["atena_no"] for r in rows], "ok" if rows else "not_found"
 
+
+    def op_meibo(self, client: Client, req):
+        from kikan_hub.api.soap.rosters import op_meibo     # 名簿照会: its own module
+        return op_meibo(self, client, req)
 
     # --- 記録照会: any table by 宛名番号 or primary key (the REST generated routes' rules) ---------
     def op_kiroku(self, client: Client, req):

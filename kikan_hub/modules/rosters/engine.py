@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -46,7 +46,8 @@ def _snapshot_query(as_of: dt.date):
     kisai = load_code_table("idou_jiyu").extra["kubun"]["記載"]
     cols = ["atena_no", "rireki_no", "setai_no", "jumin_shubetsu", "jumin_jotai", "shimei", "shimei_kana",
             "birth_date", "birth_date_literal", "seibetsu", "setainushi_shimei", "jusho", "katagaki", "jusho_code",
-            "machiaza", "shojo_jiyu", "shojo_date", "jumin_date", "idou_date"]
+            "machiaza", "shojo_jiyu", "shojo_date", "jumin_date", "idou_date",
+            "kojin_bango"]      # for a city rule that lists 個人番号 (REST/SOAP release it only with the grant)
     if "birth_date_wareki" in t.c:          # the 和暦 text of 不詳 births where the store has it
         cols.append("birth_date_wareki")
     last_kisai = func.max(case((t.c.idou_jiyu.in_(kisai), t.c.rireki_no))).over(
@@ -69,9 +70,27 @@ def _snapshot_query(as_of: dt.date):
             .order_by(snap.c.atena_no))
 
 
+def read_arrow(engine: Engine, stmt) -> pa.Table | None:
+    """PostgreSQL: the statement's result straight into Arrow through ADBC (no Python object per value).
+    None elsewhere: SQLite stays on Python's sqlite3 (a second SQLite library in one process would not see
+    the other's locks; store/bulk_job.py keeps ADBC-SQLite in a child for that reason)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    import adbc_driver_postgresql.dbapi as adbc
+    sql = str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with adbc.connect(uri) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetch_arrow_table()
+
+
 def fetch(engine: Engine, as_of: dt.date, batch: int = 100_000) -> pa.Table:
-    """The query's rows as one Arrow table (fetched in batches, converted column by column)."""
+    """The query's rows as one Arrow table (PostgreSQL: ADBC; SQLite: fetched in batches, converted column
+    by column)."""
     stmt = _snapshot_query(as_of)
+    direct = read_arrow(engine, stmt)
+    if direct is not None:
+        return direct
     parts: list[pa.Table] = []
     with engine.connect() as conn:
         res = conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
@@ -305,12 +324,19 @@ def _as_of(value: dt.date | str) -> dt.date:
     return as_of
 
 
+def iter_judged(engine: Engine, names: list[str], as_of: dt.date | str) -> Iterator[RosterResult]:
+    """Several rosters on one 基準日 from one query, one at a time: a caller that only counts (名簿レポート)
+    holds one roster's result at a time, not all of them."""
+    as_of = _as_of(as_of)
+    rules = [load_rule(n) for n in names]          # every name checked before the query runs
+    tbl = fetch(engine, as_of)
+    for r in rules:
+        yield _judge(tbl, r, as_of, engine)
+
+
 def compute_all(engine: Engine, names: list[str], as_of: dt.date | str) -> dict[str, RosterResult]:
     """Several rosters on one 基準日 from one query (they read the same snapshot)."""
-    as_of = _as_of(as_of)
-    rules = [load_rule(n) for n in names]
-    tbl = fetch(engine, as_of)
-    return {r.name: _judge(tbl, r, as_of, engine) for r in rules}
+    return {r.rule.name: r for r in iter_judged(engine, names, as_of)}
 
 
 def compute(engine: Engine, name: str, as_of: dt.date | str) -> RosterResult:

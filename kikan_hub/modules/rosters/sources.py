@@ -90,14 +90,18 @@ def _history_query(spec: dict, on: dt.date):
 def fetch_source(engine: Engine, spec: dict, on: dt.date) -> pa.Table:
     """One row per 宛名番号: the deciding record of ``spec`` on ``on`` (columns as named in the spec)."""
     stmt = _history_query(spec, on) if spec.get("mode") == "history" else _period_query(spec, on)
-    with engine.connect() as conn:
-        res = conn.execute(stmt)
-        names = list(res.keys())
-        rows = res.fetchall()
-    cols = list(zip(*rows)) if rows else [() for _ in names]
-    from kikan_hub.modules.rosters.engine import _arrow     # dates as text on SQLite subqueries, typed on PostgreSQL
-    tbl = pa.table({n: _arrow(c).cast(pa.string()) if len(c) else pa.array([], pa.string())
-                    for n, c in zip(names, cols)})
+    from kikan_hub.modules.rosters.engine import _arrow, read_arrow  # dates as text on SQLite subqueries, typed on PostgreSQL
+    direct = read_arrow(engine, stmt)
+    if direct is not None:
+        tbl = pa.table({n: direct[n].cast(pa.string()) for n in direct.column_names})
+    else:
+        with engine.connect() as conn:
+            res = conn.execute(stmt)
+            names = list(res.keys())
+            rows = res.fetchall()
+        cols = list(zip(*rows)) if rows else [() for _ in names]
+        tbl = pa.table({n: _arrow(c).cast(pa.string()) if len(c) else pa.array([], pa.string())
+                        for n, c in zip(names, cols)})
     # history mode keeps several keys per person (e.g. two 手帳): one row per person, the best one first
     if spec.get("mode") == "history" and tbl.num_rows:
         ok = _row_ok(tbl, spec, on)
