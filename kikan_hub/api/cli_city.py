@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def run_city(residents: int, out: Path, seed: int, defect_rate: float | None, profiles: tuple[Path, ...],
-             quiet: bool) -> None:
+             quiet: bool, roster_edges: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -18,7 +18,7 @@ def run_city(residents: int, out: Path, seed: int, defect_rate: float | None, pr
     started = time.perf_counter()
     try:
         summary = generate_city(CityOptions(residents=residents, out=out, seed=seed, defect_rate=defect_rate,
-                                            juki_profiles=profiles))
+                                            juki_profiles=profiles, roster_edges=roster_edges))
     except (ValueError, ProfileError) as exc:
         fail(str(exc))
     elapsed = time.perf_counter() - started

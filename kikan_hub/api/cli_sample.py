@@ -26,6 +26,8 @@ def sample_command(
                                  "jef-ebcdik, keis83, jips-e …; 既定 cp932)"),
     city: bool = typer.Option(False, "--city", help="市全体: 住民記録・税に加え、定義のあるすべての業務を各ベンダーの抽出"
                               "ファイルとして書く (kikan_hub/sample/README.md「Whole-city sample」)"),
+    roster_edges: bool = typer.Option(False, "--roster-edges", help="名簿の境界事例 (4月1日・2日生まれ、基準日の転入・死亡 …; "
+                                      "profiles/roster_edges.yaml) の住民を加え、truth/roster_edges.parquet を書く"),
 ) -> None:
     """旧住記の抽出ファイル (JUMIN.DAT, SETAI.DAT)、レイアウト、マッピング、外字台帳、マニフェストと正解データ (truth/) を書く。"""
     if city:
@@ -33,7 +35,7 @@ def sample_command(
         if encoding.lower() != "cp932" or unidentified_gaiji:
             fail("--city は --encoding (ホスト版) と --unidentified-gaiji を取りません")
         from kikan_hub.api.cli_city import run_city
-        return run_city(residents, out, seed, defect_rate, tuple(profile), quiet)
+        return run_city(residents, out, seed, defect_rate, tuple(profile), quiet, roster_edges)
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -57,14 +59,15 @@ def sample_command(
     try:
         if quiet:
             summary = generate(SampleOptions(residents=residents, out=out, seed=seed, defect_rate=defect_rate,
-                                             unidentified_gaiji=unidentified_gaiji, profiles=tuple(profile)))
+                                             unidentified_gaiji=unidentified_gaiji, profiles=tuple(profile),
+                                             roster_edges=roster_edges))
         else:
             with Progress(TextColumn("住民データ生成"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
                           TimeElapsedColumn(), console=console, transient=True) as progress:
                 task = progress.add_task("gen", total=residents)
                 summary = generate(SampleOptions(
                     residents=residents, out=out, seed=seed, defect_rate=defect_rate,
-                    unidentified_gaiji=unidentified_gaiji, profiles=tuple(profile),
+                    unidentified_gaiji=unidentified_gaiji, profiles=tuple(profile), roster_edges=roster_edges,
                     progress=lambda done, total: progress.update(task, completed=done)))
         if final_out != out:
             import shutil

@@ -347,7 +347,11 @@ def generate(opts: SampleOptions) -> dict:
     for c, rnd in _simulate_chunks(ctx, sim):
         _emit_chunk(ctx, c, rnd)
     if opts.roster_edges:           # the roster edge cases after the simulated residents (roster_edges.py)
-        _emit_chunk(ctx, *_edge_chunk(ctx, sim))
+        ctx.opts = dataclasses.replace(opts, defect_rate=0.0)   # no defect on them: their truth is hand-worked
+        try:
+            _emit_chunk(ctx, *_edge_chunk(ctx, sim))
+        finally:
+            ctx.opts = opts
     _write_trailers(ctx)
     _close_sinks(ctx)
     ctx.truth.close()

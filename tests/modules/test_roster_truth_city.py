@@ -3,7 +3,6 @@ rehearsed from its one manifest into SQLite and the real PostgreSQL, equal the g
 (kikan_hub/sample/roster_truth.py over truth/jumin.parquet and truth/gyomu/*.parquet) exactly."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import pyarrow.parquet as pq
@@ -22,17 +21,9 @@ DATES = [dt.date(2023, 4, 1), dt.date(2023, 9, 1), dt.date(2024, 3, 31)]
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
-    import kikan_hub.sample.generator as gen
     from kikan_hub.sample.city import CityOptions, generate_city
     out = tmp_path_factory.mktemp("city") / "sample"
-    real = gen.generate
-    # the city sample's 住民記録 with the roster edge cases (SampleOptions.roster_edges): CityOptions has no
-    # switch for it yet, so its call of generate() gets it here
-    gen.generate = lambda opts: real(dataclasses.replace(opts, roster_edges=True))
-    try:
-        generate_city(CityOptions(residents=RESIDENTS, out=out, seed=14, defect_rate=0.0, require_all=False))
-    finally:
-        gen.generate = real
+    generate_city(CityOptions(residents=RESIDENTS, out=out, seed=14, defect_rate=0.0, roster_edges=True))
     assert (out / "truth" / "roster_edges.parquet").is_file()
     return out, Register(out / "truth")
 

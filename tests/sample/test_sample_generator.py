@@ -94,6 +94,22 @@ def test_cli_writes_the_same_as_the_function(tmp_path):
         assert _sha(a / name) == _sha(b / name), name
 
 
+def test_cli_roster_edges_adds_the_edge_people(tmp_path):
+    """`kikan sample --roster-edges`: the edge cases of profiles/roster_edges.yaml join the residents."""
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from kikan_hub.api.cli_sample import app
+    res = CliRunner().invoke(app, ["--residents", "60", "--out", str(tmp_path / "e"), "--seed", "5", "--quiet",
+                                   "--roster-edges"])
+    assert res.exit_code == 0, res.output
+    edges = pq.read_table(tmp_path / "e" / "truth" / "roster_edges.parquet")
+    assert edges.num_rows > 0
+    loaded = set(pq.read_table(tmp_path / "e" / "truth" / "jumin.parquet", columns=["atena_no"]).column(0).to_pylist())
+    atena_col = next(c for c in edges.column_names if "atena" in c)
+    assert set(edges.column(atena_col).to_pylist()) <= loaded
+
+
 # ------------------------------------------------------------------ counts and accounting
 
 

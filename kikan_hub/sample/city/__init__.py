@@ -48,6 +48,7 @@ class CityOptions:
     profiles_dir: Path = CITY_PROFILES
     juki_profiles: tuple[Path, ...] = ()      # profile files replacing the shipped 住民記録/税 ones (kikan sample --profile)
     require_all: bool = True                  # every 業務 with a definition must have a profile
+    roster_edges: bool = False                # add the roster edge cases (profiles/roster_edges.yaml) to 住民記録
 
 
 def _rnd(seed: int, *parts: str) -> random.Random:
@@ -123,7 +124,8 @@ def generate_city(opts: CityOptions) -> dict:
         raise ValueError(f"定義のある業務に市のサンプルのプロファイルがありません (業務 without a city profile): "
                          f"{', '.join(missing)} — {opts.profiles_dir}/<gyomu_id>.yaml")
     juki_summary = generate(SampleOptions(residents=opts.residents, out=out, seed=opts.seed,
-                                          defect_rate=opts.defect_rate, profiles=opts.juki_profiles))
+                                          defect_rate=opts.defect_rate, profiles=opts.juki_profiles,
+                                          roster_edges=opts.roster_edges))
     as_of = load_profile("juki").calendar.end
     truth = out / "truth"
     pop = load_population(truth)
