@@ -29,8 +29,8 @@ from kikan_hub.layouts.isl import all_tables
 from kikan_hub.layouts.types import arrow_type
 from kikan_hub.mapping.engine import map_batch
 from kikan_hub.mapping.row_errors import RowErrors
-from kikan_hub.pipeline.accounting import (RuleKey, gyomu_accounting, record_gyomu, rule_division, rule_parts,
-                                           rule_totals, table_accounting)
+from kikan_hub.pipeline.accounting import (RuleKey, gyomu_accounting, record_gyomu, records_by_gyomu, rule_division,
+                                           rule_parts, rule_totals, table_accounting)
 from kikan_hub.pipeline.characters import CharacterStage
 from kikan_hub.pipeline.duplicates import KeyIndex
 from kikan_hub.faults import checkpoint
@@ -489,6 +489,11 @@ def _rehearse_with(manifest: Manifest, store_url: str, engine, load: LoadSession
             quarantined_by_gyomu[gyomu_of.get((f.id, rt), gyomu_of[(f.id, "")])] += c.quarantined
     summary["tables"] = table_accounting(tables, writers.rows, status == "loaded")
     summary["gyomu"] = gyomu_accounting(summary["tables"], quarantined_by_gyomu)
+    # Records (not rows) per 業務: what each 担当課 reconciles its own files against.
+    summary["by_gyomu"] = records_by_gyomu(
+        [(f.id, rt, gyomu_of.get((f.id, rt), gyomu_of[(f.id, "")]), f.role_of.get(rt) == "data",
+          c.read, c.staged, c.quarantined) for f in manifest.files for rt, c in sorted(states[f.id].counts.items())],
+        status == "loaded")
     summary["status"] = status
     t0 = time.perf_counter()
     ledger = {"run_id": run_id, "source_system": manifest.source_system, "manifest_path": str(manifest.path),
