@@ -854,6 +854,10 @@ def header_mismatch(layout: LegacyLayout, codec: Codec, raw: bytes) -> str | Non
     expected = list(layout.header)
     try:
         text = codec.decode(raw)
+        if codec.name == "utf-8":
+            # a UTF-8 byte order mark (EF BB BF, as Excel and many vendors write it) is the file's signature,
+            # not part of the first column's name; the line's bytes stay as read (the BOM in its _raw)
+            text = text.removeprefix("\ufeff")
         found = next(csv.reader([text], delimiter=layout.delimiter, quotechar=layout.quote, strict=True), [""])
     except (DecodeFailure, csv.Error) as exc:
         return f"line 1 is not a header line of {len(expected)} columns ({exc}); 見出し行を読めません"
