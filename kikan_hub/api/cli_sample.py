@@ -24,8 +24,16 @@ def sample_command(
                                        "(業務ごと, 繰り返し可; kikan_hub/sample/README.md)"),
     encoding: str = typer.Option("cp932", "--encoding", help="ホスト版を書く文字コード (ibm930/939/1390/1399, "
                                  "jef-ebcdik, keis83, jips-e …; 既定 cp932)"),
+    city: bool = typer.Option(False, "--city", help="市全体: 住民記録・税に加え、定義のあるすべての業務を各ベンダーの抽出"
+                              "ファイルとして書く (kikan_hub/sample/README.md「Whole-city sample」)"),
 ) -> None:
     """旧住記の抽出ファイル (JUMIN.DAT, SETAI.DAT)、レイアウト、マッピング、外字台帳、マニフェストと正解データ (truth/) を書く。"""
+    if city:
+        from kikan_hub.api.cli_support import fail
+        if encoding.lower() != "cp932" or unidentified_gaiji:
+            fail("--city は --encoding (ホスト版) と --unidentified-gaiji を取りません")
+        from kikan_hub.api.cli_city import run_city
+        return run_city(residents, out, seed, defect_rate, tuple(profile), quiet)
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -68,3 +68,27 @@ def test_header_row_is_checked_and_counted(tmp_path):
     t, stats = read(p, layout(header=["区分", "宛名番号", "氏名", "数量"]))
     assert stats.header_lines == 1 and stats.records == {"_header_line": 1, "resident": 1}
     assert t["resident"][0]["_record_no"] == 2 and t["resident"][0]["_offset"] == data.index(b"2,")
+
+
+def test_utf8_bom_before_the_header_line(tmp_path):
+    """A UTF-8 file with a byte order mark (as Excel and the city sample's NewCARATS write it): the BOM is the
+    file's signature, not part of the first column's name; the header line keeps its bytes (BOM included)."""
+    from kikan_hub.adapters.reader import check_header
+
+    data = b"\xef\xbb\xbf" + "区分,宛名番号,氏名,数量\r\n2,0000000001,山田,1\r\n".encode("utf-8")
+    p = tmp_path / "f.csv"
+    p.write_bytes(data)
+    lay = parse_legacy_layout({
+        "layout": "C", "format": "delimited", "encoding": "utf-8", "terminator": "crlf",
+        "header": ["区分", "宛名番号", "氏名", "数量"], "discriminator": {"column": 1},
+        "record_types": [{"name": "resident", "code": "2", "fields": [
+            {"name": "kubun", "column": 1, "type": "code"}, {"name": "atena_no", "column": 2, "type": "digits"},
+            {"name": "name", "column": 3, "type": "text"}, {"name": "qty", "column": 4, "type": "integer"}]}]})
+    assert check_header(p, lay) is None
+    t, stats = read(p, lay)
+    assert stats.records == {"_header_line": 1, "resident": 1}
+    assert t["_header_line"][0]["_raw"].startswith(b"\xef\xbb\xbf")
+    assert t["resident"][0]["name"] == "山田" and t["resident"][0]["_offset"] == data.index(b"2,")
+    # a BOM is not skipped in a CP932 file: there it is bytes of the first column
+    p.write_bytes(b"\xef\xbb\xbf" + "区分,宛名番号,氏名,数量\r\n".encode("cp932"))
+    assert check_header(p, layout(header=["区分", "宛名番号", "氏名", "数量"])) is not None

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from kikan_hub.layouts.isl import get_table, load_definitions
-from kikan_hub.sample.city.assemble import vendor_to_pua, write_city_manifest
+from kikan_hub.sample.city.assemble import dump_yaml, vendor_to_pua, write_city_manifest
 from kikan_hub.sample.city.defects import plant
 from kikan_hub.sample.city.engine import TableRows, build_table
 from kikan_hub.sample.city.population import load_population, zei_jutogai_atena
@@ -34,7 +34,8 @@ from kikan_hub.sample.profile import load_profile
 
 GENERATOR = "kikan-sample-city/1"
 CONTROL_TYPES = ("header", "trailer", "_header_line")
-FORCE_ONE_FROM = 2_000          # at least one planted defect per 業務 from this many residents
+FORCE_ONE_FROM = 2_000
+SAMPLED_ELSEWHERE = ("juki", "zei_kojin", "zei_kotei", "zei_kei")   # today's 住民記録・税 sample (sample/generator.py)          # at least one planted defect per 業務 from this many residents
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class CityOptions:
     seed: int = 0
     defect_rate: float | None = None          # None: each 業務 profile's default_rate
     profiles_dir: Path = CITY_PROFILES
+    juki_profiles: tuple[Path, ...] = ()      # profile files replacing the shipped 住民記録/税 ones (kikan sample --profile)
     require_all: bool = True                  # every 業務 with a definition must have a profile
 
 
@@ -54,10 +56,11 @@ def _rnd(seed: int, *parts: str) -> random.Random:
 
 def _juki_files(out: Path, juki: dict) -> dict[str, dict]:
     files = {}
+    juki_vendor = yaml.safe_load((out / "manifest.yaml").read_text(encoding="utf-8"))["source_system"]
     for fid, f in juki["files"].items():
         rt = f["record_types"]
         data = {k: v for k, v in rt.items() if k not in CONTROL_TYPES}
-        files[fid] = {"gyomu_id": "juki", "path": f["path"], "records": f["read"],
+        files[fid] = {"gyomu_id": "juki", "vendor": juki_vendor, "path": f["path"], "records": f["read"],
                       "data_records": sum(v["read"] for v in data.values()),
                       "expected_loaded": sum(v["loaded"] for v in data.values()),
                       "expected_quarantined": sum(v["quarantined"] for v in data.values())}
@@ -72,7 +75,8 @@ def _zei_files(out: Path) -> dict[str, dict]:
         n = pq.read_metadata(out / "truth" / "zei" / f"{table}.parquet").num_rows
         lines = (out / "zei" / f["path"]).read_bytes().count(b"\r\n")
         # planted 税 defects break gate rules (truth/zei/defects.json) and load: every data line loads
-        files[f["id"]] = {"gyomu_id": get_table(table).gyomu_id, "path": f"zei/{f['path']}", "records": lines,
+        files[f["id"]] = {"gyomu_id": get_table(table).gyomu_id, "vendor": zm["source_system"],
+                          "path": f"zei/{f['path']}", "records": lines,
                           "data_records": lines - 1, "expected_loaded": lines - 1, "expected_quarantined": 0,
                           "truth_rows": n}
     return files
@@ -83,20 +87,21 @@ def generate_city(opts: CityOptions) -> dict:
 
     t0 = time.perf_counter()
     out = Path(opts.out)
-    juki_summary = generate(SampleOptions(residents=opts.residents, out=out, seed=opts.seed,
-                                          defect_rate=opts.defect_rate))
-    as_of = load_profile("juki").calendar.end
-    truth = out / "truth"
     vendors = load_vendors(opts.profiles_dir).vendors
     profiles = load_gyomu_profiles(opts.profiles_dir)
-    defs = load_definitions()
-    missing = sorted(g for g in defs if g not in profiles and g not in ("juki", "zei_kojin", "zei_kotei", "zei_kei"))
+    missing = sorted({d.gyomu_id for d in load_definitions().values()} - set(profiles) - set(SAMPLED_ELSEWHERE))
     if missing and opts.require_all:
-        raise ValueError(f"業務 without a city profile: {', '.join(missing)} (profiles/city/<gyomu_id>.yaml)")
+        raise ValueError(f"定義のある業務に市のサンプルのプロファイルがありません (業務 without a city profile): "
+                         f"{', '.join(missing)} — {opts.profiles_dir}/<gyomu_id>.yaml")
+    juki_summary = generate(SampleOptions(residents=opts.residents, out=out, seed=opts.seed,
+                                          defect_rate=opts.defect_rate, profiles=opts.juki_profiles))
+    as_of = load_profile("juki").calendar.end
+    truth = out / "truth"
     known = set(pq.read_table(truth / "jumin.parquet", columns=["atena_no"]).column("atena_no").to_pylist())
     pop = load_population(truth, zei_jutogai_atena(truth, known))
 
-    files: dict[str, dict] = {**_juki_files(out, juki_summary), **_zei_files(out)}
+    base_files = {**_juki_files(out, juki_summary), **_zei_files(out)}     # today's 住民記録・税 sample
+    files: dict[str, dict] = dict(base_files)
     by_gyomu: dict[str, dict] = {}
     manifest_files, targets, code_maps = [], [], {}
     gdir = truth / "gyomu"
@@ -132,8 +137,7 @@ def generate_city(opts: CityOptions) -> dict:
             wf = write_file(tr, vendor, fid, gaiji, as_of + dt.timedelta(days=1))
             rel = f"vendors/{vendor.dir}/{fid}.{ext}"
             (out / rel).write_bytes(wf.data)
-            (vdir / f"layout_{tid}.yaml").write_text(yaml.safe_dump(wf.layout, allow_unicode=True, sort_keys=False,
-                                                                     width=200), encoding="utf-8")
+            (vdir / f"layout_{tid}.yaml").write_text(dump_yaml(wf.layout), encoding="utf-8")
             manifest_files.append({"id": fid, "path": rel, "layout": f"vendors/{vendor.dir}/layout_{tid}.yaml",
                                    "encoding": vendor.encoding})
             targets.append(wf.target)
@@ -157,17 +161,17 @@ def generate_city(opts: CityOptions) -> dict:
             pq.write_table(clean_table(table, tr.rows), gdir / f"{tid}.parquet")
         done.clear()
     records_writer.close()
-    for fid, f in files.items():
-        if f["gyomu_id"] in ("juki",) or fid.startswith("ZEI_"):
-            g = by_gyomu.setdefault(f["gyomu_id"], {"records": 0, "expected_loaded": 0, "expected_quarantined": 0,
-                                                    "defects": {}, "tables": {}})
-            g["records"] += f["records"]
-            g["expected_loaded"] += f["expected_loaded"]
-            g["expected_quarantined"] += f["expected_quarantined"]
+    for f in base_files.values():
+        g = by_gyomu.setdefault(f["gyomu_id"], {"records": 0, "expected_loaded": 0, "expected_quarantined": 0,
+                                                "defects": {}, "tables": {}})
+        g["records"] += f["records"]
+        g["expected_loaded"] += f["expected_loaded"]
+        g["expected_quarantined"] += f["expected_quarantined"]
     write_city_manifest(out, manifest_files, targets, code_maps, used_vendors)
     summary = {"generator": GENERATOR, "residents": opts.residents, "seed": opts.seed,
                "defect_rate": opts.defect_rate, "as_of_dates": [as_of.isoformat()],
-               "people": len(pop.people), "households": len(pop.households),
+               "people": len(pop.people), "current_residents": sum(1 for p in pop.people if p.resident),
+               "households": len(pop.households),
                "files": dict(sorted(files.items())), "by_gyomu": dict(sorted(by_gyomu.items())),
                "juki": juki_summary}
     (truth / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n",

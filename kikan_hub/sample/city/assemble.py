@@ -19,11 +19,19 @@ REGISTER_COLUMNS = ("source_system", "source_code", "pua", "glyph_note", "mj", "
 
 
 def _yaml(path: Path) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+
+
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)     # libyaml when present: the merged mapping is large
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def dump_yaml(data: dict) -> str:
+    return _dump(data)
 
 
 def _dump(data: dict) -> str:
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=200)
+    return yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=200)
 
 
 def vendor_gaiji_rows(vendor: Vendor) -> list[dict[str, str]]:

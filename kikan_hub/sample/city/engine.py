@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 
 from kikan_hub.layouts.isl import Item, Table, load_code_table
@@ -28,7 +29,12 @@ class TableRows:
 
 
 def codes_of(item: Item) -> list[str]:
-    return sorted(c for c in load_code_table(item.code).codes if len(c) <= item.length)
+    return _codes(item.code, item.length)
+
+
+@lru_cache(maxsize=None)
+def _codes(code_id: str, length: int) -> list[str]:
+    return sorted(c for c in load_code_table(code_id).codes if len(c) <= length)
 
 
 def _age_ok(p: Person, rng: tuple[int | None, int | None] | None, on: dt.date) -> bool:
@@ -174,6 +180,10 @@ def default_value(item: Item, table: Table, scope: Scope, serial: dict[str, int]
         return fit(p.jusho or _other_person(scope.pop, rnd).jusho, item.length)
     if item.personal == "address_detail":
         return fit(p.katagaki, item.length) if p.katagaki else None
+    if item.personal == "identifier" or in_pk:   # 証・手帳の番号など: 表の中で一意の番号
+        n = serial.get(iid, 1)
+        serial[iid] = n + 1
+        return f"{n:0{min(item.length, 10)}d}"[-item.length:]
     if item.personal == "contact":
         return f"0{rnd.randint(10, 99)}-{rnd.randint(100, 999)}-{rnd.randint(1000, 9999)}"[: item.length]
     if item.length <= 6:
