@@ -1,7 +1,7 @@
 """Rehearsal throughput against a raw Arrow CSV read of the same records, in one run.
 
     .venv/bin/python bench/rehearsal.py [--residents 1000000] [--work var/bench]
-    .venv/bin/python bench/rehearsal.py --city [--residents 20000]     # the whole city, every 業務
+    .venv/bin/python bench/rehearsal.py --city [--residents 10000]     # the whole city, every 業務
 
 Generates the sample extract once (cached by size and seed), writes the same records as
 UTF-8 CSV (the baseline's input, not timed), then measures:
@@ -16,7 +16,7 @@ Bar (issue 2): ratio ≤ 20, peak RSS < 1 GiB.
 as several vendors' files, one manifest) is rehearsed in one run, and in the same run the city's
 住民記録 alone (its manifest_juki.yaml), each against a bare read of its own records, so the note can
 say whether the city is "no worse than 住民記録 alone". Bar: city ratio ≤ 住民記録 ratio, RSS < 1 GiB.
-The default size is modest (20,000 residents); the issue's figure is `--city --residents 100000`.
+The default size is modest (10,000 residents); the issue's figure is `--city --residents 100000`.
 """
 from __future__ import annotations
 
@@ -129,12 +129,12 @@ def generate_city(out: Path, residents: int, seed: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--residents", type=int, default=None, help="default 1,000,000 (住民記録); 20,000 with --city")
+    ap.add_argument("--residents", type=int, default=None, help="default 1,000,000 (住民記録); 10,000 with --city")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--city", action="store_true", help="the whole city (every 業務) and its 住民記録 alone, one run")
     ap.add_argument("--work", type=Path, default=PROJECT / "var" / "bench")
     a = ap.parse_args()
-    residents = a.residents or (20_000 if a.city else 1_000_000)
+    residents = a.residents or (10_000 if a.city else 1_000_000)
     print(f"command: {' '.join([Path(sys.executable).name, 'bench/rehearsal.py', *sys.argv[1:]])}")
     if not a.city:
         sample = a.work / f"sample-{residents}-{a.seed}"
