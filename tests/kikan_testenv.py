@@ -17,7 +17,7 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import NoReturn
+from typing import Callable, NoReturn
 
 import pytest
 
@@ -144,3 +144,25 @@ def run_kikan(*args: str, cwd: Path = PROJECT, **env: str) -> subprocess.Complet
     full = {**os.environ, "PYTHONPATH": str(PROJECT), "COLUMNS": "200", **env}
     return subprocess.run([sys.executable, "-m", "kikan_hub.api.cli", *args], capture_output=True, text=True,
                           cwd=cwd, env=full)
+
+
+def pg_database(prefix: str = "kikan_e2e") -> tuple[str, Callable[[], None]]:
+    """A fresh database on the real PostgreSQL server (KIKAN_TEST_PG_URL) and the function that drops it —
+    for module-scoped fixtures (the function-scoped one is conftest's pg_url)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin = os.environ.get("KIKAN_TEST_PG_URL")
+    if not admin:
+        unavailable(os.environ.get("KIKAN_TEST_PG_UNAVAILABLE") or "no PostgreSQL server (set KIKAN_TEST_PG_URL)")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    eng = sa.create_engine(admin.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with eng.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        eng.dispose()
+    return f"{admin.rsplit('/', 1)[0]}/{name}", drop

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +24,8 @@ import pytest
 import sqlalchemy as sa
 
 from kikan_hub.layouts.isl import get_table
-from kikan_testenv import unavailable
+from kikan_hub.sample.city.profile import load_gyomu_profiles
+from kikan_testenv import pg_database
 
 RESIDENTS = 2_000
 CONTROL = ("header", "trailer", "_header_line")
@@ -47,22 +46,6 @@ def city(tmp_path_factory) -> Path:
     return out
 
 
-def _pg_database() -> tuple[str, callable]:
-    admin = os.environ.get("KIKAN_TEST_PG_URL")
-    if not admin:
-        unavailable(os.environ.get("KIKAN_TEST_PG_UNAVAILABLE") or "no PostgreSQL server (set KIKAN_TEST_PG_URL)")
-    name = f"kikan_city_{uuid.uuid4().hex[:10]}"
-    eng = sa.create_engine(admin.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with eng.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        eng.dispose()
-    return f"{admin.rsplit('/', 1)[0]}/{name}", drop
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def rehearsal(request, city, tmp_path_factory) -> tuple[Path, str]:
     """One rehearsal of the whole city per store (SQLite, the real PostgreSQL server)."""
@@ -71,7 +54,7 @@ def rehearsal(request, city, tmp_path_factory) -> tuple[Path, str]:
     if request.param == "sqlite":
         url = f"sqlite:///{base / 'kikan.db'}"
     else:
-        url, drop = _pg_database()
+        url, drop = pg_database("kikan_city")
     run = base / "run"
     try:
         p = subprocess.run([sys.executable, "-m", "kikan_hub.api.cli", "rehearse", str(city / "manifest.yaml"),
@@ -197,5 +180,11 @@ def test_proportions_of_a_city(city):
     assert 0.10 <= tables["koki_hihokensha"] / people <= 0.20
     assert 0.20 <= tables["kaigo_hihokensha"] / people <= 0.35
     assert tables["jidoteate_jukyusha"] > 0 and tables["jidoteate_jido"] >= tables["jidoteate_jukyusha"]
-    assert Counter(r["gyomu_id"] for r in pq.read_table(city / "truth" / "records_city.parquet",
-                                                        columns=["gyomu_id"]).to_pylist())
+    # at least one planted defect per 業務 from 2,000 residents
+    for gid, prof in load_gyomu_profiles().items():
+        if any(t.defects for t in prof.tables.values()):
+            assert truth["by_gyomu"][gid]["defects"], gid
+    planted = Counter(r["gyomu_id"] for r in pq.read_table(city / "truth" / "records_city.parquet").to_pylist()
+                      if r["defect_class"])
+    assert set(planted) == {g for g, v in truth["by_gyomu"].items() if v["defects"]} - {"juki", "zei_kojin",
+                                                                                       "zei_kotei", "zei_kei"}

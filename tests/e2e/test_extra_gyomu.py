@@ -24,14 +24,13 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from kikan_testenv import unavailable
+from kikan_testenv import pg_database
 
 FIXTURE = Path(__file__).parent / "extra_gyomu"
 D = decimal.Decimal
@@ -80,21 +79,7 @@ def kikan(env: dict, cwd: Path, *args: str, check: bool = False) -> subprocess.C
 
 
 def _pg_database() -> tuple[str, callable]:
-    admin = os.environ.get("KIKAN_TEST_PG_URL")
-    if not admin:
-        unavailable(os.environ.get("KIKAN_TEST_PG_UNAVAILABLE") or "no PostgreSQL server (set KIKAN_TEST_PG_URL)")
-    import sqlalchemy as sa
-
-    name = f"kikan_e2e_{uuid.uuid4().hex[:10]}"
-    eng = sa.create_engine(admin.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with eng.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        eng.dispose()
-    return f"{admin.rsplit('/', 1)[0]}/{name}", drop
+    return pg_database("kikan_e2e")
 
 
 def _free_port() -> int:

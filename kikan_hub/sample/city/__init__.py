@@ -9,6 +9,7 @@ writes is data too (profiles/city/vendors.yaml). See kikan_hub/sample/README.md 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import random
@@ -25,7 +26,7 @@ from kikan_hub.layouts.isl import get_table, load_definitions
 from kikan_hub.sample.city.assemble import dump_yaml, vendor_to_pua, write_city_manifest
 from kikan_hub.sample.city.defects import plant
 from kikan_hub.sample.city.engine import TableRows, build_table
-from kikan_hub.sample.city.population import load_population, zei_jutogai_atena
+from kikan_hub.sample.city.population import add_jutogai, load_population, zei_jutogai_atena
 from kikan_hub.sample.city.profile import CITY_PROFILES, load_gyomu_profiles, load_vendors
 from kikan_hub.sample.city.truth import RECORDS_SCHEMA, clean_table, record_rows
 from kikan_hub.sample.city.vendor_files import Gaiji, write_file
@@ -63,12 +64,17 @@ def _juki_files(out: Path, juki: dict) -> dict[str, dict]:
         files[fid] = {"gyomu_id": "juki", "vendor": juki_vendor, "path": f["path"], "records": f["read"],
                       "data_records": sum(v["read"] for v in data.values()),
                       "expected_loaded": sum(v["loaded"] for v in data.values()),
-                      "expected_quarantined": sum(v["quarantined"] for v in data.values())}
+                      "expected_quarantined": sum(v["quarantined"] for v in data.values()),
+                      "defects": dict(f.get("expected_rules", {}))}
     return files
 
 
 def _zei_files(out: Path) -> dict[str, dict]:
     files = {}
+    planted: dict[str, dict[str, int]] = {}         # the 税 sample's rule defects (truth/zei/defects.json): they load
+    for d in json.loads((out / "truth" / "zei" / "defects.json").read_text(encoding="utf-8")):
+        per = planted.setdefault(d["table"].upper(), {})
+        per[d["rule"]] = per.get(d["rule"], 0) + 1
     zm = yaml.safe_load((out / "zei" / "manifest.yaml").read_text(encoding="utf-8"))
     for f in zm["files"]:
         table = f["id"].lower()
@@ -78,7 +84,7 @@ def _zei_files(out: Path) -> dict[str, dict]:
         files[f["id"]] = {"gyomu_id": get_table(table).gyomu_id, "vendor": zm["source_system"],
                           "path": f"zei/{f['path']}", "records": lines,
                           "data_records": lines - 1, "expected_loaded": lines - 1, "expected_quarantined": 0,
-                          "truth_rows": n}
+                          "truth_rows": n, "defects": planted.get(f["id"], {})}
     return files
 
 
@@ -97,8 +103,8 @@ def generate_city(opts: CityOptions) -> dict:
                                           defect_rate=opts.defect_rate, profiles=opts.juki_profiles))
     as_of = load_profile("juki").calendar.end
     truth = out / "truth"
-    known = set(pq.read_table(truth / "jumin.parquet", columns=["atena_no"]).column("atena_no").to_pylist())
-    pop = load_population(truth, zei_jutogai_atena(truth, known))
+    pop = load_population(truth)
+    add_jutogai(pop, zei_jutogai_atena(truth, pop.by_atena))
 
     base_files = {**_juki_files(out, juki_summary), **_zei_files(out)}     # today's 住民記録・税 sample
     files: dict[str, dict] = dict(base_files)
@@ -120,6 +126,7 @@ def generate_city(opts: CityOptions) -> dict:
         vdir.mkdir(parents=True, exist_ok=True)
         rate = prof.default_rate if opts.defect_rate is None else opts.defect_rate
         done: dict[str, TableRows] = {}
+        parents = {p.subjects.of for p in prof.tables.values() if p.subjects.of}
         g = by_gyomu.setdefault(gid, {"records": 0, "expected_loaded": 0, "expected_quarantined": 0, "defects": {},
                                       "tables": {}})
         for tid, tp in prof.tables.items():
@@ -129,8 +136,7 @@ def generate_city(opts: CityOptions) -> dict:
             tr = build_table(table, tp, pop, done, as_of, _rnd(opts.seed, tid),
                              fill_decimals=vendor.decimal == "packed")
             counts = plant(tr, tp, vendor, pop, as_of, rate, _rnd(opts.seed, tid, "defects"), ghost,
-                           force_one=opts.residents >= FORCE_ONE_FROM and tid == next(
-                               (t for t, p in prof.tables.items() if p.defects), None))
+                           force_one=opts.residents >= FORCE_ONE_FROM and not g["defects"])
             done[tid] = tr
             fid = f"{(prof.file_prefix or '')}{tid.upper()}"
             ext = "DAT" if vendor.format == "fixed" else "CSV"
@@ -159,7 +165,10 @@ def generate_city(opts: CityOptions) -> dict:
             for r, n in counts.items():
                 g["defects"][r] = g["defects"].get(r, 0) + n
             pq.write_table(clean_table(table, tr.rows), gdir / f"{tid}.parquet")
+            if tid not in parents:
+                tr.rows.clear()                 # bounded memory: only tables later ones derive from stay
         done.clear()
+        gc.collect()
     records_writer.close()
     for f in base_files.values():
         g = by_gyomu.setdefault(f["gyomu_id"], {"records": 0, "expected_loaded": 0, "expected_quarantined": 0,
@@ -167,6 +176,8 @@ def generate_city(opts: CityOptions) -> dict:
         g["records"] += f["records"]
         g["expected_loaded"] += f["expected_loaded"]
         g["expected_quarantined"] += f["expected_quarantined"]
+        for r, n in f.get("defects", {}).items():
+            g["defects"][r] = g["defects"].get(r, 0) + n
     write_city_manifest(out, manifest_files, targets, code_maps, used_vendors)
     summary = {"generator": GENERATOR, "residents": opts.residents, "seed": opts.seed,
                "defect_rate": opts.defect_rate, "as_of_dates": [as_of.isoformat()],

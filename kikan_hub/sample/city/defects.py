@@ -12,7 +12,8 @@ import datetime as dt
 import random
 
 from kikan_hub.layouts.isl import Table
-from kikan_hub.sample.city.engine import DEFECT_KEY, MEMBER_KEY, PERSON_KEY, RAW_KEY, TableRows, codes_of
+from kikan_hub.sample.city.engine import (DEFECT_KEY, MEMBER_KEY, PERSON_KEY, RAW_KEY, TableRows, codes_of,
+                                          m11_number)
 from kikan_hub.sample.city.expr import Scope, evaluate
 from kikan_hub.sample.city.population import Population
 from kikan_hub.sample.city.profile import Defect, TableProfile, Vendor
@@ -41,57 +42,65 @@ def rule_id(d: Defect, table: Table) -> str:
     return f"{d.rule}.{table.id}" if d.per_table else d.rule
 
 
+def _apply(d: Defect, row: dict, table: Table, vendor: Vendor, pop: Population, as_of: dt.date,
+           rnd: random.Random, ghost_counter: list[int]) -> dict | None:
+    """Plant `d` on `row` (in place); returns the added row of a `duplicate`, else None."""
+    mark = (d.class_, rule_id(d, table), d.expected)
+    if d.kind in ("duplicate", "set"):
+        scope = Scope(rnd=rnd, as_of=as_of, pop=pop, person=row[PERSON_KEY], member=row.get(MEMBER_KEY),
+                      row=dict(row))
+        target = dict(row) if d.kind == "duplicate" else row
+        for iid, expr in d.set.items():
+            target[iid] = evaluate(expr, scope, iid)
+        target[DEFECT_KEY] = mark
+        return target if d.kind == "duplicate" else None
+    if d.kind == "unknown_code":
+        row.setdefault(RAW_KEY, {})[d.item] = _unknown_code(vendor, table, d.item)
+    elif d.kind == "impossible_date":
+        row.setdefault(RAW_KEY, {})[d.item] = IMPOSSIBLE[vendor.date]
+    elif d.kind == "check_digit":
+        v = row[d.item]
+        bumped = (int(v[-1]) + 1 + rnd.randrange(9)) % 10
+        if bumped == m11_check_digit(v[:-1]):          # never lands on the right digit
+            bumped = (bumped + 1) % 10
+        row[d.item] = v[:-1] + str(bumped)
+    elif d.kind == "ghost_atena":
+        row[d.item] = m11_number(GHOST_BASE + ghost_counter[0], 10)
+        ghost_counter[0] += 1
+    row[DEFECT_KEY] = mark
+    return None
+
+
 def plant(tr: TableRows, tp: TableProfile, vendor: Vendor, pop: Population, as_of: dt.date, rate: float,
           rnd: random.Random, ghost_counter: list[int], force_one: bool) -> dict[str, int]:
-    """Mark (and alter) rows in place; returns {rule: count}. `force_one`: plant at least one defect
-    (the first row where a class applies) when the rate drew none."""
+    """Mark (and alter) rows in place; returns {rule: count}. `force_one`: when the rate drew none, plant the
+    first class that applies on the middle row (then the next rows) so that the 業務 has at least one."""
     table, counts = tr.table, {}
     if not tp.defects or not tr.rows:
         return counts
-    out: list[dict] = []
-    planted = 0
     draws = [rnd.random() for _ in tr.rows]
     picks = [rnd.randrange(len(tp.defects)) for _ in tr.rows]
-    if force_one and not any(x < rate for x in draws):
-        draws[len(draws) // 2] = -1.0
-    for row, x, k in zip(tr.rows, draws, picks):
+    chosen: dict[int, Defect] = {}
+    for i, (x, k) in enumerate(zip(draws, picks)):
+        if x < rate and applicable(tp.defects[k], tr.rows[i], table):
+            chosen[i] = tp.defects[k]
+    if force_one and not chosen:
+        n = len(tr.rows)
+        for i in [*range(n // 2, n), *range(n // 2)]:
+            d = next((d for d in tp.defects if applicable(d, tr.rows[i], table)), None)
+            if d is not None:
+                chosen[i] = d
+                break
+    out: list[dict] = []
+    for i, row in enumerate(tr.rows):
         out.append(row)
-        if x >= rate:
+        d = chosen.get(i)
+        if d is None:
             continue
-        d = tp.defects[k]
-        if not applicable(d, row, table):
-            continue
+        added = _apply(d, row, table, vendor, pop, as_of, rnd, ghost_counter)
+        if added is not None:
+            out.append(added)
         rid = rule_id(d, table)
-        mark = (d.class_, rid, d.expected)
-        if d.kind == "duplicate":
-            scope = Scope(rnd=rnd, as_of=as_of, pop=pop, person=row[PERSON_KEY], member=row.get(MEMBER_KEY),
-                          row=dict(row))
-            dup = dict(row)
-            for iid, expr in d.set.items():
-                dup[iid] = evaluate(expr, scope, iid)
-            dup[DEFECT_KEY] = mark
-            out.append(dup)
-        else:
-            if d.kind == "set":
-                scope = Scope(rnd=rnd, as_of=as_of, pop=pop, person=row[PERSON_KEY], member=row.get(MEMBER_KEY),
-                              row=dict(row))
-                for iid, expr in d.set.items():
-                    row[iid] = evaluate(expr, scope, iid)
-            elif d.kind == "unknown_code":
-                row.setdefault(RAW_KEY, {})[d.item] = _unknown_code(vendor, table, d.item)
-            elif d.kind == "impossible_date":
-                row.setdefault(RAW_KEY, {})[d.item] = IMPOSSIBLE[vendor.date]
-            elif d.kind == "check_digit":
-                v = row[d.item]
-                row[d.item] = v[:-1] + str((int(v[-1]) + 1 + rnd.randrange(9)) % 10)
-                if int(row[d.item][-1]) == m11_check_digit(v[:-1]):     # never lands on the right digit
-                    row[d.item] = v[:-1] + str((int(row[d.item][-1]) + 1) % 10)
-            elif d.kind == "ghost_atena":
-                n = GHOST_BASE + ghost_counter[0]
-                ghost_counter[0] += 1
-                row[d.item] = f"{n:09d}{m11_check_digit(n, 9)}"
-            row[DEFECT_KEY] = mark
         counts[rid] = counts.get(rid, 0) + 1
-        planted += 1
     tr.rows[:] = out
     return counts

@@ -22,6 +22,8 @@ one operator key:
 | `part: [x, lo, hi]` | x × uniform(lo, hi), rounded to an integer (収納 ≤ 調定) |
 | `sum: [..]` | sum of numbers |
 | `age_on: d` | the person's full years on d |
+| `other: {status: s, field: f}` | the field of another person drawn at random (status `removed`: a former resident) |
+| `band: [x, [[upper, v], …], default]` | the v of the first band with x ≤ upper (学年 6 まで小学校 …) |
 | `maybe: p, then: e` | e with probability p, else null |
 | `blank: true` | null (empty) |
 """
@@ -72,6 +74,17 @@ def _person_field(p: Person | None, name: str) -> Any:
     return getattr(p, name)
 
 
+def _other(scope: Scope, status: str) -> Person:
+    """A person other than the subject, drawn with the scope's generator (deterministic)."""
+    cands = scope.pop.by_status(status)
+    if not cands:
+        raise ExprError(f"no person with status {status!r} to draw from")
+    while True:
+        p = cands[scope.rnd.randrange(len(cands))]
+        if p is not scope.person or len(cands) == 1:
+            return p
+
+
 def evaluate(expr: Any, scope: Scope, item: str = "") -> Any:
     if not isinstance(expr, dict):
         return expr
@@ -92,6 +105,8 @@ def evaluate(expr: Any, scope: Scope, item: str = "") -> Any:
         return _person_field(scope.pop.head_of(scope.person), arg)
     if op == "member":
         return _person_field(scope.member, arg)
+    if op == "other":
+        return _person_field(_other(scope, arg.get("status", "resident")), arg["field"])
     if op == "parent":
         return (scope.parent or {}).get(arg)
     if op == "row":
@@ -146,6 +161,14 @@ def evaluate(expr: Any, scope: Scope, item: str = "") -> Any:
     if op == "sum":
         vals = [evaluate(x, scope, item) for x in arg]
         return sum(int(v) for v in vals if v is not None)
+    if op == "band":
+        x = evaluate(arg[0], scope, item)
+        if x is None:
+            return None
+        for upper, value in arg[1]:
+            if x <= upper:
+                return evaluate(value, scope, item)
+        return evaluate(arg[2], scope, item) if len(arg) > 2 else None
     if op == "age_on":
         d = _as_date(arg, scope)
         return scope.person.age_on(d) if d else None

@@ -20,7 +20,7 @@ PERSON_COLUMNS = ("atena_no", "rireki_no", "setai_no", "jumin_shubetsu", "jumin_
 HEAD = "01"                                   # 続柄コード 世帯主 (codes/zokugara.yaml)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     atena_no: str
     setai_no: str
@@ -63,6 +63,13 @@ class Population:
     people: list[Person]
     households: dict[str, list[Person]] = field(default_factory=dict)    # setai_no → residents, head first
     by_atena: dict[str, Person] = field(default_factory=dict)
+    _by_status: dict[str, list[Person]] = field(default_factory=dict)
+
+    def by_status(self, status: str) -> list[Person]:
+        if status not in self._by_status:
+            self._by_status[status] = [p for p in self.people if not p.jutogai and (
+                status == "any" or (status == "resident") == p.resident)]
+        return self._by_status[status]
 
     def head_of(self, p: Person) -> Person:
         members = self.households.get(p.setai_no)
@@ -73,31 +80,34 @@ def _m11_ok(number: str | None) -> bool:
     return bool(number) and number.isdigit() and int(number[-1]) == m11_check_digit(number[:-1])
 
 
-def load_population(truth_dir: Path, jutogai_atena: list[str]) -> Population:
-    t = pq.read_table(truth_dir / "jumin.parquet", columns=list(PERSON_COLUMNS))
-    # the latest history row per 宛名番号: sort by (atena_no, rireki_no) and keep each key's last row
-    t = t.sort_by([("atena_no", "ascending"), ("rireki_no", "ascending")])
+def _latest_rows(path: Path) -> list[dict]:
+    """The latest history row (highest 履歴番号) of each 宛名番号, in 宛名番号 order; read in batches so that
+    only one row per person becomes Python objects (bounded memory at any city size)."""
+    latest: dict[str, tuple] = {}
+    pf = pq.ParquetFile(path)
+    for batch in pf.iter_batches(batch_size=32_768, columns=list(PERSON_COLUMNS)):
+        for row in zip(*(batch.column(c).to_pylist() for c in PERSON_COLUMNS)):
+            old = latest.get(row[0])
+            if old is None or row[1] > old[1]:          # (atena_no, rireki_no, …)
+                latest[row[0]] = row
+    return [dict(zip(PERSON_COLUMNS, latest[k])) for k in sorted(latest)]
+
+
+def load_population(truth_dir: Path) -> Population:
+    """The people of 住民記録; add the 住登外者 with Population.add_jutogai."""
     genzon = set(load_code_table("jumin_jotai").extra.get("genzon", ["1"]))
-    cols = {c: t.column(c).to_pylist() for c in PERSON_COLUMNS}
-    n = t.num_rows
     people: list[Person] = []
-    for i in range(n):
-        if i + 1 < n and cols["atena_no"][i + 1] == cols["atena_no"][i]:
-            continue
-        if not (_m11_ok(cols["atena_no"][i]) and _m11_ok(cols["setai_no"][i])):
+    rows = _latest_rows(truth_dir / "jumin.parquet")
+    for r in rows:
+        if not (_m11_ok(r["atena_no"]) and _m11_ok(r["setai_no"])):
             continue        # a planted 住民記録 check-digit defect: its number would carry the warning into every 業務
-        resident = cols["jumin_jotai"][i] in genzon
+        resident = r["jumin_jotai"] in genzon
         people.append(Person(
-            atena_no=cols["atena_no"][i], setai_no=cols["setai_no"][i], shimei=cols["shimei"][i],
-            shimei_kana=cols["shimei_kana"][i], birth_date=cols["birth_date"][i], seibetsu=cols["seibetsu"][i],
-            zokugara=cols["zokugara"][i], jusho=cols["jusho"][i], katagaki=cols["katagaki"][i],
-            yubin_no=cols["yubin_no"][i], jumin_date=cols["jumin_date"][i], kojin_bango=cols["kojin_bango"][i],
-            japanese=cols["jumin_shubetsu"][i] == "1", resident=resident,
-            removed_date=None if resident else (cols["shojo_date"][i] or cols["idou_date"][i])))
-    for a in sorted(set(jutogai_atena)):
-        people.append(Person(atena_no=a, setai_no="", shimei="", shimei_kana=None, birth_date=None, seibetsu=None,
-                             zokugara=None, jusho=None, katagaki=None, yubin_no=None, jumin_date=None,
-                             kojin_bango=None, japanese=True, resident=False, removed_date=None, jutogai=True))
+            atena_no=r["atena_no"], setai_no=r["setai_no"], shimei=r["shimei"], shimei_kana=r["shimei_kana"],
+            birth_date=r["birth_date"], seibetsu=r["seibetsu"], zokugara=r["zokugara"], jusho=r["jusho"],
+            katagaki=r["katagaki"], yubin_no=r["yubin_no"], jumin_date=r["jumin_date"], kojin_bango=r["kojin_bango"],
+            japanese=r["jumin_shubetsu"] == "1", resident=resident,
+            removed_date=None if resident else (r["shojo_date"] or r["idou_date"])))
     pop = Population(people)
     for p in people:
         pop.by_atena[p.atena_no] = p
@@ -108,14 +118,27 @@ def load_population(truth_dir: Path, jutogai_atena: list[str]) -> Population:
     return pop
 
 
-def zei_jutogai_atena(truth_dir: Path, known: set[str]) -> list[str]:
-    """宛名番号 in the 税 truth that are not people of 住民記録: the 税 sample's 事業者 (住登外)."""
+def add_jutogai(pop: Population, atena_numbers: list[str]) -> None:
+    """住登外者 known only by their 宛名番号 (the 税 sample's 事業者): their rows get names from the profile."""
+    for a in atena_numbers:
+        p = Person(atena_no=a, setai_no="", shimei="", shimei_kana=None, birth_date=None, seibetsu=None,
+                   zokugara=None, jusho=None, katagaki=None, yubin_no=None, jumin_date=None, kojin_bango=None,
+                   japanese=True, resident=False, removed_date=None, jutogai=True)
+        pop.people.append(p)
+        pop.by_atena[a] = p
+
+
+def zei_jutogai_atena(truth_dir: Path, known: set[str] | dict) -> list[str]:
+    """宛名番号 in the 税 truth that are not people of 住民記録: the 税 sample's 事業者 (住登外), and residents
+    whose every 住民記録 row was planted with a defect (quarantined: the store has no 住民 row for them)."""
     out: set[str] = set()
-    zdir = truth_dir / "zei"
-    for path in sorted(zdir.glob("*.parquet")):
-        schema = pq.read_schema(path)
-        for name in schema.names:
-            if name.endswith("atena_no"):
-                vals = pc.unique(pq.read_table(path, columns=[name]).column(name)).to_pylist()
+    for path in sorted((truth_dir / "zei").glob("*.parquet")):
+        pf = pq.ParquetFile(path)
+        names = [n for n in pf.schema_arrow.names if n.endswith("atena_no")]
+        if not names:
+            continue
+        for batch in pf.iter_batches(batch_size=65_536, columns=names):
+            for name in names:
+                vals = pc.unique(batch.column(name)).to_pylist()
                 out.update(v for v in vals if v and v not in known)
     return sorted(out)

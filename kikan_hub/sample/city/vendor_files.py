@@ -188,16 +188,36 @@ def target_for(table: Table, vendor: Vendor, file_id: str, specs: list[FieldSpec
     return {"table": table.id, "source": {"file": file_id, "record_type": "data"}, "columns": cols}
 
 
-def _fixed_value(fs: FieldSpec, text: str, raw_override: bool, vendor: Vendor) -> bytes:
-    it = fs.item
-    if fs.ftype in ("zoned", "packed") and text and not raw_override:
-        v = Decimal(text)
-        return encode_zoned(v, fs.width, it.scale) if fs.ftype == "zoned" else encode_packed(v, fs.width, it.scale)
-    if fs.ftype in ("digits", "integer") and text and not raw_override:
-        text = text.rjust(fs.width, "0")
+def _fixed_encoder(fs: FieldSpec, vendor: Vendor, gaiji: Gaiji):
+    """value → the field's bytes (padded with spaces; an empty value is all spaces)."""
+    it, w = fs.item, fs.width
+    blank = b" " * w
+
+    def pad(b: bytes) -> bytes:
+        if len(b) > w:
+            raise ValueError(f"{it.id}: {b!r} is longer than {w} bytes")
+        return b + b" " * (w - len(b))
+
+    if fs.ftype in ("zoned", "packed"):
+        enc = encode_zoned if fs.ftype == "zoned" else encode_packed
+        return lambda v: blank if v is None else enc(Decimal(v) if it.scale else int(v), w, it.scale)
+    if fs.ftype in ("digits", "integer"):
+        return lambda v: blank if v is None else pad(str(v).rjust(w, "0").encode("ascii"))
+    if fs.ftype == "date":
+        return lambda v: blank if v is None else pad(write_date(v, vendor.date).encode("ascii"))
+    if it.type == "flag":
+        t, f = pad(cp932_encode(vendor.flag[0])), pad(cp932_encode(vendor.flag[1]))
+        return lambda v: blank if v is None else (t if v else f)
+    if fs.vendor_map is not None:
+        vmap = {k: pad(v.encode("ascii")) for k, v in fs.vendor_map.items()}
+        return lambda v: blank if v is None else vmap[v]
+    if it.type in ("text", "kana"):
+        return lambda v: blank if v is None else pad(cp932_encode(gaiji.apply(v)))
+    return lambda v: blank if v is None else pad(cp932_encode(str(v)))
+
+
+def _raw_fixed(fs: FieldSpec, text: str) -> bytes:
     b = cp932_encode(text)
-    if len(b) > fs.width:
-        raise ValueError(f"{it.id}: {text!r} is longer than {fs.width} bytes")
     return b + b" " * (fs.width - len(b))
 
 
@@ -222,11 +242,17 @@ def write_file(tr: TableRows, vendor: Vendor, file_id: str, gaiji: Gaiji, extrac
 
     if vendor.format == "fixed":
         body_len = sum(fs.width for fs in specs)
+        encoders = [(fs, fs.item.id, _fixed_encoder(fs, vendor, gaiji)) for fs in specs]
+        lead = b"2" if vendor.control else b""
         if vendor.control:
             emit(b"1" + write_date(extract_date, "western").encode() + b" " * (body_len - 8), "header", None)
         for i, row in enumerate(tr.rows):
-            body = b"".join(_fixed_value(fs, t, raw, vendor) for fs, t, raw in cells(row))
-            emit((b"2" if vendor.control else b"") + body, "data", i)
+            raw = row.get(RAW_KEY)
+            if raw:
+                body = b"".join(_raw_fixed(fs, raw[iid]) if iid in raw else enc(row.get(iid)) for fs, iid, enc in encoders)
+            else:
+                body = b"".join([enc(row.get(iid)) for _, iid, enc in encoders])
+            emit(lead + body, "data", i)
         if vendor.control:
             emit(b"9" + f"{len(tr.rows):010d}".encode() + b" " * (body_len - 10), "trailer", None)
     else:
