@@ -11,13 +11,10 @@ and into SQLite, verified with `kikan verify-export`.
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from pathlib import Path
 
 import openpyxl
 import pytest
-from kikan_testenv import run_kikan as kikan, unavailable
+from kikan_testenv import pg_database, run_kikan as kikan
 
 from kikan_hub.validation.catalogue import divisions_for
 
@@ -89,24 +86,6 @@ def test_a_report_for_every_division_of_table7(city_run):
     assert {k.split(":", 1)[1] for k in s["reports"]["validation"] if k.startswith("division:")} >= divisions
 
 
-def _pg_store() -> tuple[str, callable]:
-    admin = os.environ.get("KIKAN_TEST_PG_URL")
-    if not admin:
-        unavailable("no PostgreSQL server (set KIKAN_TEST_PG_URL)")
-    import sqlalchemy as sa
-
-    name = f"kikan_city_{uuid.uuid4().hex[:10]}"
-    eng = sa.create_engine(admin.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with eng.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        eng.dispose()
-    return f"{admin.rsplit('/', 1)[0]}/{name}", drop
-
-
 @pytest.mark.parametrize("target_kind", ["sqlite", "postgresql"])
 def test_every_gyomu_handed_over(city_run, target_kind, tmp_path):
     from kikan_hub.layouts.isl import all_tables
@@ -125,7 +104,7 @@ def test_every_gyomu_handed_over(city_run, target_kind, tmp_path):
     drop = None
     target = f"sqlite:///{tmp_path / 'next.db'}" if target_kind == "sqlite" else None
     if target is None:
-        target, drop = _pg_store()
+        target, drop = pg_database("kikan_city")
     try:
         p = kikan("import", "isl", str(out), "--store", target)
         assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
