@@ -11,6 +11,7 @@ charset-normalizer is consulted only as a second opinion for the UTF-8 and EBCDI
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -52,23 +53,26 @@ def _lines(sample: bytes, full: bool) -> list[bytes]:
     return lines
 
 
+_PUA = re.compile("[\ue000-\uf8ff]")
+
+
 def _decode_lines(lines: list[bytes], codec: Codec) -> tuple[float, float]:
     """(share of lines that do not decode, share of private-use characters in those that do)."""
     if not lines:
         return 0.0, 0.0
     bad = 0
-    chars = pua = 0
+    texts = []
     for ln in lines:
         try:
-            text = codec.decode(ln)
+            texts.append(codec.decode(ln))
         except DecodeFailure as exc:
             # a multi-byte character cut by a 256-byte slice is not evidence
             if not (exc.position >= len(ln) - 3 and "incomplete" in exc.reason):
                 bad += 1
-            continue
-        chars += len(text)
-        pua += sum(1 for ch in text if "\ue000" <= ch <= "\uf8ff")
-    return bad / len(lines), (pua / chars if chars else 0.0)
+    text = "".join(texts)
+    # one regex over the sample, not a Python loop per character (5 s of a 97-file manifest's preflight)
+    pua = len(_PUA.findall(text))
+    return bad / len(lines), (pua / len(text) if text else 0.0)
 
 
 def _ebcdic_score(sample: bytes) -> tuple[float, float]:

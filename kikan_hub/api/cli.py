@@ -121,6 +121,7 @@ def _print_summary(s: dict) -> None:
     t.add_row("合計", "", f"{s['records_read']:,}", f"{s['records_staged']:,}", f"{s['records_loaded']:,}",
               f"{s['records_quarantined']:,}")
     out.print(t)
+    _print_by_gyomu(s.get("by_gyomu") or {})
     gate = s["gate"]
     if gate["rules"]:
         g = RichTable(title=f"読込・変換の検査（隔離）: {gate.get('records_outcome', gate['outcome'])}")
@@ -144,6 +145,20 @@ def _print_summary(s: dict) -> None:
     for c in s.get("control", []):
         mark = "一致" if c.get("ok") else "不一致"
         out.print(f"トレーラ照合 {c['file_id']} {c.get('kind', '')}: {mark}（トレーラ {c.get('expected')}、実際 {c.get('actual')}）")
+
+
+def _print_by_gyomu(by_gyomu: dict) -> None:
+    """The same records per 業務 and its 担当課 (summary.json by_gyomu): each division checks its own counts."""
+    if not by_gyomu:
+        return
+    t = RichTable(title="業務別の件数")
+    counts = ("読込", "変換済", "ロード", "隔離")
+    for col in ("業務", "担当課", *counts):
+        t.add_column(col, justify="right" if col in counts else "left")
+    for g in by_gyomu.values():
+        t.add_row(g["gyomu"], "・".join(g["divisions"]), f"{g['records_read']:,}", f"{g['records_staged']:,}",
+                  f"{g['records_loaded']:,}", f"{g['records_quarantined']:,}")
+    out.print(t)
 
 
 install_subcommands(app)

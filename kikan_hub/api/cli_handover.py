@@ -59,13 +59,17 @@ def _run(fn):
 def export_isl_command(
     store: Optional[str] = typer.Option(None, "--store", help="SQLAlchemy URL of the canonical store"),
     out: Path = typer.Option(..., "--out", help="output directory (must be empty or new)"),
-    gyomu: Optional[List[str]] = typer.Option(None, "--gyomu", help="業務 id or name (repeatable; default all)"),
+    gyomu: Optional[List[str]] = typer.Option(None, "--gyomu", help="業務 id or name (repeatable); without it every 業務"),
+    every: bool = typer.Option(False, "--all", help="every 業務 of the definitions (the default, said explicitly; "
+                                                     "empty tables as files of 0 records)"),
     encoding: str = typer.Option("utf-8", "--encoding", help="utf-8 | cp932"),
     fmt: str = typer.Option("csv", "--format", help="csv | fixed | kihon-data-list"),
     fold: str = typer.Option("none", "--fold", help="none | jisx0213 | jisx0208 (MJ縮退マップ; every fold recorded)"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
-    """中間標準レイアウトで出力: one file per canonical table + manifest.json (+ folds.csv)."""
+    """中間標準レイアウトで出力: one file per canonical table of every 業務 (or of --gyomu) + manifest.json (+ folds.csv)."""
+    if every and gyomu:
+        fail("--all と --gyomu は同時に指定できません (--all is every 業務; --gyomu picks some)")
     engine = _engine(store)
 
     def progress(table: str, n: int) -> None:
@@ -85,6 +89,8 @@ def export_isl_command(
     for f in m["files"]:
         _out.print(f"{f['path']}: {f['records']:,} records, {f['bytes']:,} bytes, sha256 {f['sha256'][:16]}…",
                    highlight=False)
+    for gid, g in (m.get("gyomu") or {}).items():
+        _out.print(f"業務 {g['gyomu']} ({gid}): {g['tables']} tables, {g['records']:,} records", highlight=False)
     folds = m.get("folds") or {}
     if folds.get("records"):
         cats = ", ".join(f"{k} {v:,}" for k, v in folds["by_category"].items())

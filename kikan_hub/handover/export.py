@@ -74,6 +74,18 @@ def layout_info(tables: list[Table]) -> dict:
     return out
 
 
+def gyomu_totals(files: list[dict], layouts: dict) -> dict:
+    """Per 業務: its name, how many tables (files) and records the handover holds — an empty 業務 is
+    there with 0 records, so the receiver can tell "empty" from "missing"."""
+    out: dict[str, dict] = {}
+    for f in files:
+        g = out.setdefault(f["gyomu_id"], {"gyomu": (layouts.get(f["gyomu_id"]) or {}).get("gyomu", f["gyomu_id"]),
+                                           "tables": 0, "records": 0})
+        g["tables"] += 1
+        g["records"] += f["records"]
+    return dict(sorted(out.items()))
+
+
 def stream_rows(engine: Engine, table: Table, cols: list[FileColumn], fetch: int = FETCH_ROWS):
     """Rows of one canonical table in primary-key order, in partitions of ``fetch`` rows."""
     sql = build_metadata().tables[table.id]
@@ -226,6 +238,7 @@ def export_isl(engine: Engine, out_dir: Path, options: ExportOptions, progress: 
             "files": files,
             "folds": {"file": FOLDS_FILE, "records": n_folds, "sha256": fsha, "bytes": fbytes,
                       "by_category": dict(sorted(fold_totals.items()))},
+            "gyomu": gyomu_totals(files, layout_info(tables)),
             "totals": {"files": len(files), "records": sum(f["records"] for f in files)},
         }
         write_manifest(out_dir, manifest)

@@ -11,9 +11,11 @@ from collections import defaultdict
 
 from kikan_hub.layouts.isl import Table
 from kikan_hub.pipeline.manifest import Manifest
-from kikan_hub.validation.catalogue import division_for, gyomu_name
+from kikan_hub.validation.catalogue import division_for, divisions_for, gyomu_name
 
 RuleKey = tuple[str, str]   # (rule id, gyomu_id or "")
+# (file id, record type, gyomu_id, is a data record type, read, staged, quarantined)
+RecordCounts = tuple[str, str, str, bool, int, int, int]
 
 
 def record_gyomu(manifest: Manifest, tables: dict[str, Table]) -> dict[tuple[str, str], str]:
@@ -70,3 +72,31 @@ def gyomu_accounting(table_rows: dict[str, dict], quarantined: dict[str, int]) -
                   "staged": sum(t["staged"] for t in mine.values()), "loaded": sum(t["loaded"] for t in mine.values()),
                   "quarantined": quarantined.get(g, 0)}
     return out
+
+
+def records_by_gyomu(rows: list[RecordCounts], loaded: bool) -> dict[str, dict]:
+    """Per 業務: the records of its files, exactly: read = staged + quarantined, and loaded = staged
+    only when the run was loaded (a rejected run loads 0). Summed over the 業務 these are the run's
+    totals (header / trailer records count like the per-file accounting counts them; ``data_records_*``
+    leaves them out, as a vendor's record count of its data does). Records of a record type sent to
+    tables of two 業務 are under "" (移行リハーサル共通)."""
+    out: dict[str, dict] = {}
+    for fid, _rt, g, is_data, read, staged, quarantined in rows:
+        e = out.get(g)
+        if e is None:
+            ds = divisions_for(g) if g else [division_for("default")]
+            e = out[g] = {"gyomu": gyomu_name(g), "division": ds[0], "divisions": ds, "files": [],
+                          "records_read": 0, "records_staged": 0, "records_loaded": 0, "records_quarantined": 0,
+                          "control_records": 0, "data_records_loaded": 0, "data_records_quarantined": 0}
+        if fid not in e["files"]:
+            e["files"].append(fid)
+        e["records_read"] += read
+        e["records_staged"] += staged
+        e["records_loaded"] += staged if loaded else 0
+        e["records_quarantined"] += quarantined
+        if is_data:
+            e["data_records_loaded"] += staged if loaded else 0
+            e["data_records_quarantined"] += quarantined
+        else:
+            e["control_records"] += read
+    return dict(sorted(out.items()))

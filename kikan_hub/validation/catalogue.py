@@ -114,9 +114,17 @@ def division_for(gyomu_id: str) -> str:
     return _tantoka().get(gyomu_id) or divisions().get("default", "情報政策課")
 
 
+def divisions_for(gyomu_id: str) -> list[str]:
+    """Every 担当課 of the 業務, first the one ``division_for`` gives: a 業務 two divisions share
+    (表7: 健康管理 → 健康増進課, 母子保健課) is in both divisions' reports."""
+    first = division_for(gyomu_id)
+    if gyomu_id in divisions():
+        return [first]
+    return [first] + [d for d in _all_tantoka().get(gyomu_id, []) if d != first]
+
+
 @lru_cache(maxsize=1)
-def _tantoka() -> dict[str, str]:
-    """gyomu_id → 担当課 from codes/gyomu.yaml (a 業務 of two divisions: the first)."""
+def _all_tantoka() -> dict[str, list[str]]:
     from kikan_hub.layouts.isl import load_code_table
 
     try:
@@ -124,12 +132,14 @@ def _tantoka() -> dict[str, str]:
     except Exception:  # no 業務コード表 among the definitions: the catalogue's default applies
         return {}
     ids, tantoka = extra.get("gyomu_id") or {}, extra.get("tantoka") or {}
-    out = {}
-    for code, gid in ids.items():
-        t = tantoka.get(code)
-        if t:
-            out[str(gid)] = str(t[0] if isinstance(t, list) else t)
-    return out
+    return {str(gid): [str(x) for x in (tantoka.get(code) if isinstance(tantoka.get(code), list) else [tantoka.get(code)])
+                       if x] for code, gid in ids.items()}
+
+
+@lru_cache(maxsize=1)
+def _tantoka() -> dict[str, str]:
+    """gyomu_id → 担当課 from codes/gyomu.yaml (a 業務 of two divisions: the first)."""
+    return {g: ds[0] for g, ds in _all_tantoka().items() if ds}
 
 
 def generated_rules() -> dict[str, Rule]:

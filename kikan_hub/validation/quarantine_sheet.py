@@ -63,13 +63,15 @@ def _shown(q: QuarantineFile, rtype: str, f: Field, value, mask: bool):
     return value
 
 
-def rows(q: QuarantineFile, mask: bool = True) -> Iterator[list]:
-    """One row per quarantined record, in file order."""
+def rows(q: QuarantineFile, mask: bool = True, batch_size: int = 65536) -> Iterator[list]:
+    """One row per quarantined record, in file order (``batch_size``: records decoded at a time; a
+    report's sample of 20 records need not decode the first 65,536)."""
     codec = get_codec(q.encoding)
     cols = _columns(q.layout)
     by_name = {rt.name: rt for rt in q.layout.record_types}
     pf = pq.ParquetFile(q.parquet)
-    for batch in pf.iter_batches(columns=["record_no", "offset", "record_type", "raw", "rule_ids", "message"]):
+    for batch in pf.iter_batches(batch_size=batch_size,
+                                 columns=["record_no", "offset", "record_type", "raw", "rule_ids", "message"]):
         for r in batch.to_pylist():
             rt = by_name.get(r["record_type"])
             values: dict[str, object] = {}

@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from kikan_hub.layouts.definitions_path import ENV as DEFINITIONS_ENV
 from kikan_hub.layouts.isl import all_tables
-from kikan_hub.validation.catalogue import LEVEL_ORDER, division_for, full_catalogue, gyomu_name, level_for, worst
+from kikan_hub.validation.catalogue import (LEVEL_ORDER, division_for, divisions_for, full_catalogue, gyomu_name, level_for,
+                                           worst)
 from kikan_hub.validation.masking import mask_value
 
 SAMPLE_ROWS = 20
@@ -153,15 +157,83 @@ def _quarantine_of_gyomu(rows: list[dict], gyomu: str) -> list[dict]:
     return out
 
 
+def _in_division(gyomu: str, division: str) -> bool:
+    """The 業務 is one of the 担当課's (表7; a 業務 of two divisions is in both)."""
+    return bool(gyomu) and division in _divisions_of(gyomu, os.environ.get(DEFINITIONS_ENV, ""))
+
+
+@lru_cache(maxsize=256)
+def _divisions_of(gyomu: str, _definitions_path: str) -> tuple[str, ...]:
+    # cached per definitions path, as the catalogue is (a whole-city run asks ~20,000 times)
+    return tuple(divisions_for(gyomu))
+
+
+def _quarantine_of_division(rows: list[dict], division: str) -> list[dict]:
+    """The record rules' rows a 担当課 reads: those routed to it, and every rule that stopped records of
+    its 業務 (READ-* keep their own 担当課 in the row, counted over this division's 業務 only)."""
+    out = []
+    for q in rows:
+        if q["division"] == division or _in_division(q["gyomu"], division):
+            out.append(q)
+        elif not q["gyomu"] and q["by_gyomu"]:
+            mine = {g: n for g, n in q["by_gyomu"].items() if _in_division(g, division)}
+            if mine:
+                out.append({**q, "failed": sum(mine.values()), "by_gyomu": mine})
+    return out
+
+
+def _rule_in_scope(r, division: str | None, gyomu: str | None) -> bool:
+    if gyomu and r.gyomu != gyomu:
+        return False
+    if not division or r.division == division:
+        return True
+    # a rule routed by its 業務 (no division of its own) is also the 業務's second division's
+    return r.division == division_for(r.gyomu) and _in_division(r.gyomu, division)
+
+
+def _by_gyomu(summary: dict, division: str | None, gyomu: str | None) -> list[dict]:
+    """The records of each 業務 in the run (summary by_gyomu), cut to the report's scope."""
+    out = []
+    for gid, g in (summary.get("by_gyomu") or {}).items():
+        if gyomu and gid != gyomu:
+            continue
+        if division and division not in (g.get("divisions") or [g.get("division")]):
+            continue
+        read, staged, quarantined = g.get("records_read", 0), g.get("records_staged", 0), g.get("records_quarantined", 0)
+        out.append({"gyomu_id": gid, "gyomu": g.get("gyomu") or gyomu_name(gid),
+                    "division": "・".join(g.get("divisions") or [g.get("division", "")]), "files": g.get("files", []),
+                    "read": read, "staged": staged, "loaded": g.get("records_loaded", 0), "quarantined": quarantined,
+                    "balanced": read == staged + quarantined})
+    return out
+
+
+def quarantine_samples(quarantine: list | None, mask: bool = True, rows: int = SAMPLE_ROWS) -> list[dict]:
+    """The first quarantined records of each file, laid out by the vendor's layout and masked (the
+    workbook has them all): what a clerk looks up in the old system."""
+    import pyarrow.parquet as pq
+
+    from kikan_hub.validation.quarantine_sheet import headers, rows as quarantined_rows
+
+    out = []
+    for q in quarantine or []:
+        shown = []
+        for row in quarantined_rows(q, mask, batch_size=rows):
+            if len(shown) >= rows:
+                break
+            shown.append([_plain(v) for v in row])
+        out.append({"file_id": q.file_id, "total": pq.ParquetFile(q.parquet).metadata.num_rows,
+                    "labels": headers(q), "rows": shown})
+    return out
+
+
 def build_report(result, summary: dict | None = None, division: str | None = None, gyomu: str | None = None,
-                 run_dir: Path | None = None, mask: bool = True) -> dict:
-    """The report as data. `division` / `gyomu` cut it to one 担当課 / 業務 (accounting stays whole)."""
+                 run_dir: Path | None = None, mask: bool = True, quarantine: list | None = None) -> dict:
+    """The report as data. `division` / `gyomu` cut it to one 担当課 / 業務 (accounting stays whole);
+    `quarantine` (QuarantineFile list, already cut to the scope) adds a masked sample of the records."""
     summary = summary or {}
     rules = []
     for r in result.rules:
-        if division and r.division != division:
-            continue
-        if gyomu and r.gyomu != gyomu:
+        if not _rule_in_scope(r, division, gyomu):
             continue
         d = r.to_dict()
         d["level_label"] = LEVEL_LABELS.get(r.level, r.level)
@@ -175,12 +247,15 @@ def build_report(result, summary: dict | None = None, division: str | None = Non
         d["failure_rows"] = (r.failures.height if rows is None else rows) if r.failed else 0   # rows in failures/<rule>.parquet (≥ units)
         d["failures_file"] = f"failures/{r.id}.parquet" if r.failed else None
         rules.append(d)
-    quarantine = [q for q in _quarantine_rules(summary) if not division or q["division"] == division]
+    qrules = _quarantine_rules(summary)
+    if division:
+        qrules = _quarantine_of_division(qrules, division)
     if gyomu:
-        quarantine = _quarantine_of_gyomu(quarantine, gyomu)
+        qrules = _quarantine_of_gyomu(qrules, gyomu)
+    by_gyomu = _by_gyomu(summary, division, gyomu)
     by_level = {lv: sum(1 for r in rules if r["level"] == lv) for lv in LEVEL_LABELS}
     gate_rehearsal = (summary.get("gate") or {}).get("outcome", "ok")
-    outcome = worst([r["level"] for r in rules] + [q["level"] for q in quarantine])
+    outcome = worst([r["level"] for r in rules] + [q["level"] for q in qrules])
     scope = "全体" if not (division or gyomu) else (division or gyomu_name(gyomu or ""))
     return {
         "report_version": REPORT_VERSION,
@@ -197,7 +272,12 @@ def build_report(result, summary: dict | None = None, division: str | None = Non
                  "validation_outcome": worst(r["level"] for r in rules)},
         "overrides": [_override_row(o) for o in summary.get("rule_overrides") or []],
         "accounting": _accounting(summary),
-        "quarantine": {"rules": quarantine, "by_file": summary.get("quarantine_counts", {})},
+        "by_gyomu": by_gyomu,
+        # nothing failed in this scope: no rule found anything and no record of its 業務 was quarantined
+        "all_passed": (not any(r["failed"] for r in rules) and not any(q["failed"] for q in qrules)
+                       and not any(g["quarantined"] for g in by_gyomu)),
+        "quarantine": {"rules": qrules, "by_file": summary.get("quarantine_counts", {}),
+                       "records": quarantine_samples(quarantine, mask)},
         "tables": dict(result.table_rows),
         "totals": {"rules": len(rules), "failing_rules": sum(1 for r in rules if r["failed"]),
                    "failed_units": sum(r["failed"] for r in rules), "by_level": by_level},
@@ -231,7 +311,10 @@ def _rule_gyomu(rule_id: str) -> str:
 
 # ---------------------------------------------------------------- rendering
 
+@lru_cache(maxsize=1)
 def _env() -> Environment:
+    """One environment per process: it keeps the compiled template (compiling it took ~0.2 s per report,
+    and a whole-city run writes a report per 担当課 and per 業務)."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else v
@@ -278,6 +361,7 @@ def _sheet_name(rule_id: str, used: set[str]) -> str:
     return name
 
 
+BY_GYOMU_HEADERS = ["業務", "担当課", "読込", "変換済", "ロード", "隔離", "一致"]
 SUMMARY_HEADERS = ["ルールID", "内容", "担当課", "業務", "テーブル", "水準", "件数", "対象数", "単位", "割合", "明細シート"]
 
 
@@ -292,7 +376,7 @@ def write_xlsx(report: dict, path: Path, quarantine: list | None = None, mask: b
     ws.write(0, 0, report["title"], wb.add_format({"bold": True, "font_size": 14}))
     ws.write(1, 0, f"実行ID {report['run_id']}　判定 {report['gate']['outcome_label']}　作成 {report['generated_at']}")
     ws.write_row(3, 0, SUMMARY_HEADERS, bold)
-    used: set[str] = {"概要", "件数照合", "隔離", "ルール変更"}
+    used: set[str] = {"概要", "件数照合", "業務別", "隔離", "ルール変更"}
     qsheets = {q.file_id: _sheet_name(f"隔離_{q.file_id}", used) for q in quarantine or []}
     sheets = {}
     for r in report["rules"]:
@@ -329,6 +413,16 @@ def write_xlsx(report: dict, path: Path, quarantine: list | None = None, mask: b
             ov.write_row(2 + i, 0, [o["rule_id"], o["title"], o["change"], o["reason"], ", ".join(o["applies_to"])])
         ov.set_column(0, 1, 30)
         ov.set_column(2, 3, 60)
+
+    if report.get("by_gyomu"):
+        bg = wb.add_worksheet("業務別")
+        bg.write_row(0, 0, BY_GYOMU_HEADERS, bold)
+        for i, g in enumerate(report["by_gyomu"]):
+            bg.write_row(1 + i, 0, [g["gyomu"], g["division"], g["read"], g["staged"], g["loaded"], g["quarantined"],
+                                    "○" if g["balanced"] else "×"])
+        bg.set_column(0, 1, 24)
+        if report.get("all_passed"):
+            bg.write(2 + len(report["by_gyomu"]), 0, "全件合格（隔離も検証ルールの該当もありません）", bold)
 
     q = wb.add_worksheet("隔離")
     q.write_row(0, 0, ["ルールID", "内容", "担当課", "水準", "件数"], bold)
@@ -379,6 +473,12 @@ def _safe_stem(text: str) -> str:
     return re.sub(r'[\\/:*?"<>|\s]', "_", text)
 
 
+def _files_of(quarantine: list | None, by_gyomu: dict, wanted) -> list:
+    """The quarantined files of the 業務 (summary by_gyomu entries) `wanted` picks."""
+    files = {f for g in by_gyomu.values() if wanted(g) for f in g.get("files", [])}
+    return [q for q in quarantine or [] if q.file_id in files]
+
+
 def write_reports(run_dir: Path, result, summary: dict | None = None, mask: bool = True,
                   quarantine: list | None = None) -> dict:
     """Write RUN_DIR/report/: failures/*.parquet, report.{json,html,xlsx}, per division and per 業務.
@@ -392,13 +492,21 @@ def write_reports(run_dir: Path, result, summary: dict | None = None, mask: bool
 
         summary["quarantine_counts"] = quarantine_counts(run_dir)
     written: dict[str, Any] = {"failures": result.write_failures(out_dir / "failures")}
-    report = build_report(result, summary, run_dir=run_dir, mask=mask)
+    report = build_report(result, summary, run_dir=run_dir, mask=mask, quarantine=quarantine)
     written["all"] = write_report_files(report, out_dir, "report", quarantine, mask)
+    by_gyomu = summary.get("by_gyomu") or {}
+    # Every 担当課 whose 業務 are in the run gets a report (表7), failures or not; and so does every
+    # division a rule routes findings to.
     divisions = sorted({r.division for r in result.rules if r.division} |
-                       {q["division"] for q in report["quarantine"]["rules"] if q["division"]})
+                       {q["division"] for q in report["quarantine"]["rules"] if q["division"]} |
+                       {d for g in by_gyomu.values() for d in (g.get("divisions") or [g.get("division")]) if d})
     for div in divisions:
-        written[f"division:{div}"] = write_report_files(build_report(result, summary, division=div, run_dir=run_dir, mask=mask),
-                                                        out_dir, f"report_{_safe_stem(div)}")
+        mine = _files_of(quarantine, by_gyomu, lambda g: div in (g.get("divisions") or [g.get("division")]))
+        written[f"division:{div}"] = write_report_files(
+            build_report(result, summary, division=div, run_dir=run_dir, mask=mask, quarantine=mine),
+            out_dir, f"report_{_safe_stem(div)}", mine, mask)
+    # per 業務: the rules and counts; its quarantined records are in its 担当課's report (written once per
+    # division: laying every record out again per 業務 doubled the time of a whole-city run's reports)
     for g in sorted({r.gyomu for r in result.rules if r.gyomu}):
         written[f"gyomu:{g}"] = write_report_files(build_report(result, summary, gyomu=g, run_dir=run_dir, mask=mask),
                                                    out_dir, f"report_{_safe_stem(gyomu_name(g))}")
