@@ -60,6 +60,9 @@ def rehearse(
     store: Optional[str] = typer.Option(None, "--store", help="SQLAlchemy URL of the canonical store (default sqlite:///var/kikan.db)"),
     run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="where summary.json, quarantine/ and report/ go"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars, only the final line"),
+    rosters_as_of: Optional[str] = typer.Option(None, "--rosters-as-of", metavar="DATE",
+                                                help="ロード後、この基準日の名簿レポート (担当課ごと) を report/ に書く "
+                                                "(YYYY-MM-DD または和暦; kikan roster-report と同じ)"),
 ) -> None:
     """移行リハーサル: read → map → resolve characters → check → load. Exit 0 loaded, 1 gate failed, 2 usage error."""
     from kikan_hub.layouts.errors import LayoutError
@@ -107,7 +110,24 @@ def rehearse(
     out.print(f"summary:    {result.run_dir / 'summary.json'}")
     if (result.run_dir / "report" / "report.html").exists():
         out.print(f"report:     {result.run_dir / 'report' / 'report.html'}")
+    if rosters_as_of and result.exit_code == 0:
+        _roster_reports(result.run_dir, store_url, rosters_as_of)
+    elif rosters_as_of:
+        out.print("名簿レポート: 不採用のため書いていません (nothing was loaded)")
     raise typer.Exit(result.exit_code)
+
+
+def _roster_reports(run_dir: Path, store_url: str, as_of: str) -> None:
+    from kikan_hub.api.cli_rosters import rehearsal_roster_reports
+    from kikan_hub.modules.juki import JukiQueryError
+    from kikan_hub.modules.rosters import RosterError
+
+    try:
+        written = rehearsal_roster_reports(run_dir, store_url, as_of)
+    except (RosterError, JukiQueryError) as exc:
+        fail(f"名簿レポート: {exc} — リハーサルはロード済みです (the rehearsal itself was loaded)")
+    for div, paths in written.items():
+        out.print(f"名簿:       {div}: {paths['html']}")
 
 
 def _print_summary(s: dict) -> None:

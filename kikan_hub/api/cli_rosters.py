@@ -64,3 +64,24 @@ def roster_report_command(
         fail(f"{exc.filename or out_dir}: {exc.strerror}")
     for div, paths in written.items():
         out.print(f"{div}: {paths['html']}")
+
+
+def rehearsal_roster_reports(run_dir: Path, store_url: str, as_of: str) -> dict[str, dict[str, str]]:
+    """`kikan rehearse --rosters-as-of D`: the 名簿レポート per 担当課 beside the run's division reports
+    (RUN/report/名簿_<担当課>.*), listed in summary.json under reports.rosters. Only after a loaded run: the
+    rosters read the store, and a rejected run changed nothing in it."""
+    import json
+
+    from kikan_hub.modules.rosters.report import write_reports
+    from kikan_hub.store.engine import open_engine
+
+    engine = open_engine(store_url)
+    try:
+        written = write_reports(engine, as_of, Path(run_dir) / "report")
+    finally:
+        engine.dispose()
+    summary_path = Path(run_dir) / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary.setdefault("reports", {})["rosters"] = {"as_of": as_of, "by_division": written}
+    summary_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    return written

@@ -59,7 +59,7 @@ def test_division_reports(engine, store_url, tmp_path):
                                  "--roster", "senkyo", "--roster", "gakureibo"])
     assert r.exit_code == 0, r.output
     import json
-    senkyo = json.loads((out / "名簿_選挙管理委員会.json").read_text(encoding="utf-8"))["rosters"][0]
+    senkyo = json.loads((out / "名簿_選挙管理委員会事務局.json").read_text(encoding="utf-8"))["rosters"][0]
     assert senkyo["counts"] == {"掲載": 3, "表示": 1, "対象外": 6}    # the two children are 対象外 too (年齢未満)
     assert {x["理由"]: x["件数"] for x in senkyo["reasons_out"]} == {
         "年齢未満": 3, "転入後3か月未満": 1, "抹消（死亡）": 1, "外国人住民（日本国民でない）": 1}
@@ -77,11 +77,11 @@ def test_division_reports(engine, store_url, tmp_path):
         body = f.read_bytes()
         assert "髙橋".encode() not in body and b"0000000001" not in body, f
     # Excel read back: the summary sheet agrees with the JSON
-    ws = openpyxl.load_workbook(out / "名簿_選挙管理委員会.xlsx")["概要"]
+    ws = openpyxl.load_workbook(out / "名簿_選挙管理委員会事務局.xlsx")["概要"]
     head = [c.value for c in ws[4]]
     row = dict(zip(head, [c.value for c in ws[5]]))
     assert (row["名簿"], row["掲載"], row["表示"], row["対象外"]) == ("選挙人名簿", 3, 1, 6)
-    sheet = openpyxl.load_workbook(out / "名簿_選挙管理委員会.xlsx")["選挙人名簿"]
+    sheet = openpyxl.load_workbook(out / "名簿_選挙管理委員会事務局.xlsx")["選挙人名簿"]
     cells = [[c.value for c in r] for r in sheet.iter_rows()]
     assert ["対象外", "転入後3か月未満", 1] in [c[:3] for c in cells] and ["表示", "表示", 1] in [c[:3] for c in cells]
 
@@ -100,7 +100,7 @@ def test_html_in_chromium(engine, store_url, tmp_path):
     insert_rows(engine, "juki_jumin", rows)
     r = CliRunner().invoke(app, ["roster-report", "--as-of", B, "--store", store_url, "--out", str(tmp_path / "rep")])
     assert r.exit_code == 0, r.output
-    page = tmp_path / "rep" / "名簿_選挙管理委員会.html"
+    page = tmp_path / "rep" / "名簿_選挙管理委員会事務局.html"
     dom, requests = open_offline(page.as_uri(), tmp_path / "profile")
     assert requests == []
     m = {(a, b): int(n.replace(",", "")) for a, b, n in re.findall(r'data-roster="(\w+)" data-judge="(\S+?)">([0-9,]+)<', dom)}
