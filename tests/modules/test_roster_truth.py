@@ -32,27 +32,25 @@ def sample(tmp_path_factory):
     return out, reg, ids
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def rosters(request, sample, tmp_path_factory):
-    """{(name, date): {atena: (判定, 区分)}} of the module on the rehearsed store, every date of DATES."""
+def rehearsed_rosters(backend: str, manifest, base, names: list[str], dates):
+    """Rehearse MANIFEST into a fresh store (SQLite or the real PostgreSQL) and yield the module's rosters:
+    {(name, date): {atena: (判定, 区分)}} for every date. Shared with test_roster_truth_city.py."""
     import kikan_hub.pipeline.manifest as manifest_mod
     import kikan_hub.pipeline.rehearsal as rehearsal
     from kikan_hub.store.engine import open_engine
     from kikan_testenv import pg_database
-    out, _, _ = sample
-    base = tmp_path_factory.mktemp(request.param)
     drop = None
-    if request.param == "sqlite":
+    if backend == "sqlite":
         url = f"sqlite:///{base / 'kikan.db'}"
     else:
         url, drop = pg_database("kikan_rosters")
     try:
-        result = rehearsal.rehearse(manifest_mod.load_manifest(out / "manifest.yaml"), url, base / "run")
+        result = rehearsal.rehearse(manifest_mod.load_manifest(manifest), url, base / "run")
         assert result.exit_code == 0, result.summary
         engine = open_engine(url)
         got = {}
-        for on in DATES:
-            for name, res in compute_all(engine, list(JUKI), on).items():
+        for on in dates:
+            for name, res in compute_all(engine, list(names), on).items():
                 t = res.listed()
                 extra = t[EXTRA[name]].to_pylist() if name in EXTRA else [""] * t.num_rows
                 got[name, on] = dict(zip(t["atena_no"].to_pylist(), zip(t["判定"].to_pylist(), extra)))
@@ -61,6 +59,14 @@ def rosters(request, sample, tmp_path_factory):
     finally:
         if drop is not None:
             drop()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def rosters(request, sample, tmp_path_factory):
+    """{(name, date): {atena: (判定, 区分)}} of the module on the rehearsed store, every date of DATES."""
+    out, _, _ = sample
+    yield from rehearsed_rosters(request.param, out / "manifest.yaml", tmp_path_factory.mktemp(request.param),
+                                 list(JUKI), DATES)
 
 
 def truth_of(sample, name, on) -> dict:

@@ -8,10 +8,9 @@ import datetime as dt
 import pyarrow.parquet as pq
 import pytest
 
-from kikan_hub.modules.rosters import compute_all
 from kikan_hub.sample.roster_truth import NAMES, Register, roster_truth, write_roster_truth
 
-from test_roster_truth import EXTRA
+from test_roster_truth import rehearsed_rosters
 
 # below the city sample's FORCE_ONE_FROM (2,000): with --defect-rate 0 no planted row is in the store
 # that the clean truth/gyomu tables leave out (a KAIGO-1GO-AGE row loads with a warning)
@@ -30,32 +29,9 @@ def city(tmp_path_factory):
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def rosters(request, city, tmp_path_factory):
-    import kikan_hub.pipeline.manifest as manifest_mod
-    import kikan_hub.pipeline.rehearsal as rehearsal
-    from kikan_hub.store.engine import open_engine
-    from kikan_testenv import pg_database
     out, _ = city
-    base = tmp_path_factory.mktemp(f"city-{request.param}")
-    drop = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{base / 'kikan.db'}"
-    else:
-        url, drop = pg_database("kikan_rosters")
-    try:
-        result = rehearsal.rehearse(manifest_mod.load_manifest(out / "manifest.yaml"), url, base / "run")
-        assert result.exit_code == 0, result.summary
-        engine = open_engine(url)
-        got = {}
-        for on in DATES:
-            for name, res in compute_all(engine, list(NAMES), on).items():
-                t = res.listed()
-                extra = t[EXTRA[name]].to_pylist() if name in EXTRA else [""] * t.num_rows
-                got[name, on] = dict(zip(t["atena_no"].to_pylist(), zip(t["判定"].to_pylist(), extra)))
-        engine.dispose()
-        yield got
-    finally:
-        if drop is not None:
-            drop()
+    yield from rehearsed_rosters(request.param, out / "manifest.yaml", tmp_path_factory.mktemp(f"city-{request.param}"),
+                                 list(NAMES), DATES)
 
 
 @pytest.mark.parametrize("name", NAMES)
