@@ -23,7 +23,7 @@ def test_meibo_shokai_scope_mask_and_audit(hub_server):
     # 基準日 2024-09-01 (api_helpers' store): A1 (1970生, 転入 2010) and A2 (1972生) are 18+ with 3 months;
     # A3 (2015生) is a child; A4 moved out 2019-03-31 (4 months long past → 抹消); A5's birth has no year.
     r = c.service.MeiboShokai(Meibo="senkyo", KijunDate=B)
-    assert (r.Meibo, r.Title, r.Division, r.KijunDate, r.Role) == ("senkyo", "選挙人名簿", "選挙管理委員会", B, "閲覧")
+    assert (r.Meibo, r.Title, r.Division, r.KijunDate, r.Role) == ("senkyo", "選挙人名簿", "選挙管理委員会事務局", B, "閲覧")
     assert r.Count == 2 and list(persons(r)) == [A1, A2]
     assert {h.Kubun: h.Count for h in r.Hantei} == {"掲載": 2, "対象外": 3}
     hantei, items = persons(r)[A1]
