@@ -123,20 +123,24 @@ def divisions_for(gyomu_id: str) -> list[str]:
     return [first] + [d for d in _all_tantoka().get(gyomu_id, []) if d != first]
 
 
-@lru_cache(maxsize=1)
 def _all_tantoka() -> dict[str, list[str]]:
+    """gyomu_id → its 担当課 from the 業務コード表 of the definitions in use (KIKAN_DEFINITIONS_PATH included)."""
+    from kikan_hub.layouts.isl import code_table_path
+    return _tantoka_of(code_table_path("gyomu"), tuple(str(f) for f in definition_folders()))
+
+
+@lru_cache(maxsize=8)
+def _tantoka_of(path: Path, _folders: tuple[str, ...]) -> dict[str, list[str]]:
     from kikan_hub.layouts.isl import load_code_table
 
-    try:
-        extra = load_code_table("gyomu").extra
-    except Exception:  # no 業務コード表 among the definitions: the catalogue's default applies
+    if not path.is_file():      # no 業務コード表 among the definitions: the catalogue's default applies
         return {}
+    extra = load_code_table("gyomu", str(path.parent)).extra   # a malformed table is an error, not a default
     ids, tantoka = extra.get("gyomu_id") or {}, extra.get("tantoka") or {}
     return {str(gid): [str(x) for x in (tantoka.get(code) if isinstance(tantoka.get(code), list) else [tantoka.get(code)])
                        if x] for code, gid in ids.items()}
 
 
-@lru_cache(maxsize=1)
 def _tantoka() -> dict[str, str]:
     """gyomu_id → 担当課 from codes/gyomu.yaml (a 業務 of two divisions: the first)."""
     return {g: ds[0] for g, ds in _all_tantoka().items() if ds}
