@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -128,11 +129,12 @@ class RecordType:
                 return f
         raise KeyError(f"record type {self.name}: no field {name!r}")
 
-    @property
+    # cached: the delimited reader asks per record (a frozen dataclass keeps a __dict__ for it)
+    @cached_property
     def emitted_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.emitted)
 
-    @property
+    @cached_property
     def expected_columns(self) -> int:
         if self.columns:
             return self.columns

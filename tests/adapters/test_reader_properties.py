@@ -1,7 +1,7 @@
 """Property: random and mutated byte files never crash the reader; every record comes out exactly once,
 numbered 1..n, and its _raw is the source bytes at _offset."""
 import pyarrow as pa
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from kikan_hub.adapters.numbers import encode_packed, encode_zoned
 from kikan_hub.adapters.reader import read_file
@@ -102,3 +102,61 @@ def test_mutated_delimited(tmp_path_factory, rows, muts, chunk):
         if data:
             data[pos % len(data)] = val
     check(bytes(data), layout("crlf", "delimited"), chunk, 3, tmp_path_factory)
+
+
+def _records(path, lay, chunk, batch):
+    out = []
+    for rt, b in read_file(path, lay, chunk_size=chunk, batch_size=batch):
+        out += [(rt, r) for r in b.to_pylist()]
+    return sorted(out, key=lambda x: x[1]["_record_no"])
+
+
+# Mostly cells a clean chunk is made of, so that many chunks take the one-call path; now and then a
+# cell that sends its chunk record by record (a line end or CR inside quotes, a quote, a comma).
+CELLS = ["A", "B", "12", "山田", "x", ""] * 6 + ["C", "a,b", 'q"q', "改\n行", "cr\r"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(st.sampled_from(CELLS), min_size=0, max_size=4), max_size=20),
+       muts=st.lists(st.tuples(st.integers(0, 10 ** 6), st.integers(0, 255)), max_size=2), term=st.sampled_from(["crlf", "lf"]), chunk=st.integers(1, 120), batch=st.integers(1, 6))
+@example(rows=[["A", "cr\r", "1"], ["B", "1"]], muts=[], term="crlf", chunk=100, batch=5)       # CR inside quotes
+@example(rows=[["A", "改\n行", "1"], ["B", "1"]], muts=[], term="lf", chunk=100, batch=5)     # line end inside quotes
+@example(rows=[["A", "x", "1", "x"], ["B"], ["C", "1"], []], muts=[], term="crlf", chunk=100, batch=2)  # counts, type
+@example(rows=[["A", "山田", "1"]] * 3, muts=[(14, 0x81)], term="lf", chunk=100, batch=5)     # a byte that does not decode
+def test_one_call_split_reads_like_record_by_record(tmp_path_factory, monkeypatch, rows, muts, term, chunk, batch):
+    """The delimited reader splits a whole chunk in one call when it can; every value, error, offset
+    and raw byte string is the same as when each record is parsed alone (the path it falls back to)."""
+    import csv
+    import io
+
+    from kikan_hub.adapters import reader as reader_mod
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n" if term == "crlf" else "\n")
+    for r in rows:
+        w.writerow(r)
+    data = bytearray(buf.getvalue().encode("cp932"))
+    for pos, val in muts:
+        if data:
+            data[pos % len(data)] = val
+    p = tmp_path_factory.mktemp("p") / "f.csv"
+    p.write_bytes(bytes(data))
+    lay = layout(term, "delimited")
+    fast = _records(p, lay, chunk, batch)
+    with monkeypatch.context() as m:
+        m.setattr(reader_mod._DelimitedReader, "_split_chunk", lambda self, *a: None)
+        slow = _records(p, lay, chunk, batch)
+    assert fast == slow
+
+
+def test_one_call_split_is_taken_for_clean_chunks(tmp_path, monkeypatch):
+    """The fast path is not dead code: a clean file is split in one call per chunk."""
+    from kikan_hub.adapters import reader as reader_mod
+    calls = []
+    real = reader_mod._DelimitedReader._split_chunk
+    monkeypatch.setattr(reader_mod._DelimitedReader, "_split_chunk",
+                        lambda self, *a: calls.append(r := real(self, *a)) or r)
+    p = tmp_path / "f.csv"
+    p.write_bytes("".join(f"A,山田{i},{i}\r\nB,{i}\r\n" for i in range(100)).encode("cp932"))
+    recs = _records(p, layout("crlf", "delimited"), 1 << 20, 64)
+    assert len(recs) == 200 and not any(r["_error_rule"] for _, r in recs)
+    assert calls and all(c is not None for c in calls)
