@@ -105,6 +105,30 @@ def fixed_field(f: Field, raw: bytes, record_offset: int, codec: Codec) -> dict:
     return d
 
 
+def fixed_values(fields: list[Field], raws: list[bytes], offsets: list[int], codec: Codec
+                 ) -> list[list[tuple[Any, str | None]]]:
+    """Many records of one record type at once, all ``record_length`` long: per record, per field,
+    (value, rule) as :func:`fixed_field` gives them one by one, decoded a column at a time (the
+    quarantine sheets lay out thousands of records)."""
+    n = len(raws)
+    if n == 0:
+        return []
+    width = len(raws[0])
+    M = np.frombuffer(b"".join(raws), dtype=np.uint8).reshape(n, width)
+    offs = np.asarray(offsets, dtype=np.int64)
+    out: list[list[tuple[Any, str | None]]] = [[] for _ in range(n)]
+    for f in fields:
+        if not f.emitted:
+            for row in out:
+                row.append((None, None))
+            continue
+        errors = _Errors(n)
+        values = convert_fixed_field(f, M[:, f.offset:f.end], codec, offs, errors).to_pylist()
+        for row, v, rule in zip(out, values, errors.rule):
+            row.append((_plain(v), rule))
+    return out
+
+
 def _column_spans(raw: bytes, delimiter: int, quote: int) -> list[tuple[int, int]]:
     """Byte spans of the columns of one delimited record, quotes honoured (ASCII-compatible codecs:
     in CP932, EUC-JP and UTF-8 no byte of a multi-byte character is a comma or a double quote)."""

@@ -44,6 +44,7 @@ from kikan_hub.layouts.legacy import Field, LegacyLayout, RecordType
 UNKNOWN_RECORD_TYPE = "_unknown"
 HEADER_LINE_RECORD_TYPE = "_header_line"   # a delimited file's column-name line (layout ``header:``)
 DEFAULT_CHUNK_SIZE = 32 << 20
+SPLIT_GROUP_BYTES = 8 << 20   # delimited records decoded and split in one call at most
 META_FIELDS: tuple[pa.Field, ...] = (
     pa.field("_record_no", pa.int64()),
     pa.field("_offset", pa.int64()),
@@ -752,13 +753,19 @@ class _DelimitedReader:
             self.fr.stats.header_lines += 1
             yield self.header_line(raw, base + int(starts[0]))
             starts, ends = starts[1:], ends[1:]
-        if not len(starts):
-            return
-        rows = self._split_chunk(data, starts, ends)
-        if rows is None:
-            yield from self._process_records(data, starts, ends, base)
-        else:
-            yield from self._process_rows(data, starts, ends, base, rows)
+        # A batch of records at a time (and a few MiB at most): the decoded text and one Python
+        # string per value live only for one group, so memory does not grow with the chunk size.
+        n, a = len(starts), 0
+        while a < n:
+            b = min(n, a + self.fr.batch_size, int(np.searchsorted(starts, starts[a] + SPLIT_GROUP_BYTES)))
+            b = max(b, a + 1)
+            s, e = starts[a:b], ends[a:b]
+            rows = self._split_chunk(data, s, e)
+            if rows is None:
+                yield from self._process_records(data, s, e, base)
+            else:
+                yield from self._process_rows(data, s, e, base, rows)
+            a = b
 
     def _split_chunk(self, data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[list[list[str]], np.ndarray] | None:
         """Every record of a chunk decoded in one call and split by one CSV reader: the same values

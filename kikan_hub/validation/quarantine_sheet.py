@@ -16,7 +16,7 @@ from typing import Iterator
 import pyarrow.parquet as pq
 
 from kikan_hub.adapters.codecs import get_codec
-from kikan_hub.adapters.preview import delimited_fields, expanded, fixed_field
+from kikan_hub.adapters.preview import delimited_fields, expanded, fixed_field, fixed_values
 from kikan_hub.layouts.isl import Table
 from kikan_hub.layouts.legacy import Field, LegacyLayout
 from kikan_hub.validation.masking import HIDDEN, mask_value
@@ -63,30 +63,52 @@ def _shown(q: QuarantineFile, rtype: str, f: Field, value, mask: bool):
     return value
 
 
+def _laid_out(q: QuarantineFile, records: list[dict], codec) -> list[list[tuple[Field, object, str | None]]]:
+    """Per record (in the given order): (field, value, rule) for every field of its record type.
+    Fixed records of the layout's length are decoded a column at a time per record type; a record
+    of another length (or a delimited one) field by field, as `kikan preview` does."""
+    by_name = {rt.name: rt for rt in q.layout.record_types}
+    fixed = q.layout.format == "fixed"
+    out: list[list[tuple[Field, object, str | None]]] = [[] for _ in records]
+    whole: dict[str, list[int]] = {}
+    for i, r in enumerate(records):
+        rt = by_name.get(r["record_type"])
+        if rt is None:
+            continue
+        raw = r["raw"] or b""
+        if fixed and q.layout.record_length and len(raw) == q.layout.record_length:
+            whole.setdefault(rt.name, []).append(i)
+            continue
+        fields = expanded(rt.fields) if fixed else list(rt.fields)
+        laid = ([fixed_field(f, raw, r["offset"], codec) for f in fields] if fixed
+                else delimited_fields(q.layout, rt, raw, r["offset"], codec))
+        out[i] = [(f, d["value"], d["rule"]) for f, d in zip(fields, laid)]
+    for name, idx in whole.items():
+        fields = expanded(by_name[name].fields)
+        decoded = fixed_values(fields, [records[i]["raw"] for i in idx], [records[i]["offset"] for i in idx], codec)
+        for i, vals in zip(idx, decoded):
+            out[i] = [(f, v, rule) for f, (v, rule) in zip(fields, vals)]
+    return out
+
+
 def rows(q: QuarantineFile, mask: bool = True, batch_size: int = 65536) -> Iterator[list]:
     """One row per quarantined record, in file order (``batch_size``: records decoded at a time; a
     report's sample of 20 records need not decode the first 65,536)."""
     codec = get_codec(q.encoding)
     cols = _columns(q.layout)
-    by_name = {rt.name: rt for rt in q.layout.record_types}
     pf = pq.ParquetFile(q.parquet)
     for batch in pf.iter_batches(batch_size=batch_size,
                                  columns=["record_no", "offset", "record_type", "raw", "rule_ids", "message"]):
-        for r in batch.to_pylist():
-            rt = by_name.get(r["record_type"])
+        records = batch.to_pylist()
+        for r, laid in zip(records, _laid_out(q, records, codec)):
             values: dict[str, object] = {}
-            if rt is not None:
-                raw = r["raw"] or b""
-                fields = expanded(rt.fields) if q.layout.format == "fixed" else list(rt.fields)
-                laid = ([fixed_field(f, raw, r["offset"], codec) for f in fields] if q.layout.format == "fixed"
-                        else delimited_fields(q.layout, rt, raw, r["offset"], codec))
-                for f, d in zip(fields, laid):
-                    if not f.emitted:
-                        continue
-                    if d["rule"] in ("READ-DECODE", "READ-LENGTH") and d["value"] is None:
-                        values[f.name] = UNREADABLE
-                    else:
-                        values[f.name] = _shown(q, rt.name, f, d["value"], mask)
+            for f, value, rule in laid:
+                if not f.emitted:
+                    continue
+                if rule in ("READ-DECODE", "READ-LENGTH") and value is None:
+                    values[f.name] = UNREADABLE
+                else:
+                    values[f.name] = _shown(q, r["record_type"], f, value, mask)
             yield ([r["record_no"], r["offset"], r["record_type"], r["rule_ids"], r["message"]]
                    + [values.get(name) for name, _ in cols])
 

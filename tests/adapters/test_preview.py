@@ -113,3 +113,25 @@ def test_occurs_fields_are_shown_per_occurrence(tmp_path):
     got = [(f["field"], f["offset"], f["value"], f["rule"]) for f in rec["fields"]]
     assert got == [("no", 0, "01", None), ("tel(1)", 2, "11", None), ("tel(2)", 4, "22", None),
                    ("tel(3)", 6, None, "READ-NUMBER"), ("tel(4)", 8, "44", None)]
+
+
+def test_fixed_values_of_many_records_are_those_of_one_at_a_time():
+    """The quarantine sheets decode whole columns (fixed_values); each value and rule is what
+    fixed_field gives for the record alone — good records, bad digits, bytes that do not decode,
+    a sign where none belongs, a filler."""
+    from kikan_hub.adapters.codecs import get_codec
+    from kikan_hub.adapters.preview import expanded, fixed_field, fixed_values
+
+    rt = parse_legacy_layout(FIXED).record_type("resident")
+    raws = [b"200012" + "山田　太郎".encode("cp932") + b"  -7" + b"    ",
+            b"20X013" + b"\x82\x0d" + b" " * 8 + b"12a4" + b"    ",
+            b"200014" + "髙橋".encode("cp932").ljust(10) + b"+123" + b"    ",
+            b"2     " + b" " * 10 + b"    " + b"    "]
+    offsets = [0, 26, 52, 78]
+    codec = get_codec("cp932")
+    fields = expanded(rt.fields)
+    many = fixed_values(fields, raws, offsets, codec)
+    one = [[(d["value"], d["rule"]) for d in (fixed_field(f, raw, off, codec) for f in fields)]
+           for raw, off in zip(raws, offsets)]
+    assert many == one
+    assert {rule for row in many for _, rule in row} >= {None, "READ-NUMBER", "READ-DECODE"}
