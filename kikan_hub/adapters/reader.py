@@ -36,6 +36,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from kikan_hub.adapters.codecs import Codec, DecodeFailure, get_codec
 from kikan_hub.adapters.numbers import decode_binary, decode_packed, decode_zoned
@@ -44,7 +45,7 @@ from kikan_hub.layouts.legacy import Field, LegacyLayout, RecordType
 UNKNOWN_RECORD_TYPE = "_unknown"
 HEADER_LINE_RECORD_TYPE = "_header_line"   # a delimited file's column-name line (layout ``header:``)
 DEFAULT_CHUNK_SIZE = 32 << 20
-SPLIT_GROUP_BYTES = 8 << 20   # delimited records decoded and split in one call at most
+SPLIT_GROUP_BYTES = 4 << 20   # delimited records decoded and split in one call at most
 META_FIELDS: tuple[pa.Field, ...] = (
     pa.field("_record_no", pa.int64()),
     pa.field("_offset", pa.int64()),
@@ -705,6 +706,17 @@ class _FixedReader:
 # --------------------------------------------------------------------------- delimited
 
 
+@dataclass
+class _Split:
+    """A chunk's records split in one call: Python's rows, or Arrow's columns (``position``: each
+    record's row in them, -1 for a record left out to be parsed alone)."""
+    has_cr: np.ndarray
+    n: int
+    rows: list[list[str]] | None = None
+    columns: list[pa.Array] | None = None
+    position: np.ndarray | None = None
+
+
 class _DelimitedReader:
     def __init__(self, fr: FileRead) -> None:
         self.fr = fr
@@ -719,6 +731,11 @@ class _DelimitedReader:
         self.unknown_schema = record_schema(None)
         self.by_code = self.layout.by_code()
         self.header_pending = self.layout.header
+        # Arrow's reader needs one column count for every record type (and two columns at least:
+        # with one, an empty line and an empty value look the same); 0: Python's reader only.
+        counts = {rt.expected_columns for rt in self.layout.record_types}
+        only = counts.pop() if len(counts) == 1 else 0
+        self.arrow_columns = only if only >= 2 else 0
 
     def _frame(self, data: bytes, buf: np.ndarray, base: int) -> tuple[int, Iterator[RecordBatchOf]]:
         """Cut a chunk at the line ends that lie outside quotes."""
@@ -767,12 +784,13 @@ class _DelimitedReader:
                 yield from self._process_rows(data, s, e, base, rows)
             a = b
 
-    def _split_chunk(self, data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[list[list[str]], np.ndarray] | None:
-        """Every record of a chunk decoded in one call and split by one CSV reader: the same values
-        as record by record (the usual case, ~10× faster). None when the chunk holds anything the
-        one-call path could read differently: a byte that does not decode, a CR that is not a line
-        end, a line end inside quotes, a quoting error. Those chunks go record by record, which
-        names the record, byte offset and column."""
+    def _split_chunk(self, data: bytes, starts: np.ndarray, ends: np.ndarray) -> _Split | None:
+        """Every record of a chunk decoded in one call and split in one call: the same values as
+        record by record (the usual case, ~10× faster). Text without a quote character is split by
+        Arrow's CSV reader (no quoting: a plain split on the delimiter), other text by Python's.
+        None when the chunk holds anything the one-call path could read differently: a byte that
+        does not decode, a CR that is not a line end, a line end inside quotes, a quoting error.
+        Those chunks go record by record, which names the record, byte offset and column."""
         n = len(starts)
         buf = np.frombuffer(data, dtype=np.uint8)
         s0, e1 = int(starts[0]), int(ends[-1])
@@ -789,6 +807,10 @@ class _DelimitedReader:
             return None
         if n_cr:
             text = text.replace("\r", "")
+        if self.layout.quote not in text and "\0" not in text and self.arrow_columns:
+            split = self._split_arrow(text, n, has_cr)
+            if split is not None:
+                return split
         lines = text.split("\n")
         if len(lines) != n:
             return None
@@ -797,37 +819,77 @@ class _DelimitedReader:
         except csv.Error:
             return None
         # A record that ends inside quotes would swallow the next one: the count tells (never more rows).
-        return (rows, has_cr) if len(rows) == n else None
+        return _Split(has_cr, n, rows=rows) if len(rows) == n else None
+
+    def _split_arrow(self, text: str, n: int, has_cr: np.ndarray) -> _Split | None:
+        """Quote-free text split by Arrow into columns (no Python string per value). A line with
+        another number of columns is left out and marked, to be parsed alone; an empty line too
+        (Arrow reads it as a row of empty values, Python's reader as no column at all)."""
+        ncols = self.arrow_columns
+        skipped: list[int | None] = []
+
+        def skip(row) -> str:
+            skipped.append(row.number)
+            return "skip"
+
+        names = [str(i) for i in range(ncols)]
+        try:
+            table = pacsv.read_csv(
+                pa.BufferReader(text.encode("utf-8")),
+                read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 24),
+                parse_options=pacsv.ParseOptions(delimiter=self.layout.delimiter, quote_char=False, double_quote=False,
+                                                 escape_char=False, newlines_in_values=False,
+                                                 ignore_empty_lines=False, invalid_row_handler=skip),
+                convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False))
+        except (pa.ArrowInvalid, UnicodeEncodeError):
+            return None
+        if None in skipped or table.num_rows + len(skipped) != n:
+            return None
+        position = np.full(n, -1, dtype=np.int64)   # record → its row in the table (-1: left out)
+        kept = np.ones(n, dtype=bool)
+        if skipped:
+            kept[np.asarray(skipped, dtype=np.int64) - 1] = False
+        position[kept] = np.arange(table.num_rows)
+        return _Split(has_cr, n, columns=[table.column(i).combine_chunks() for i in range(ncols)], position=position)
 
     def _process_rows(self, data: bytes, starts: np.ndarray, ends: np.ndarray, base: int,
-                      split: tuple[list[list[str]], np.ndarray]) -> Iterator[RecordBatchOf]:
+                      split: _Split) -> Iterator[RecordBatchOf]:
         """Batches from a chunk split in one call: whole columns at once; a record with a wrong
         column count or an unknown record type is parsed alone, for its exact message."""
         fr = self.fr
-        rows, has_cr = split
-        n = len(rows)
+        n = split.n
         rec_no = self.record_no + 1 + np.arange(n, dtype=np.int64)
         self.record_no += n
         abs_off = base + starts
-        raw_end = ends - has_cr
+        raw_end = ends - split.has_cr
         raw_all = _binary_slices(data, starts, raw_end)
         lay = self.layout
-        lens = np.fromiter(map(len, rows), dtype=np.int64, count=n)
-        if lay.discriminator is None:
-            types = [lay.record_types[0]]
-            tidx = np.zeros(n, dtype=np.int16)
-        else:
-            types = list(self.by_code.values())
-            index = {code: k for k, code in enumerate(self.by_code)}
-            c = (lay.discriminator.column or 1) - 1
-            tidx = np.fromiter((index.get(r[c], -1) if len(r) > c else -1 for r in rows), dtype=np.int16, count=n)
+        types = [lay.record_types[0]] if lay.discriminator is None else list(self.by_code.values())
         expected = np.array([rt.expected_columns for rt in types], dtype=np.int64)
+        c = (lay.discriminator.column or 1) - 1 if lay.discriminator is not None else 0
+        if split.rows is not None:
+            rows = split.rows
+            lens = np.fromiter(map(len, rows), dtype=np.int64, count=n)
+            if lay.discriminator is None:
+                tidx = np.zeros(n, dtype=np.int16)
+            else:
+                index = {code: k for k, code in enumerate(self.by_code)}
+                tidx = np.fromiter((index.get(r[c], -1) if len(r) > c else -1 for r in rows), dtype=np.int16, count=n)
+        else:
+            lens = np.where(split.position >= 0, len(split.columns), -1)
+            lens[raw_end == starts] = 0   # an empty line: no column, as Python's reader sees it
+            tidx = np.zeros(n, dtype=np.int16)
+            if lay.discriminator is not None:
+                found = pc.index_in(split.columns[c], value_set=pa.array(list(self.by_code), pa.string()))
+                in_table = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int16)
+                tidx = np.append(in_table, np.int16(-1))[split.position]   # position -1: the -1 appended
         good = (tidx >= 0) & (lens == expected[np.maximum(tidx, 0)])
         for k, rt in enumerate(types):
             sel = np.flatnonzero(good & (tidx == k))
             for a in range(0, len(sel), fr.batch_size):
                 part = sel[a:a + fr.batch_size]
-                yield self._rows_batch(rt, [rows[i] for i in part.tolist()], rec_no[part], abs_off[part],
+                yield self._rows_batch(rt, split, part, rec_no[part], abs_off[part],
                                        raw_all.take(pa.array(part, pa.int64())) if len(part) != n else raw_all)
         bad = np.flatnonzero(~good)
         if len(bad):
@@ -844,12 +906,19 @@ class _DelimitedReader:
                 for a in range(0, len(b["no"]), fr.batch_size):
                     yield self.flush(name, {key: v[a:a + fr.batch_size] for key, v in b.items()})
 
-    def _rows_batch(self, rt: RecordType, rows: list[list[str]], rec_no: np.ndarray, offs: np.ndarray,
+    def _rows_batch(self, rt: RecordType, split: _Split, part: np.ndarray, rec_no: np.ndarray, offs: np.ndarray,
                     raw: pa.Array) -> RecordBatchOf:
-        errs = _Errors(len(rows))
-        columns = list(zip(*rows)) if rows else []
-        cols = [convert_strings(f, pa.array(columns[(f.column or 1) - 1], pa.string()), errs)
-                for f in rt.emitted_fields]
+        errs = _Errors(len(part))
+        if split.columns is not None:
+            pos = split.position[part]
+            whole = len(pos) == len(split.columns[0]) and bool((pos == np.arange(len(pos))).all())
+            take = None if whole else pa.array(pos, pa.int64())
+            column = (lambda i: split.columns[i]) if take is None else (lambda i: split.columns[i].take(take))
+        else:
+            rows = [split.rows[i] for i in part.tolist()]
+            columns = list(zip(*rows)) if rows else []
+            column = lambda i: pa.array(columns[i], pa.string())  # noqa: E731
+        cols = [convert_strings(f, column((f.column or 1) - 1), errs) for f in rt.emitted_fields]
         return self.fr._emit(rt.name, _batch(self.schemas[rt.name], rec_no, offs, raw, errs, cols))
 
     def _process_records(self, data: bytes, starts: np.ndarray, ends: np.ndarray, base: int) -> Iterator[RecordBatchOf]:

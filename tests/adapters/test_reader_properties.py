@@ -11,6 +11,21 @@ L = 24
 
 
 def layout(term, fmt="fixed"):
+    if fmt == "single":    # one record type, no discriminator, 3 columns
+        return parse_legacy_layout({"layout": "S", "format": "delimited", "terminator": term, "record_types": [
+            {"name": "a", "fields": [{"name": "k", "column": 1, "type": "code"},
+                                     {"name": "t", "column": 2, "type": "text"},
+                                     {"name": "d", "column": 3, "type": "digits"}]}]})
+    if fmt == "uniform":   # every record type has 3 columns: the one-call split may use Arrow's reader
+        return parse_legacy_layout({"layout": "U", "format": "delimited", "terminator": term,
+                                    "discriminator": {"column": 1}, "record_types": [
+                                        {"name": "a", "code": "A", "fields": [
+                                            {"name": "k", "column": 1, "type": "code"},
+                                            {"name": "t", "column": 2, "type": "text"},
+                                            {"name": "d", "column": 3, "type": "digits"}]},
+                                        {"name": "b", "code": "B", "fields": [
+                                            {"name": "k", "column": 1, "type": "code"},
+                                            {"name": "z", "column": 3, "type": "zoned"}]}]})
     if fmt == "delimited":
         return parse_legacy_layout({"layout": "P", "format": "delimited", "terminator": term, "eof_marker": "1A",
                                     "discriminator": {"column": 1}, "record_types": [
@@ -118,12 +133,18 @@ CELLS = ["A", "B", "12", "山田", "x", ""] * 6 + ["C", "a,b", 'q"q', "改\n行"
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.lists(st.sampled_from(CELLS), min_size=0, max_size=4), max_size=20),
-       muts=st.lists(st.tuples(st.integers(0, 10 ** 6), st.integers(0, 255)), max_size=2), term=st.sampled_from(["crlf", "lf"]), chunk=st.integers(1, 120), batch=st.integers(1, 6))
-@example(rows=[["A", "cr\r", "1"], ["B", "1"]], muts=[], term="crlf", chunk=100, batch=5)       # CR inside quotes
-@example(rows=[["A", "改\n行", "1"], ["B", "1"]], muts=[], term="lf", chunk=100, batch=5)     # line end inside quotes
-@example(rows=[["A", "x", "1", "x"], ["B"], ["C", "1"], []], muts=[], term="crlf", chunk=100, batch=2)  # counts, type
-@example(rows=[["A", "山田", "1"]] * 3, muts=[(14, 0x81)], term="lf", chunk=100, batch=5)     # a byte that does not decode
-def test_one_call_split_reads_like_record_by_record(tmp_path_factory, monkeypatch, rows, muts, term, chunk, batch):
+       muts=st.lists(st.tuples(st.integers(0, 10 ** 6), st.integers(0, 255)), max_size=2), term=st.sampled_from(["crlf", "lf"]), chunk=st.integers(1, 120), batch=st.integers(1, 6),
+       kind=st.sampled_from(["delimited", "uniform", "single"]))
+@example(rows=[["A", "cr\r", "1"], ["B", "1"]], muts=[], term="crlf", chunk=100, batch=5, kind="delimited")       # CR inside quotes
+@example(rows=[["A", "改\n行", "1"], ["B", "1"]], muts=[], term="lf", chunk=100, batch=5, kind="delimited")     # line end inside quotes
+@example(rows=[["A", "x", "1", "x"], ["B"], ["C", "1"], []], muts=[], term="crlf", chunk=100, batch=2, kind="delimited")  # counts, type
+@example(rows=[["A", "山田", "1"]] * 3, muts=[(14, 0x81)], term="lf", chunk=100, batch=5, kind="delimited")     # a byte that does not decode
+@example(rows=[["A", "x", "1"], ["A", "x"], [], ["B", "1", "2", "3"], ["C", "1", "2"], ["B", "", "12"]], muts=[],
+         term="crlf", chunk=1000, batch=4, kind="uniform")                                 # Arrow: counts, empty, type
+@example(rows=[["A", "x", "1"], ["B", "", "1"]], muts=[], term="lf", chunk=1000, batch=4, kind="uniform")
+@example(rows=[["A", "x", "1"], [], ["A", "y", "2"]], muts=[], term="crlf", chunk=1000, batch=4, kind="single")
+def test_one_call_split_reads_like_record_by_record(tmp_path_factory, monkeypatch, rows, muts, term, chunk, batch,
+                                                    kind):
     """The delimited reader splits a whole chunk in one call when it can; every value, error, offset
     and raw byte string is the same as when each record is parsed alone (the path it falls back to)."""
     import csv
@@ -140,7 +161,7 @@ def test_one_call_split_reads_like_record_by_record(tmp_path_factory, monkeypatc
             data[pos % len(data)] = val
     p = tmp_path_factory.mktemp("p") / "f.csv"
     p.write_bytes(bytes(data))
-    lay = layout(term, "delimited")
+    lay = layout(term, kind)
     fast = _records(p, lay, chunk, batch)
     with monkeypatch.context() as m:
         m.setattr(reader_mod._DelimitedReader, "_split_chunk", lambda self, *a: None)
@@ -160,3 +181,26 @@ def test_one_call_split_is_taken_for_clean_chunks(tmp_path, monkeypatch):
     recs = _records(p, layout("crlf", "delimited"), 1 << 20, 64)
     assert len(recs) == 200 and not any(r["_error_rule"] for _, r in recs)
     assert calls and all(c is not None for c in calls)
+
+
+def test_quote_free_text_is_split_by_arrow(tmp_path, monkeypatch):
+    """Text without a quote character goes through Arrow's reader (columns, no Python value per
+    cell); a quoted value in the chunk sends it to Python's reader — same records either way."""
+    from kikan_hub.adapters import reader as reader_mod
+    calls = []
+    real = reader_mod._DelimitedReader._split_chunk
+    monkeypatch.setattr(reader_mod._DelimitedReader, "_split_chunk",
+                        lambda self, *a: calls.append(r := real(self, *a)) or r)
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes("".join(f"A,山田{i},{i}\r\nB,,{i}\r\n" for i in range(100)).encode("cp932"))
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_bytes("".join(f'A,"山田{i}",{i}\r\nB,,{i}\r\n' for i in range(100)).encode("cp932"))
+    a = _records(plain, layout("crlf", "uniform"), 1 << 20, 64)
+    by_arrow = [c.columns is not None for c in calls]
+    calls.clear()
+    b = _records(quoted, layout("crlf", "uniform"), 1 << 20, 64)
+    assert by_arrow and all(by_arrow)
+    assert calls and not any(c.columns is not None for c in calls)
+    assert [(t, {k: v for k, v in r.items() if k not in ("_raw", "_offset")}) for t, r in a] == \
+        [(t, {k: v for k, v in r.items() if k not in ("_raw", "_offset")}) for t, r in b]
+    assert len(a) == 200 and not any(r["_error_rule"] for _, r in a)
