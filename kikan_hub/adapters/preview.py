@@ -132,6 +132,12 @@ def fixed_values(fields: list[Field], raws: list[bytes], offsets: list[int], cod
 def _column_spans(raw: bytes, delimiter: int, quote: int) -> list[tuple[int, int]]:
     """Byte spans of the columns of one delimited record, quotes honoured (ASCII-compatible codecs:
     in CP932, EUC-JP and UTF-8 no byte of a multi-byte character is a comma or a double quote)."""
+    if quote not in raw:   # the usual record: a plain split
+        spans, start = [], 0
+        for piece in raw.split(bytes((delimiter,))):
+            spans.append((start, start + len(piece)))
+            start += len(piece) + 1
+        return spans
     spans, start, quoted = [], 0, False
     for i, b in enumerate(raw):
         if b == quote:
@@ -147,6 +153,39 @@ def _unquote(text: str, quote: str) -> str:
     if len(text) >= 2 and text[0] == quote and text[-1] == quote:
         return text[1:-1].replace(quote * 2, quote)
     return text
+
+
+def delimited_values(layout: LegacyLayout, rt: RecordType, raws: list[bytes], offsets: list[int], codec: Codec
+                     ) -> list[list[tuple[Any, str | None]]]:
+    """Many records of one record type at once: per record, per field, (value, rule) as
+    :func:`delimited_fields` gives them one by one, each field converted once for all records."""
+    n = len(raws)
+    texts: list[list[str | None]] = []      # per record, per column: the unquoted text (None: undecodable)
+    for raw in raws:
+        row: list[str | None] = []
+        for a, b in _column_spans(raw, ord(layout.delimiter), ord(layout.quote)):
+            try:
+                row.append(_unquote(codec.decode(raw[a:b]), layout.quote))
+            except DecodeFailure:
+                row.append(None)
+        texts.append(row)
+    out: list[list[tuple[Any, str | None]]] = [[] for _ in range(n)]
+    for f in rt.fields:
+        col = (f.column or 1) - 1
+        missing = [col >= len(row) for row in texts]
+        values = [None if m else row[col] for m, row in zip(missing, texts)]
+        converted: list[Any] = [None] * n
+        rules = np.full(n, None, dtype=object)
+        if f.emitted:
+            present = [i for i, v in enumerate(values) if v is not None]
+            errors = _Errors(len(present))
+            arr = convert_strings(f, pa.array([values[i] for i in present], pa.string()), errors).to_pylist()
+            for j, i in enumerate(present):
+                converted[i], rules[i] = _plain(arr[j]), errors.rule[j]
+        for i in range(n):
+            rule = "READ-LENGTH" if missing[i] else "READ-DECODE" if values[i] is None else rules[i]
+            out[i].append((converted[i], rule))
+    return out
 
 
 def delimited_fields(layout: LegacyLayout, rt: RecordType, raw: bytes, record_offset: int, codec: Codec) -> list[dict]:

@@ -87,10 +87,15 @@ class KeyIndex:
         dup = (firsts != np.arange(n)) & (h2[firsts] == h2)
         earlier = np.full(n, -1, np.int64)   # a repeat of a row of an earlier batch: its index in `seen`
         if len(seen.h1):
-            lo = np.searchsorted(seen.h1, h1, side="left")
-            hi = np.searchsorted(seen.h1, h1, side="right")
-            for i in np.flatnonzero(hi > lo):   # few rows: only first-hash hits look further
-                match = lo[i] + np.flatnonzero(seen.h2[lo[i]:hi[i]] == h2[i])
+            # Sorted needles walk the (millions of) kept hashes in order: one search, cache-friendly;
+            # only a first-hash hit (few rows) looks for the end of its run.
+            order = np.argsort(h1, kind="stable")
+            lo = np.empty(n, np.int64)
+            lo[order] = np.searchsorted(seen.h1, h1[order], side="left")
+            hit = seen.h1[np.minimum(lo, len(seen.h1) - 1)] == h1
+            for i in np.flatnonzero(hit):
+                hi = int(np.searchsorted(seen.h1, h1[i], side="right"))
+                match = lo[i] + np.flatnonzero(seen.h2[lo[i]:hi] == h2[i])
                 if len(match):
                     dup[i], earlier[i] = True, match[0]
         if dup.any():

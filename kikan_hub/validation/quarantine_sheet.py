@@ -16,7 +16,7 @@ from typing import Iterator
 import pyarrow.parquet as pq
 
 from kikan_hub.adapters.codecs import get_codec
-from kikan_hub.adapters.preview import delimited_fields, expanded, fixed_field, fixed_values
+from kikan_hub.adapters.preview import delimited_values, expanded, fixed_field, fixed_values
 from kikan_hub.layouts.isl import Table
 from kikan_hub.layouts.legacy import Field, LegacyLayout
 from kikan_hub.validation.masking import HIDDEN, mask_value
@@ -65,8 +65,8 @@ def _shown(q: QuarantineFile, rtype: str, f: Field, value, mask: bool):
 
 def _laid_out(q: QuarantineFile, records: list[dict], codec) -> list[list[tuple[Field, object, str | None]]]:
     """Per record (in the given order): (field, value, rule) for every field of its record type.
-    Fixed records of the layout's length are decoded a column at a time per record type; a record
-    of another length (or a delimited one) field by field, as `kikan preview` does."""
+    Records are decoded a column at a time per record type; a fixed record of another length than
+    the layout's field by field, as `kikan preview` does."""
     by_name = {rt.name: rt for rt in q.layout.record_types}
     fixed = q.layout.format == "fixed"
     out: list[list[tuple[Field, object, str | None]]] = [[] for _ in records]
@@ -76,16 +76,18 @@ def _laid_out(q: QuarantineFile, records: list[dict], codec) -> list[list[tuple[
         if rt is None:
             continue
         raw = r["raw"] or b""
-        if fixed and q.layout.record_length and len(raw) == q.layout.record_length:
+        if not fixed or (q.layout.record_length and len(raw) == q.layout.record_length):
             whole.setdefault(rt.name, []).append(i)
             continue
-        fields = expanded(rt.fields) if fixed else list(rt.fields)
-        laid = ([fixed_field(f, raw, r["offset"], codec) for f in fields] if fixed
-                else delimited_fields(q.layout, rt, raw, r["offset"], codec))
-        out[i] = [(f, d["value"], d["rule"]) for f, d in zip(fields, laid)]
+        fields = expanded(rt.fields)
+        out[i] = [(f, d["value"], d["rule"]) for f, d in zip(fields, (fixed_field(f, raw, r["offset"], codec)
+                                                                     for f in fields))]
     for name, idx in whole.items():
-        fields = expanded(by_name[name].fields)
-        decoded = fixed_values(fields, [records[i]["raw"] for i in idx], [records[i]["offset"] for i in idx], codec)
+        rt = by_name[name]
+        raws, offsets = [records[i]["raw"] or b"" for i in idx], [records[i]["offset"] for i in idx]
+        fields = expanded(rt.fields) if fixed else list(rt.fields)
+        decoded = (fixed_values(fields, raws, offsets, codec) if fixed
+                   else delimited_values(q.layout, rt, raws, offsets, codec))
         for i, vals in zip(idx, decoded):
             out[i] = [(f, v, rule) for f, (v, rule) in zip(fields, vals)]
     return out

@@ -135,3 +135,26 @@ def test_fixed_values_of_many_records_are_those_of_one_at_a_time():
            for raw, off in zip(raws, offsets)]
     assert many == one
     assert {rule for row in many for _, rule in row} >= {None, "READ-NUMBER", "READ-DECODE"}
+
+
+def test_delimited_values_of_many_records_are_those_of_one_at_a_time():
+    """delimited_values (the quarantine sheets) gives each record what delimited_fields gives it alone:
+    quoted and plain columns, a missing column, bytes that do not decode, a bad number."""
+    from kikan_hub.adapters.codecs import get_codec
+    from kikan_hub.adapters.preview import delimited_fields, delimited_values
+
+    lay = parse_legacy_layout({"layout": "D", "format": "delimited", "encoding": "cp932", "record_types": [
+        {"name": "r", "fields": [{"name": "no", "column": 1, "type": "digits"},
+                                 {"name": "name", "label": "氏名", "column": 2, "type": "text"},
+                                 {"name": "qty", "column": 3, "type": "integer"},
+                                 {"name": "pad", "column": 4, "type": "filler"}]}]})
+    rt = lay.record_types[0]
+    raws = ["1,山田,12,x".encode("cp932"), '2,"髙橋, 一",-3,'.encode("cp932"), b"3,\x82\x0d,4,",
+            b"4,abc", b"x5,a,1a,", b""]
+    offsets = [0, 20, 40, 60, 80, 100]
+    codec = get_codec("cp932")
+    many = delimited_values(lay, rt, raws, offsets, codec)
+    one = [[(d["value"], d["rule"]) for d in delimited_fields(lay, rt, raw, off, codec)]
+           for raw, off in zip(raws, offsets)]
+    assert many == one
+    assert {rule for row in many for _, rule in row} >= {None, "READ-DECODE", "READ-LENGTH", "READ-NUMBER"}
