@@ -21,6 +21,15 @@ stride), grouped by discriminator, and each field's n×w byte block is decoded a
 strict codec (a separator appended to each value); only when that fails is the column decoded
 value by value to find the bad records.
 
+Delimited decoding is columnar too, a batch of records (≤ 4 MiB) at a time: the records' bytes
+are decoded in one call and split in one call — by Arrow's CSV reader when the text holds no
+quote character (a plain split; no Python string per value), by Python's csv reader otherwise.
+A record with another column count, an empty line or an unknown record type is then parsed
+alone for its exact message. A batch holding anything the one-call split could read
+differently from record by record (a byte that does not decode, a CR that is not a line end, a
+line end inside quotes, a quoting error) is read record by record instead; a property test
+holds the two paths to the same output.
+
 The reader only reads: reconciling a trailer's 件数 / ハッシュ合計 with what was read is
 trailer.py's job.
 """
