@@ -1,6 +1,8 @@
 """Property: random and mutated byte files never crash the reader; every record comes out exactly once,
-numbered 1..n, and its _raw is the source bytes at _offset."""
+numbered 1..n, and its _raw is the source bytes at _offset. And the delimited reader's one-call split
+(a batch decoded and split at once) reads exactly what record by record reads."""
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from kikan_hub.adapters.numbers import encode_packed, encode_zoned
@@ -10,32 +12,30 @@ from kikan_hub.layouts.legacy import parse_legacy_layout
 L = 24
 
 
+A_COLUMNS = [{"name": "k", "column": 1, "type": "code"}, {"name": "t", "column": 2, "type": "text"},
+             {"name": "d", "column": 3, "type": "digits"}]
+
+
+def delimited(term, name, b_z_column=None, **extra):
+    """A delimited layout: record type a (3 columns); with ``b_z_column``, a discriminator and a type b
+    whose zoned field is in that column (2: the types' column counts differ, 3: they agree)."""
+    types = [{"name": "a", "fields": A_COLUMNS}]
+    if b_z_column:
+        types = [{"name": "a", "code": "A", "fields": A_COLUMNS},
+                 {"name": "b", "code": "B", "fields": [{"name": "k", "column": 1, "type": "code"},
+                                                       {"name": "z", "column": b_z_column, "type": "zoned"}]}]
+        extra["discriminator"] = {"column": 1}
+    return parse_legacy_layout({"layout": name, "format": "delimited", "terminator": term, **extra,
+                                "record_types": types})
+
+
 def layout(term, fmt="fixed"):
     if fmt == "single":    # one record type, no discriminator, 3 columns
-        return parse_legacy_layout({"layout": "S", "format": "delimited", "terminator": term, "record_types": [
-            {"name": "a", "fields": [{"name": "k", "column": 1, "type": "code"},
-                                     {"name": "t", "column": 2, "type": "text"},
-                                     {"name": "d", "column": 3, "type": "digits"}]}]})
+        return delimited(term, "S")
     if fmt == "uniform":   # every record type has 3 columns: the one-call split may use Arrow's reader
-        return parse_legacy_layout({"layout": "U", "format": "delimited", "terminator": term,
-                                    "discriminator": {"column": 1}, "record_types": [
-                                        {"name": "a", "code": "A", "fields": [
-                                            {"name": "k", "column": 1, "type": "code"},
-                                            {"name": "t", "column": 2, "type": "text"},
-                                            {"name": "d", "column": 3, "type": "digits"}]},
-                                        {"name": "b", "code": "B", "fields": [
-                                            {"name": "k", "column": 1, "type": "code"},
-                                            {"name": "z", "column": 3, "type": "zoned"}]}]})
+        return delimited(term, "U", b_z_column=3)
     if fmt == "delimited":
-        return parse_legacy_layout({"layout": "P", "format": "delimited", "terminator": term, "eof_marker": "1A",
-                                    "discriminator": {"column": 1}, "record_types": [
-                                        {"name": "a", "code": "A", "fields": [
-                                            {"name": "k", "column": 1, "type": "code"},
-                                            {"name": "t", "column": 2, "type": "text"},
-                                            {"name": "d", "column": 3, "type": "digits"}]},
-                                        {"name": "b", "code": "B", "fields": [
-                                            {"name": "k", "column": 1, "type": "code"},
-                                            {"name": "z", "column": 2, "type": "zoned"}]}]})
+        return delimited(term, "P", b_z_column=2, eof_marker="1A")
     return parse_legacy_layout({"layout": "P", "format": "fixed", "record_length": L, "terminator": term,
                                 "eof_marker": "1A", "discriminator": {"start": 1, "length": 1}, "record_types": [
                                     {"name": "a", "code": "A", "fields": [
@@ -169,13 +169,20 @@ def test_one_call_split_reads_like_record_by_record(tmp_path_factory, monkeypatc
     assert fast == slow
 
 
-def test_one_call_split_is_taken_for_clean_chunks(tmp_path, monkeypatch):
-    """The fast path is not dead code: a clean file is split in one call per chunk."""
+@pytest.fixture
+def split_calls(monkeypatch) -> list:
+    """What each one-call split of the delimited reader returned (None: read record by record)."""
     from kikan_hub.adapters import reader as reader_mod
-    calls = []
+    calls: list = []
     real = reader_mod._DelimitedReader._split_chunk
     monkeypatch.setattr(reader_mod._DelimitedReader, "_split_chunk",
                         lambda self, *a: calls.append(r := real(self, *a)) or r)
+    return calls
+
+
+def test_one_call_split_is_taken_for_clean_chunks(tmp_path, split_calls):
+    """The fast path is not dead code: a clean file is split in one call per chunk."""
+    calls = split_calls
     p = tmp_path / "f.csv"
     p.write_bytes("".join(f"A,山田{i},{i}\r\nB,{i}\r\n" for i in range(100)).encode("cp932"))
     recs = _records(p, layout("crlf", "delimited"), 1 << 20, 64)
@@ -183,14 +190,10 @@ def test_one_call_split_is_taken_for_clean_chunks(tmp_path, monkeypatch):
     assert calls and all(c is not None for c in calls)
 
 
-def test_quote_free_text_is_split_by_arrow(tmp_path, monkeypatch):
+def test_quote_free_text_is_split_by_arrow(tmp_path, split_calls):
     """Text without a quote character goes through Arrow's reader (columns, no Python value per
     cell); a quoted value in the chunk sends it to Python's reader — same records either way."""
-    from kikan_hub.adapters import reader as reader_mod
-    calls = []
-    real = reader_mod._DelimitedReader._split_chunk
-    monkeypatch.setattr(reader_mod._DelimitedReader, "_split_chunk",
-                        lambda self, *a: calls.append(r := real(self, *a)) or r)
+    calls = split_calls
     plain = tmp_path / "plain.csv"
     plain.write_bytes("".join(f"A,山田{i},{i}\r\nB,,{i}\r\n" for i in range(100)).encode("cp932"))
     quoted = tmp_path / "quoted.csv"
