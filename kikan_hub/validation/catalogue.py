@@ -111,7 +111,7 @@ def division_for(gyomu_id: str) -> str:
     """The 業務's 担当課: the catalogue's ``divisions:``, else the 業務コード表 (codes/gyomu.yaml tantoka)."""
     if gyomu_id in divisions():
         return divisions()[gyomu_id]
-    return _tantoka().get(gyomu_id) or divisions().get("default", "情報政策課")
+    return _tantoka().get(gyomu_id) or divisions().get("default", "情報企画課")
 
 
 def divisions_for(gyomu_id: str) -> list[str]:

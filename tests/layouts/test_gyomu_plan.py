@@ -169,3 +169,13 @@ def test_new_code_tables_say_what_is_assumed(name, gyomu_id, division):
                 assert prov.strip(), f"codes/{it.code}.yaml: no provenance"
                 assert re.search(r"assumed|to verify|statute text reviewed|全銀協|JIS", prov), \
                     f"codes/{it.code}.yaml: provenance neither cites a checked source nor says assumed: {prov}"
+
+
+def test_every_rule_reports_to_a_division_of_table7():
+    """Each rule of the catalogue (the reader's READ-* included) reports to a 担当課 of 表7: no report
+    is written for a division the city's plan does not have (a rule without one reports to the
+    division of the records' 業務)."""
+    from kikan_hub.validation.catalogue import divisions, full_catalogue
+
+    assert {r.division for r in full_catalogue().values() if r.division} <= DIVISIONS
+    assert set(divisions().values()) <= DIVISIONS

@@ -2,7 +2,7 @@
 
 The rehearsal attributes each record rule's failures to 業務 (summary gate rules' ``by_gyomu``,
 see pipeline/accounting.py). A rule the catalogue gives no division (MAP-DATE, MAP-CODE) is reported to
-each 業務's division; a rule with a division of its own (READ-*: 情報政策課) keeps it, and a
+each 業務's division; a rule with a division of its own (READ-*: 情報企画課) keeps it, and a
 per-業務 report counts only that 業務's records.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ SUMMARY = {"run_id": "Rroute01", "status": "loaded", "records_read": 100, "recor
            "gate": {"outcome": "warn", "rules": [
                {"rule_id": "MAP-CODE", "title": "コード表にないコード値", "division": "", "failed": 3,
                 "level": "warn", "by_gyomu": {"juki": 2, "zei_kojin": 1}},
-               {"rule_id": "READ-LENGTH", "title": "レコード長が定義と異なる", "division": "情報政策課", "failed": 3,
+               {"rule_id": "READ-LENGTH", "title": "レコード長が定義と異なる", "division": "情報企画課", "failed": 3,
                 "level": "warn", "by_gyomu": {"juki": 3}}]}}
 
 
@@ -25,14 +25,14 @@ def _quarantine(**cut) -> list[tuple[str, str, int]]:
 
 
 def test_whole_report_splits_a_rule_without_division_by_gyomu():
-    assert _quarantine() == sorted([("MAP-CODE", "市民課", 2), ("MAP-CODE", "市民税課", 1), ("READ-LENGTH", "情報政策課", 3)])
+    assert _quarantine() == sorted([("MAP-CODE", "市民課", 2), ("MAP-CODE", "市民税課", 1), ("READ-LENGTH", "情報企画課", 3)])
 
 
 def test_each_division_sees_only_its_gyomu_records():
     assert _quarantine(division="市民税課") == [("MAP-CODE", "市民税課", 1)]
-    # READ-LENGTH stays 情報政策課's rule, but 市民課 sees that 3 of its own records were stopped by it
-    assert _quarantine(division="市民課") == [("MAP-CODE", "市民課", 2), ("READ-LENGTH", "情報政策課", 3)]
-    assert _quarantine(division="情報政策課") == [("READ-LENGTH", "情報政策課", 3)]
+    # READ-LENGTH stays 情報企画課's rule, but 市民課 sees that 3 of its own records were stopped by it
+    assert _quarantine(division="市民課") == [("MAP-CODE", "市民課", 2), ("READ-LENGTH", "情報企画課", 3)]
+    assert _quarantine(division="情報企画課") == [("READ-LENGTH", "情報企画課", 3)]
 
 
 def test_a_gyomu_of_two_divisions_is_in_both_reports():
@@ -58,7 +58,7 @@ def test_a_gyomu_of_two_divisions_is_in_both_reports():
 
 def test_gyomu_report_counts_only_its_records():
     assert _quarantine(gyomu="zei_kojin") == [("MAP-CODE", "市民税課", 1)]
-    assert _quarantine(gyomu="juki") == [("MAP-CODE", "市民課", 2), ("READ-LENGTH", "情報政策課", 3)]
+    assert _quarantine(gyomu="juki") == [("MAP-CODE", "市民課", 2), ("READ-LENGTH", "情報企画課", 3)]
 
 
 def test_a_summary_without_by_gyomu_reads_as_before():

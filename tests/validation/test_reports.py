@@ -21,7 +21,7 @@ SUMMARY = {"run_id": "Rtest0001", "source_system": "旧住記 (架空)", "status
                      "SETAI": {"household": {"read": 300, "loaded": 297, "quarantined": 3}}},
            "gate": {"outcome": "warn", "rules": [
                {"rule_id": "MAP-DATE", "title": "存在しない年月日", "division": "市民課", "failed": 7, "level": "warn"},
-               {"rule_id": "READ-LENGTH", "title": "レコード長が定義と異なる", "division": "情報政策課", "failed": 3, "level": "warn"}]}}
+               {"rule_id": "READ-LENGTH", "title": "レコード長が定義と異なる", "division": "情報企画課", "failed": 3, "level": "warn"}]}}
 
 
 @pytest.fixture(scope="module")
