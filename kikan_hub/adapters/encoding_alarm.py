@@ -40,17 +40,34 @@ def _utf8_multibyte_count(sample: bytes) -> int | None:
     return sum(1 for ch in text if ord(ch) > 0x7F)
 
 
-def _lines(sample: bytes, full: bool) -> list[bytes]:
+def _lines(sample: bytes, full: bool, ascii_based: bool) -> list[bytes]:
     lines = sample.split(b"\n")
     if not full and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut by the sample limit
     lines = [ln.rstrip(b"\r") for ln in lines if ln.strip(b"\r\x1a")]
     if len(lines) < 4:
-        # few or no terminators (fixed-length blocks): judge 256-byte slices instead
-        lines = [sample[i:i + 256] for i in range(0, len(sample), 256)]
+        # few or no terminators (fixed-length blocks, a header and one record): judge ~256-byte slices instead
+        lines = _slices(sample, ascii_based)
         if not full and len(lines) > 1:
             lines = lines[:-1]
     return lines
+
+
+def _slices(sample: bytes, ascii_based: bool, size: int = 256) -> list[bytes]:
+    """Pieces of about ``size`` bytes. In an ASCII-based encoding each cut moves on to just after a byte
+    below 0x40: never inside a multi-byte character of CP932, EUC-JP or UTF-8 (their later bytes are
+    0x40 or above), so a cut character is not taken for a bad byte."""
+    if not ascii_based:
+        return [sample[i:i + size] for i in range(0, len(sample), size)]
+    after_safe = np.flatnonzero(np.frombuffer(sample, dtype=np.uint8) < 0x40) + 1
+    cuts = [0]
+    while cuts[-1] + size < len(sample):
+        j = int(np.searchsorted(after_safe, cuts[-1] + size))
+        if j >= len(after_safe) or after_safe[j] >= len(sample):
+            break
+        cuts.append(int(after_safe[j]))
+    cuts.append(len(sample))
+    return [sample[a:b] for a, b in zip(cuts, cuts[1:])]
 
 
 _PUA = re.compile("[\ue000-\uf8ff]")
@@ -123,7 +140,7 @@ def check_declared_encoding(path: str | Path, declared: str, sample_bytes: int =
             if mb is not None and mb >= MIN_UTF8_MULTIBYTE:
                 return _msg(name, f"UTF-8 として {mb} 文字の多バイト文字がすべて正しく読めます (UTF-8 のファイルです)",
                             f"all {mb} multi-byte sequences are valid UTF-8; this looks like a UTF-8 file")
-        share, pua = _decode_lines(_lines(sample, full), codec)
+        share, pua = _decode_lines(_lines(sample, full, ascii_based=True), codec)
         if ebcdic_share > 0.4 and ascii_ws < 0.03 and (pua > 0.05 or share > BAD_LINE_SHARE):
             return _msg(name, f"EBCDIC の空白 (0x40) と英数字 (0xC1–0xF9) がバイトの {ebcdic_share:.0%} を占め、ASCII の数字や改行がなく、"
                               f"{name} として読むと外字領域の文字が {pua:.0%} になります (EBCDIC のファイルです)",
@@ -149,7 +166,7 @@ def check_declared_encoding(path: str | Path, declared: str, sample_bytes: int =
                     f"file (cp932, UTF-8 …), not EBCDIC")
     if codec.stateful:
         return None  # records of a stateful encoding cannot be cut from a sample without the layout
-    share, _pua = _decode_lines(_lines(sample, full), codec)
+    share, _pua = _decode_lines(_lines(sample, full, ascii_based=False), codec)
     if share > BAD_LINE_SHARE:
         return _msg(name, f"先頭 {len(sample):,} バイトの {share:.0%} が {name} として読めません",
                     f"{share:.0%} of the first {len(sample):,} bytes do not decode as {name}")

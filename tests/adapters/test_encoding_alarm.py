@@ -75,3 +75,29 @@ def test_only_a_bounded_prefix_is_read(tmp_path):
 @pytest.mark.parametrize("data", [b"", b"\r\n", b"ABC"])
 def test_tiny_files(tmp_path, data):
     assert check_declared_encoding(write(tmp_path, data), "cp932") is None
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp932"])
+def test_a_header_and_one_record_is_silent(tmp_path, encoding):
+    """A small vendor CSV (a long Japanese header line and one record: too few lines, so judged in
+    slices) is not taken for the wrong encoding because a slice cut a character in two."""
+    header = ",".join(["年度", "入居番号", "宛名番号", "収入申告日", "世帯の所得 (年額)",
+                       "控除額 (同居親族・老人・障害者 等)", "政令月収", "収入分位", "家賃算定基礎額",
+                       "算定した家賃 (月額)", "家賃の減免額", "決定した家賃 (月額)", "収入認定日", "処理日"] * 2)
+    bom = "\ufeff" if encoding == "utf-8" else ""
+
+    def file(pad: int) -> bytes:
+        return (bom + "x" * pad + header + "\r\n2023,0000000001,0001000861,,124171,191248,250364,2,231955,57213,,"
+                "197556,2019/07/04,2022/02/16\r\n").encode(encoding)
+
+    def cuts_a_character(data: bytes) -> bool:
+        try:
+            data[:256].decode(encoding)
+            return False
+        except UnicodeDecodeError:
+            return True
+
+    data = next(file(pad) for pad in range(4) if cuts_a_character(file(pad)))   # byte 256 is inside a character
+    assert check_declared_encoding(write(tmp_path, data, "f.csv"), encoding) is None
+    other = "cp932" if encoding == "utf-8" else "utf-8"
+    assert check_declared_encoding(write(tmp_path, data, "f.csv"), other) is not None
