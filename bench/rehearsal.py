@@ -124,15 +124,6 @@ def report(m: Measured, what: str) -> None:
     print(f"stage timings            {json.dumps({k: round(v, 2) for k, v in m.summary['timings'].items()})}")
 
 
-def generate_city(out: Path, residents: int, seed: int) -> float:
-    """The whole-city sample, in a child process (its memory is not the rehearsal's)."""
-    code = ("import sys; from pathlib import Path; from kikan_hub.sample.city import CityOptions, generate_city; "
-            "generate_city(CityOptions(residents=int(sys.argv[1]), out=Path(sys.argv[2]), seed=int(sys.argv[3])))")
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, str(residents), str(out), str(seed)], check=True, cwd=PROJECT)
-    return time.perf_counter() - t0
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--residents", type=int, default=None, help="default 1,000,000 (住民記録); 10,000 with --city")
@@ -158,7 +149,8 @@ def main() -> None:
     if not (city / "truth" / "summary.json").exists():
         shutil.rmtree(city, ignore_errors=True)
         print(f"generating the city of {residents:,} residents …", flush=True)
-        print(f"  generated in {generate_city(city, residents, a.seed):.1f} s")
+        gen = kikan("sample", "--city", "--residents", str(residents), "--out", str(city), "--seed", str(a.seed), "--quiet")
+        print(f"  generated in {gen:.1f} s")
     whole = measure(city / "manifest.yaml", a.work, "city")
     juki = measure(city / "manifest_juki.yaml", a.work, "city-juki")
     print()

@@ -720,10 +720,13 @@ class _Split:
     """A chunk's records split in one call: Python's rows, or Arrow's columns (``position``: each
     record's row in them, -1 for a record left out to be parsed alone)."""
     has_cr: np.ndarray
-    n: int
     rows: list[list[str]] | None = None
     columns: list[pa.Array] | None = None
     position: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.has_cr)
 
 
 class _DelimitedReader:
@@ -828,7 +831,7 @@ class _DelimitedReader:
         except csv.Error:
             return None
         # A record that ends inside quotes would swallow the next one: the count tells (never more rows).
-        return _Split(has_cr, n, rows=rows) if len(rows) == n else None
+        return _Split(has_cr, rows=rows) if len(rows) == n else None
 
     def _split_arrow(self, text: str, n: int, has_cr: np.ndarray) -> _Split | None:
         """Quote-free text split by Arrow into columns (no Python string per value). A line with
@@ -860,7 +863,7 @@ class _DelimitedReader:
         if skipped:
             kept[np.asarray(skipped, dtype=np.int64) - 1] = False
         position[kept] = np.arange(table.num_rows)
-        return _Split(has_cr, n, columns=[table.column(i).combine_chunks() for i in range(ncols)], position=position)
+        return _Split(has_cr, columns=[table.column(i).combine_chunks() for i in range(ncols)], position=position)
 
     def _process_rows(self, data: bytes, starts: np.ndarray, ends: np.ndarray, base: int,
                       split: _Split) -> Iterator[RecordBatchOf]:
@@ -900,20 +903,8 @@ class _DelimitedReader:
                 part = sel[a:a + fr.batch_size]
                 yield self._rows_batch(rt, split, part, rec_no[part], abs_off[part],
                                        raw_all.take(pa.array(part, pa.int64())) if len(part) != n else raw_all)
-        bad = np.flatnonzero(~good)
-        if len(bad):
-            pending: dict[str, dict[str, list]] = {}
-            for i in bad.tolist():
-                raw = data[int(starts[i]):int(raw_end[i])]
-                rt, err, values = self.parse(raw, int(abs_off[i]))
-                b = pending.setdefault(rt.name if rt else UNKNOWN_RECORD_TYPE,
-                                       {"no": [], "off": [], "raw": [], "err": [], "vals": []})
-                for key, v in (("no", int(rec_no[i])), ("off", int(abs_off[i])), ("raw", raw), ("err", err),
-                               ("vals", values)):
-                    b[key].append(v)
-            for name, b in pending.items():
-                for a in range(0, len(b["no"]), fr.batch_size):
-                    yield self.flush(name, {key: v[a:a + fr.batch_size] for key, v in b.items()})
+        yield from self._parse_alone((int(rec_no[i]), int(abs_off[i]), data[int(starts[i]):int(raw_end[i])])
+                                     for i in np.flatnonzero(~good).tolist())
 
     def _rows_batch(self, rt: RecordType, split: _Split, part: np.ndarray, rec_no: np.ndarray, offs: np.ndarray,
                     raw: pa.Array) -> RecordBatchOf:
@@ -931,32 +922,29 @@ class _DelimitedReader:
         return self.fr._emit(rt.name, _batch(self.schemas[rt.name], rec_no, offs, raw, errs, cols))
 
     def _process_records(self, data: bytes, starts: np.ndarray, ends: np.ndarray, base: int) -> Iterator[RecordBatchOf]:
-        fr = self.fr
         crlf = self.layout.terminator == "crlf"
-        # per record type: rec_no, offset, raw, rule/field/message, values
-        pending: dict[str, dict[str, list]] = {}
 
-        def bucket(name: str) -> dict[str, list]:
-            b = pending.get(name)
-            if b is None:
-                b = pending[name] = {"no": [], "off": [], "raw": [], "err": [], "vals": []}
-            return b
+        def records() -> Iterator[tuple[int, int, bytes]]:
+            for s, e in zip(starts.tolist(), ends.tolist()):
+                raw = data[s:e]
+                if crlf and raw.endswith(b"\r"):
+                    raw = raw[:-1]
+                self.record_no += 1
+                yield self.record_no, base + s, raw
 
-        for s, e in zip(starts.tolist(), ends.tolist()):
-            raw = data[s:e]
-            if crlf and raw.endswith(b"\r"):
-                raw = raw[:-1]
-            self.record_no += 1
-            off = base + s
+        yield from self._parse_alone(records())
+
+    def _parse_alone(self, records: Iterable[tuple[int, int, bytes]]) -> Iterator[RecordBatchOf]:
+        """(record no, byte offset, raw) parsed one by one, gathered per record type into batches."""
+        pending: dict[str, dict[str, list]] = {}   # per record type: rec_no, offset, raw, failure, values
+        for no, off, raw in records:
             rt, err, values = self.parse(raw, off)
-            b = bucket(rt.name if rt else UNKNOWN_RECORD_TYPE)
-            b["no"].append(self.record_no)
-            b["off"].append(off)
-            b["raw"].append(raw)
-            b["err"].append(err)
-            b["vals"].append(values)
-            if len(b["no"]) >= fr.batch_size:
-                yield self.flush(rt.name if rt else UNKNOWN_RECORD_TYPE, pending.pop(rt.name if rt else UNKNOWN_RECORD_TYPE))
+            name = rt.name if rt else UNKNOWN_RECORD_TYPE
+            b = pending.setdefault(name, {"no": [], "off": [], "raw": [], "err": [], "vals": []})
+            for key, v in (("no", no), ("off", off), ("raw", raw), ("err", err), ("vals", values)):
+                b[key].append(v)
+            if len(b["no"]) >= self.fr.batch_size:
+                yield self.flush(name, pending.pop(name))
         for name in list(pending):
             yield self.flush(name, pending.pop(name))
 

@@ -14,6 +14,7 @@ Two kinds of entries live in ``rules/*.yaml``:
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 from kikan_hub.layouts import strict_yaml
 from kikan_hub.layouts.definition_models import RuleCatalogueFile
-from kikan_hub.layouts.definitions_path import clash, extra_folders
+from kikan_hub.layouts.definitions_path import ENV as DEFINITIONS_ENV, clash, extra_folders
 from kikan_hub.layouts.isl import definition_folders
 
 RULES_DIR = Path(__file__).parent / "rules"
@@ -102,48 +103,54 @@ def templates() -> dict[str, dict]:
     return _merged(rule_files(), "templates")
 
 
+# The 担当課 lookups are cached per KIKAN_DEFINITIONS_PATH value (the folders, and so the rule files and
+# the 業務コード表, follow from it): a whole-city report asks ~20,000 times, and resolving the folders
+# each time cost ~70 µs a call.
+
 def divisions() -> dict[str, str]:
-    """業務 id → responsible division (担当課)."""
+    """業務 id → responsible division (担当課) (do not change the dict: it is cached)."""
+    return _divisions(os.environ.get(DEFINITIONS_ENV, ""))
+
+
+@lru_cache(maxsize=8)
+def _divisions(_definitions_path: str) -> dict[str, str]:
     return _merged(rule_files(), "divisions")
 
 
 def division_for(gyomu_id: str) -> str:
     """The 業務's 担当課: the catalogue's ``divisions:``, else the 業務コード表 (codes/gyomu.yaml tantoka)."""
-    if gyomu_id in divisions():
-        return divisions()[gyomu_id]
-    return _tantoka().get(gyomu_id) or divisions().get("default", "情報企画課")
+    named = divisions()
+    if gyomu_id in named:
+        return named[gyomu_id]
+    listed = _all_tantoka().get(gyomu_id)   # a 業務 of two divisions: the first
+    return listed[0] if listed else named.get("default", "情報企画課")
 
 
 def divisions_for(gyomu_id: str) -> list[str]:
     """Every 担当課 of the 業務, first the one ``division_for`` gives: a 業務 two divisions share
     (表7: 健康管理 → 健康増進課, 母子保健課) is in both divisions' reports."""
-    first = division_for(gyomu_id)
     if gyomu_id in divisions():
-        return [first]
+        return [divisions()[gyomu_id]]
+    first = division_for(gyomu_id)
     return [first] + [d for d in _all_tantoka().get(gyomu_id, []) if d != first]
 
 
 def _all_tantoka() -> dict[str, list[str]]:
     """gyomu_id → its 担当課 from the 業務コード表 of the definitions in use (KIKAN_DEFINITIONS_PATH included)."""
-    from kikan_hub.layouts.isl import code_table_path
-    return _tantoka_of(code_table_path("gyomu"), tuple(str(f) for f in definition_folders()))
+    return _tantoka_of(os.environ.get(DEFINITIONS_ENV, ""))
 
 
 @lru_cache(maxsize=8)
-def _tantoka_of(path: Path, _folders: tuple[str, ...]) -> dict[str, list[str]]:
-    from kikan_hub.layouts.isl import load_code_table
+def _tantoka_of(_definitions_path: str) -> dict[str, list[str]]:
+    from kikan_hub.layouts.isl import code_table_path, load_code_table
 
+    path = code_table_path("gyomu")
     if not path.is_file():      # no 業務コード表 among the definitions: the catalogue's default applies
         return {}
     extra = load_code_table("gyomu", str(path.parent)).extra   # a malformed table is an error, not a default
     ids, tantoka = extra.get("gyomu_id") or {}, extra.get("tantoka") or {}
     return {str(gid): [str(x) for x in (tantoka.get(code) if isinstance(tantoka.get(code), list) else [tantoka.get(code)])
                        if x] for code, gid in ids.items()}
-
-
-def _tantoka() -> dict[str, str]:
-    """gyomu_id → 担当課 from codes/gyomu.yaml (a 業務 of two divisions: the first)."""
-    return {g: ds[0] for g, ds in _all_tantoka().items() if ds}
 
 
 def generated_rules() -> dict[str, Rule]:

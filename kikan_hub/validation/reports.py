@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +24,6 @@ from typing import Any
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from kikan_hub.layouts.definitions_path import ENV as DEFINITIONS_ENV
 from kikan_hub.layouts.isl import all_tables
 from kikan_hub.validation.catalogue import (LEVEL_ORDER, division_for, divisions_for, full_catalogue, gyomu_name, level_for,
                                            worst)
@@ -159,13 +157,7 @@ def _quarantine_of_gyomu(rows: list[dict], gyomu: str) -> list[dict]:
 
 def _in_division(gyomu: str, division: str) -> bool:
     """The 業務 is one of the 担当課's (表7; a 業務 of two divisions is in both)."""
-    return bool(gyomu) and division in _divisions_of(gyomu, os.environ.get(DEFINITIONS_ENV, ""))
-
-
-@lru_cache(maxsize=256)
-def _divisions_of(gyomu: str, _definitions_path: str) -> tuple[str, ...]:
-    # cached per definitions path, as the catalogue is (a whole-city run asks ~20,000 times)
-    return tuple(divisions_for(gyomu))
+    return bool(gyomu) and division in divisions_for(gyomu)
 
 
 def _quarantine_of_division(rows: list[dict], division: str) -> list[dict]:

@@ -27,9 +27,7 @@ def _codes(code_id: str | None) -> list[str]:
 
 def _value(table: Table, col, i: int):
     it = col.item
-    if col.role == "literal":
-        return f"令和6年{i}月1日"
-    if col.role == "wareki":
+    if col.role in ("literal", "wareki"):
         return f"令和6年{i}月1日"
     if col.role in ("unknown", "unknown_day", "non_calendar"):
         return False
